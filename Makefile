@@ -1,0 +1,54 @@
+# Flotilla's two commands: `make demo` and `make test`. See README.md.
+
+SHELL := /usr/bin/env bash
+GO ?= go
+BIN := $(CURDIR)/bin
+TOOLS := $(BIN)/tools
+GOLANGCI_LINT_VERSION := v2.15.0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/flotilla-dev/flotilla/internal/version.Version=$(VERSION)
+# Where hack/k8s puts the Kubernetes binaries; exported so tests find them.
+export FLOTILLA_K8S_BIN ?= $(HOME)/.cache/flotilla/k8s/v1.37.2
+# How long `go test` may run one package.
+TEST_TIMEOUT ?= 20m
+TEST_FLAGS ?= -race
+
+.PHONY: all build k8s test-deps test demo demo-down bench lint fmt clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/flotilla ./cmd/flotilla
+
+# The Kubernetes control plane for localfleet: built once, cached outside the repo.
+k8s:
+	bash hack/k8s/build.sh
+
+# Everything the tests need that Go does not bring.
+test-deps: k8s
+	bash hack/test-deps.sh
+
+test: test-deps
+	$(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd hack/k8s && $(GO) vet ./...
+
+demo: build k8s
+	$(BIN)/flotilla dev up --clusters 3
+
+demo-down: build
+	$(BIN)/flotilla dev down
+
+bench: build k8s
+	bash hack/bench.sh
+
+lint: $(TOOLS)/golangci-lint
+	$(TOOLS)/golangci-lint run ./...
+
+$(TOOLS)/golangci-lint:
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what Flotilla's tests need beyond Go and the Kubernetes binaries
+# (which hack/k8s/build.sh builds). Safe to run again: it installs only what
+# is missing, with apt-get when run as root.
+set -euo pipefail
+
+missing=()
+command -v git >/dev/null || missing+=(git)
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+if [[ "$(id -u)" != 0 ]]; then
+  echo "hack/test-deps.sh: missing ${missing[*]}; install them (apt-get install ${missing[*]}) or run as root" >&2
+  exit 1
+fi
+echo "hack/test-deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

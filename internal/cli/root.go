@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Run executes the flotilla command line args (without the program name).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := NewRootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// NewRootCommand builds the whole command tree.
+func NewRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "flotilla",
+		Short:         "GitOps for fleets of Kubernetes clusters",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(
+		newVersionCommand(),
+		newDevCommand(),
+	)
+	return root
+}

@@ -1,0 +1,27 @@
+package localfleet
+
+import (
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// writeKubeconfig writes one context per cluster, named after the cluster,
+// with the first cluster as the current context.
+func writeKubeconfig(path string, clusters []*Cluster) error {
+	cfg := clientcmdapi.NewConfig()
+	for i, c := range clusters {
+		cfg.Clusters[c.Name] = &clientcmdapi.Cluster{
+			Server:                   c.Server,
+			CertificateAuthorityData: c.CACert,
+		}
+		cfg.AuthInfos[c.Name+"-admin"] = &clientcmdapi.AuthInfo{
+			ClientCertificateData: c.AdminCert,
+			ClientKeyData:         c.AdminKey,
+		}
+		cfg.Contexts[c.Name] = &clientcmdapi.Context{Cluster: c.Name, AuthInfo: c.Name + "-admin"}
+		if i == 0 {
+			cfg.CurrentContext = c.Name
+		}
+	}
+	return clientcmd.WriteToFile(*cfg, path)
+}

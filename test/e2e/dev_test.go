@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDevUpDown is the `flotilla dev` story: a fleet of three clusters that
+// outlives the command, usable with kubectl, and gone without a trace after
+// `dev down`.
+func TestDevUpDown(t *testing.T) {
+	state := t.TempDir()
+	out := runCmd(t, flotillaBin, "dev", "up", "--clusters", "3", "--state", state)
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_, _ = tryCmd(flotillaBin, "dev", "down", "--state", state)
+		}
+	})
+	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dev up output lacks %q:\n%s", want, out)
+		}
+	}
+
+	again, err := tryCmd(flotillaBin, "dev", "up", "--state", state)
+	if err == nil || !strings.Contains(again, "already running") {
+		t.Errorf("a second dev up should refuse, got err=%v:\n%s", err, again)
+	}
+
+	kubeconfig := filepath.Join(state, "kubeconfig")
+	env := runCmd(t, flotillaBin, "dev", "env", "--state", state)
+	if got, want := strings.TrimSpace(env), "export KUBECONFIG="+kubeconfig; got != want {
+		t.Errorf("dev env = %q, want %q", got, want)
+	}
+
+	nodes := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "get", "nodes", "--no-headers")
+	if fields := strings.Fields(nodes); len(fields) < 2 || fields[0] != "kwok-node-0" || fields[1] != "Ready" {
+		t.Errorf("kubectl get nodes on dev-1: want kwok-node-0 Ready, got:\n%s", nodes)
+	}
+	var version struct {
+		ServerVersion struct {
+			GitVersion string `json:"gitVersion"`
+		} `json:"serverVersion"`
+	}
+	raw := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "version", "-o", "json")
+	if err := json.Unmarshal([]byte(raw), &version); err != nil {
+		t.Fatalf("kubectl version: %v\n%s", err, raw)
+	}
+	if version.ServerVersion.GitVersion != "v1.37.2" {
+		t.Errorf("server version = %q, want v1.37.2", version.ServerVersion.GitVersion)
+	}
+
+	status := runCmd(t, flotillaBin, "dev", "status", "--state", state)
+	if strings.Count(status, "Ready") != 3 || strings.Contains(status, "NotReady") {
+		t.Errorf("dev status should show three Ready clusters:\n%s", status)
+	}
+
+	pids, addrs := fleetProcesses(t, state)
+	if len(pids) != 15 {
+		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters", len(pids))
+	}
+	runCmd(t, flotillaBin, "dev", "down", "--state", state)
+	stopped = true
+	for _, pid := range pids {
+		if processAlive(pid) {
+			t.Errorf("process %d still running after dev down", pid)
+		}
+	}
+	for _, addr := range addrs {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("port %s still taken after dev down: %v", addr, err)
+			continue
+		}
+		_ = l.Close()
+	}
+	if _, err := os.Stat(kubeconfig); !os.IsNotExist(err) {
+		t.Errorf("kubeconfig still there after dev down")
+	}
+	if out, err := tryCmd(flotillaBin, "dev", "status", "--state", state); err == nil || !strings.Contains(out, "no local fleet") {
+		t.Errorf("dev status after down should say no fleet runs, got err=%v:\n%s", err, out)
+	}
+}
+
+// fleetProcesses reads the state file that dev up wrote: every component's
+// process id and every port the fleet listens on.
+func fleetProcesses(t *testing.T, state string) (pids []int, addrs []string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(state, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Clusters []struct {
+			Ports     map[string]int `json:"ports"`
+			Processes []struct {
+				PID int `json:"pid"`
+			} `json:"processes"`
+		} `json:"clusters"`
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range s.Clusters {
+		for _, p := range c.Processes {
+			pids = append(pids, p.PID)
+		}
+		for _, port := range c.Ports {
+			addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(port))
+		}
+	}
+	return pids, addrs
+}
+
+// processAlive reports whether pid runs, waiting a little for the kernel to
+// finish tearing it down.
+func processAlive(pid int) bool {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		alive := syscall.Kill(pid, 0) == nil && !zombie(pid)
+		if !alive || time.Now().After(deadline) {
+			return alive
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func zombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
