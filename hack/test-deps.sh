@@ -5,7 +5,10 @@
 set -euo pipefail
 
 missing=()
+# git, with git http-backend for internal/gitserver's HTTP server.
 command -v git >/dev/null || missing+=(git)
+# ssh: the client git runs for ssh:// repositories (internal/source tests).
+command -v ssh >/dev/null || missing+=(openssh-client)
 
 if ((${#missing[@]} == 0)); then
   exit 0

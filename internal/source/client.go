@@ -1,0 +1,164 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// Options configures a Client.
+type Options struct {
+	// CacheDir holds the checkouts and git's private scratch space. The
+	// Client owns its "checkouts", "tmp" and "home" subfolders and empties
+	// them on start. Empty means a new temporary folder, removed by Close.
+	// One Client per folder.
+	CacheDir string
+	// MaxCacheBytes bounds the bytes of checkouts kept. Past it, the least
+	// recently used checkouts that nobody holds are removed; checkouts in use
+	// are never removed, so the cache may pass the bound while they are held.
+	MaxCacheBytes int64
+	// MaxCheckoutBytes bounds one fetch: the git objects received and the
+	// files checked out.
+	MaxCheckoutBytes int64
+	// MaxRefsBytes bounds the ref listing of a repository.
+	MaxRefsBytes int64
+	// MaxStderrBytes bounds how much of git's error output is kept to
+	// explain a failure.
+	MaxStderrBytes int
+	// ResolveTimeout bounds one ref listing (git ls-remote).
+	ResolveTimeout time.Duration
+	// FetchTimeout bounds one fetch and checkout of a commit.
+	FetchTimeout time.Duration
+	// AllowLocal permits file:// URLs. For tests and local development only:
+	// with it, a repository URL may read any repository on this machine.
+	AllowLocal bool
+	// Git and SSH are the binaries run; empty means "git" and "ssh" found
+	// on PATH.
+	Git, SSH string
+	// Logger receives one line per fetch; nil means no logs.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns a Client fit for a controller: a temporary cache
+// folder of at most 2 GiB, 512 MiB per checkout, 16 MiB of refs, a minute
+// to list refs and five to fetch, and no file:// URLs.
+func DefaultOptions() Options {
+	return Options{
+		MaxCacheBytes:    2 << 30,
+		MaxCheckoutBytes: 512 << 20,
+		MaxRefsBytes:     16 << 20,
+		MaxStderrBytes:   64 << 10,
+		ResolveTimeout:   time.Minute,
+		FetchTimeout:     5 * time.Minute,
+	}
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxCacheBytes <= 0 {
+		o.MaxCacheBytes = d.MaxCacheBytes
+	}
+	if o.MaxCheckoutBytes <= 0 {
+		o.MaxCheckoutBytes = d.MaxCheckoutBytes
+	}
+	if o.MaxRefsBytes <= 0 {
+		o.MaxRefsBytes = d.MaxRefsBytes
+	}
+	if o.MaxStderrBytes <= 0 {
+		o.MaxStderrBytes = d.MaxStderrBytes
+	}
+	if o.ResolveTimeout <= 0 {
+		o.ResolveTimeout = d.ResolveTimeout
+	}
+	if o.FetchTimeout <= 0 {
+		o.FetchTimeout = d.FetchTimeout
+	}
+	if o.Git == "" {
+		o.Git = "git"
+	}
+	if o.SSH == "" {
+		o.SSH = "ssh"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Client resolves and fetches git revisions and keeps their checkouts. It is
+// safe for concurrent use.
+type Client struct {
+	opts      Options
+	home      string // empty HOME of every git process
+	tmp       string // scratch space: fetches in progress, credential files
+	cache     *cache
+	ownDir    bool // CacheDir was made by New and is removed by Close
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+}
+
+// New returns a Client. Close it to stop fetches in progress.
+func New(opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	c := &Client{opts: opts}
+	var err error
+	if opts.CacheDir == "" {
+		if c.opts.CacheDir, err = os.MkdirTemp("", "flotilla-source-"); err != nil {
+			return nil, fmt.Errorf("source: cache folder: %w", err)
+		}
+		c.ownDir = true
+	}
+	if c.opts.CacheDir, err = filepath.Abs(c.opts.CacheDir); err != nil {
+		return nil, fmt.Errorf("source: cache folder: %w", err)
+	}
+	c.home = filepath.Join(c.opts.CacheDir, "home")
+	c.tmp = filepath.Join(c.opts.CacheDir, "tmp")
+	checkouts := filepath.Join(c.opts.CacheDir, "checkouts")
+	// What a previous process left is not trusted: nothing records which
+	// checkouts were complete.
+	for _, d := range []string{c.home, c.tmp, checkouts} {
+		if err := os.RemoveAll(d); err != nil {
+			return nil, fmt.Errorf("source: cache folder: %w", err)
+		}
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("source: cache folder: %w", err)
+		}
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.cache = newCache(checkouts, opts.MaxCacheBytes)
+	return c, nil
+}
+
+// Close cancels fetches in progress and waits for them; call it after the
+// last Resolve or Fetch returned. Checkouts of the cache folder given in
+// Options stay on disk (the next New empties them); a folder made by New is
+// removed.
+func (c *Client) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.cache.wait()
+		err = os.RemoveAll(c.tmp)
+		if c.ownDir {
+			err = errors.Join(err, os.RemoveAll(c.opts.CacheDir))
+		}
+	})
+	return err
+}
+
+// CacheStats describes the checkouts a Client keeps.
+type CacheStats struct {
+	Checkouts int
+	Bytes     int64
+	// InUse counts checkouts held by at least one Artifact not released.
+	InUse int
+}
+
+// CacheStats returns the state of the checkout cache.
+func (c *Client) CacheStats() CacheStats { return c.cache.stats() }
