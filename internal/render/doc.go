@@ -1,0 +1,62 @@
+// Package render turns a path of a checked-out source into the Kubernetes
+// objects it asks for: a plain folder of YAML and JSON manifests, or a
+// kustomization built in-process with kustomize.
+//
+// Render takes a Request (the checkout's folder, a path in it, the revision
+// and an Application's kustomize options) and returns the objects in a
+// deterministic order: for a plain folder by file path, then by position in
+// the file; for a kustomization in kustomize's order.
+//
+// # What it reads
+//
+// A folder holding kustomization.yaml, kustomization.yml or Kustomization is
+// built with kustomize; any other folder is plain: its .yaml, .yml and .json
+// files, recursively and sorted by path, hidden files and folders (a name
+// starting with ".") skipped. Multi-document files are split, empty documents
+// skipped, and List kinds flattened. Every object needs apiVersion, kind and
+// metadata.name, and an object may be defined only once. A mapping key given
+// twice in one YAML mapping is an error rather than "last one wins". A path
+// naming a single file renders that file. KustomizeOptions edit the top
+// kustomization in memory, as `kustomize edit` would (set namePrefix, set
+// images, append patches); on a plain folder they apply through a
+// kustomization made in memory over its objects.
+//
+// # What it promises
+//
+//   - The checkout is only read, and nothing outside it is: Request.Path is
+//     refused before any read when it is absolute, URL-encoded, holds a NUL or
+//     control character, or climbs out with "..", with an answer that does
+//     not depend on what exists there (ErrInvalidPath).
+//   - Symbolic links are followed while they stay inside the checkout and
+//     refused, naming the link, when they point out (ErrOutsideRoot),
+//     whether they are manifests, folders, kustomize resources, patches or
+//     generator files. Their targets are never opened, so nothing of them
+//     reaches a result or an error. A plain folder refuses every such link in
+//     it, even one that names no manifest.
+//   - kustomize sees the checkout as its file system and nothing else. Its
+//     references may reach anywhere in the checkout ("../base" in an
+//     overlay, a shared patch), never out of it (ErrOutsideRoot, naming the
+//     kustomization). It fetches nothing: remote bases and files are refused
+//     naming the URL, its credentials hidden (ErrRemote). It runs no plugin
+//     other than its built-in ones (no exec, Go or container functions) and
+//     inflates no Helm chart (ErrUnsupported).
+//   - Limits (Options): size of one file, checked from its size before it is
+//     read; bytes read per render; objects per render (for kustomize, also
+//     the YAML documents it is handed, before it holds them all); nesting
+//     depth; values added by YAML aliases, which stops alias bombs early with
+//     bounded memory. Going past one is ErrTooLarge, naming the file. A
+//     Renderer runs at most Options.MaxConcurrent renders at once, so that
+//     the memory of all renders together stays bounded too.
+//   - Errors about the source are *Error values: the file relative to the
+//     checkout (never a machine path), the document number when it applies,
+//     and a Kind for errors.Is.
+//   - Results with a Revision are cached (least recently used out first);
+//     identical renders running at once happen once, and a render's context
+//     ends only when every caller waiting for it has gone. Every caller gets
+//     its own deep copy of the objects. Errors are not cached.
+//   - A Renderer is safe for concurrent use. kustomize keeps its OpenAPI
+//     schema in process-wide variables; this package serialises what must be
+//     (see openAPIGate), so a kustomization's custom schema never changes
+//     another's build. Other code in the process should not run kustomize
+//     itself.
+package render

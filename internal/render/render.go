@@ -1,0 +1,236 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Kind says how a source path was rendered.
+type Kind string
+
+const (
+	// KindPlain: a folder of YAML and JSON manifests (or one manifest file).
+	KindPlain Kind = "plain"
+	// KindKustomize: a folder with a kustomization file.
+	KindKustomize Kind = "kustomize"
+)
+
+// Request says what to render.
+type Request struct {
+	// Root is the checked-out source folder. It is only read.
+	Root string
+	// Path is the folder (or file) to render, relative to Root, with "/"
+	// between folders; "" or "." is Root itself.
+	Path string
+	// Revision identifies the content of Root: the same Revision must always
+	// mean the same files (a commit SHA or an artifact digest, qualified by
+	// the repository when two repositories could share one). It keys the
+	// render cache; empty means "do not cache". Root itself is not part of
+	// the key, so that every checkout of a revision shares one render.
+	Revision string
+	// Kustomize mirrors an Application's spec.source.kustomize.
+	Kustomize KustomizeOptions
+}
+
+// KustomizeOptions change the kustomization at Path in memory, as `kustomize
+// edit` would; on a plain folder they apply through a kustomization made for
+// it.
+type KustomizeOptions struct {
+	// NamePrefix replaces the kustomization's namePrefix.
+	NamePrefix string
+	// Images set image names, tags or digests; an entry for the same Name
+	// in the kustomization is replaced.
+	Images []Image
+	// Patches are appended to the kustomization's patches.
+	Patches []Patch
+}
+
+func (o KustomizeOptions) empty() bool {
+	return o.NamePrefix == "" && len(o.Images) == 0 && len(o.Patches) == 0
+}
+
+// Image is one entry of a kustomization's images.
+type Image struct {
+	Name    string
+	NewName string
+	NewTag  string
+	Digest  string
+}
+
+// Patch is one entry of a kustomization's patches, given inline: a strategic
+// merge patch or a JSON 6902 patch, applied to the objects Target selects
+// (or, without Target, to the object the patch itself names).
+type Patch struct {
+	Patch  string
+	Target *Selector
+}
+
+// Selector selects objects for a Patch; empty fields match anything.
+type Selector struct {
+	Group              string
+	Version            string
+	Kind               string
+	Name               string
+	Namespace          string
+	LabelSelector      string
+	AnnotationSelector string
+}
+
+// Result is what a render produced.
+type Result struct {
+	Kind Kind
+	// Objects in a deterministic order: for a plain folder, by file path then
+	// by position in the file; for a kustomization, kustomize's order. Each
+	// Result holds its own copies: changing them changes no other Result.
+	Objects []*unstructured.Unstructured
+}
+
+func (r *Result) clone() *Result {
+	return &Result{Kind: r.Kind, Objects: cloneObjects(r.Objects)}
+}
+
+// Renderer renders source paths into objects and keeps recent results. It is
+// safe for concurrent use.
+type Renderer struct {
+	opts  Options
+	cache *cache
+	slots chan struct{} // one per render running (Options.MaxConcurrent)
+}
+
+// New returns a Renderer with the given limits; zero fields take the values
+// of DefaultOptions.
+func New(opts Options) *Renderer {
+	opts = opts.withDefaults()
+	return &Renderer{opts: opts, cache: newCache(opts.CacheEntries), slots: make(chan struct{}, opts.MaxConcurrent)}
+}
+
+// Stats reports what the cache did so far.
+func (r *Renderer) Stats() Stats { return r.cache.snapshot() }
+
+// Render produces the objects that the source at req.Path asks for. The
+// request is checked before anything is read; errors about the source are
+// *Error values naming the file, matched with errors.Is against the Err…
+// sentinels. When ctx ends, Render returns ctx.Err().
+func (r *Renderer) Render(ctx context.Context, req Request) (*Result, error) {
+	rel, err := cleanRequestPath(req.Path)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.checkKustomizeOptions(req.Kustomize); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	render := func(ctx context.Context) (*Result, error) {
+		return r.render(ctx, req.Root, rel, req.Kustomize)
+	}
+	if req.Revision == "" || r.opts.CacheEntries < 0 {
+		r.cache.countRender()
+		return render(ctx)
+	}
+	key, err := cacheKey(req.Revision, rel, req.Kustomize)
+	if err != nil {
+		return nil, err
+	}
+	return r.cache.get(ctx, key, render)
+}
+
+func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOptions) (*Result, error) {
+	select {
+	case r.slots <- struct{}{}:
+		defer func() { <-r.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	b := newBudget(r.opts)
+	t, err := openTree(root, b)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	real, fi, err := t.resolve(rel)
+	if err != nil {
+		return nil, err
+	}
+	kind, err := detectKind(t, real, fi)
+	if err != nil {
+		return nil, err
+	}
+	var objs []*unstructured.Unstructured
+	if kind == KindKustomize {
+		objs, err = renderKustomize(ctx, t, real, rel, ko)
+	} else {
+		objs, err = renderPlain(ctx, t, rel)
+		if err == nil && !ko.empty() {
+			objs, err = kustomizePlain(ctx, objs, rel, ko, b)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Kind: kind, Objects: objs}, nil
+}
+
+// detectKind: a folder holding a kustomization file is a kustomization,
+// anything else is plain.
+func detectKind(t *tree, real string, fi fs.FileInfo) (Kind, error) {
+	if !fi.IsDir() {
+		return KindPlain, nil
+	}
+	for _, name := range kustomizationNames {
+		_, kfi, err := t.resolve(path.Join(real, name))
+		switch {
+		case err == nil && !kfi.IsDir():
+			return KindKustomize, nil
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return "", err
+		}
+	}
+	return KindPlain, nil
+}
+
+// checkKustomizeOptions refuses options that cannot work, before any read.
+func (r *Renderer) checkKustomizeOptions(ko KustomizeOptions) error {
+	for i, img := range ko.Images {
+		if img.Name == "" {
+			return &Error{Kind: ErrMalformed, Msg: fmt.Sprintf("kustomize image %d has no name", i+1)}
+		}
+	}
+	b := newBudget(r.opts)
+	for i, p := range ko.Patches {
+		field := fmt.Sprintf("kustomize patch %d", i+1)
+		switch {
+		case p.Patch == "":
+			return &Error{Kind: ErrMalformed, Msg: field + " is empty"}
+		case int64(len(p.Patch)) > r.opts.MaxFileBytes:
+			return &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("%s is over the %s limit for one file", field, sizeText(r.opts.MaxFileBytes))}
+		}
+		if err := checkYAML(field, []byte(p.Patch), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cacheKey hashes what a render depends on besides the files.
+func cacheKey(revision, rel string, ko KustomizeOptions) (string, error) {
+	data, err := json.Marshal(struct {
+		Revision  string
+		Path      string
+		Kustomize KustomizeOptions
+	}{revision, rel, ko})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:]), nil
+}
