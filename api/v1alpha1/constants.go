@@ -22,15 +22,19 @@ const (
 	OwnerAnnotation = "app.flotilla.dev/owner"
 )
 
-// Annotations users (and, later, the API server) set on an Application to ask
-// for an operation. They are recorded on the object so that a request
-// survives a controller restart; the controller removes each once handled.
+// Annotations users (and the CLI and API) set on an Application to ask for an
+// operation. They are recorded on the object, so a request survives a
+// controller restart. Each request is a token (any string; the CLI uses the
+// time): the controller acts once per new token and records the token it
+// handled in status (lastHandledSync, lastHandledRefresh).
 const (
-	// SyncAnnotation asks for a sync now. Its value is empty, or a revision
-	// (branch, tag or commit) to sync to instead of targetRevision.
+	// SyncAnnotation asks for a sync now, also without automated sync.
 	SyncAnnotation = "flotilla.dev/sync"
-	// RefreshAnnotation asks for a fetch and compare now, without applying
-	// unless automated sync is on.
+	// SyncRevisionAnnotation, with SyncAnnotation, syncs this revision
+	// (branch, tag or commit) instead of targetRevision.
+	SyncRevisionAnnotation = "flotilla.dev/sync-revision"
+	// RefreshAnnotation asks for a fetch and compare now; it applies only
+	// when automated sync is on.
 	RefreshAnnotation = "flotilla.dev/refresh"
 )
 

@@ -27,6 +27,8 @@ func NewRootCommand() *cobra.Command {
 	root.AddCommand(
 		newVersionCommand(),
 		newDevCommand(),
+		newInstallCommand(),
+		newControllerCommand(),
 	)
 	return root
 }

@@ -34,6 +34,14 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "build flotilla:", err)
 		return 1
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	env, err = startHub(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the hub:", err)
+		return 1
+	}
+	defer func() { _ = env.stopAll(nil) }()
 	return m.Run()
 }
 

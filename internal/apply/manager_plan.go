@@ -1,0 +1,169 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+)
+
+// ApplyOptions says how to apply one Application's objects.
+type ApplyOptions struct {
+	// Owner is the Application the objects belong to. Required.
+	Owner Owner
+	// DefaultNamespace is given to namespaced objects that have none: the
+	// Application's destination namespace.
+	DefaultNamespace string
+	// CreateNamespace creates DefaultNamespace first if it does not exist.
+	// The namespace then belongs to the Application (label and annotation)
+	// and is reported in the ChangeSet; an existing namespace that is not the
+	// Application's is used as it is, neither reported nor claimed.
+	CreateNamespace bool
+	// AdoptUnowned takes over objects that exist without any owner
+	// annotation. Off by default: such an object is a Conflict. An object
+	// owned by another Application is a Conflict either way.
+	AdoptUnowned bool
+}
+
+// plan is what the manager found for one object: its action and, when the
+// action is Failed, why.
+type plan struct {
+	obj     *object
+	action  Action
+	message string
+	owner   string // the live owner annotation, for a Conflict
+	err     *ObjectError
+}
+
+func (p plan) change() Change {
+	c := Change{Object: p.obj.key, Action: p.action, Message: p.message, CurrentOwner: p.owner}
+	if p.err != nil {
+		c.Message = p.err.Detail()
+	}
+	return c
+}
+
+// planAll plans every object, Options.Concurrency at a time, keeping order.
+func (m *Manager) planAll(ctx context.Context, objs []*object, opts ApplyOptions) []plan {
+	plans := make([]plan, len(objs))
+	m.forEach(len(objs), func(i int) { plans[i] = m.planObject(ctx, objs[i], opts) })
+	return plans
+}
+
+// planObject is the one per-object flow of Apply and Compare: read the live
+// object, check who owns it, dry-run the apply and compare the result with
+// the live object. It writes nothing.
+func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) plan {
+	p := plan{obj: o}
+	ri := m.resource(o.mapping, o.key.Namespace)
+	live, err := ri.Get(ctx, o.key.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return p.fail(OpRead, flotillav1.ReasonDryRunFailed, err)
+	}
+	adopted := false
+	if live != nil {
+		current := live.GetAnnotations()[flotillav1.OwnerAnnotation]
+		if current != opts.Owner.Annotation() {
+			if current != "" || !opts.AdoptUnowned {
+				p.action, p.owner, p.message = ActionConflict, current, conflictMessage(opts.Owner, current)
+				return p
+			}
+			adopted = true
+		}
+	}
+	dry, err := ri.Apply(ctx, o.key.Name, o.u, m.applyOptions(true))
+	if err != nil {
+		return p.fail(OpDryRun, flotillav1.ReasonDryRunFailed, err)
+	}
+	switch {
+	case live == nil:
+		p.action = ActionCreated
+	case adopted:
+		p.action, p.message = ActionConfigured, "adopted: it had no owner"
+	case sameObject(live, dry):
+		p.action = ActionUnchanged
+	default:
+		p.action = ActionConfigured
+	}
+	return p
+}
+
+func (p plan) fail(op Op, reason string, err error) plan {
+	p.action = ActionFailed
+	p.err = newObjectError(p.obj.key, p.obj.u, op, reason, err)
+	return p
+}
+
+func (m *Manager) applyOptions(dryRun bool) metav1.ApplyOptions {
+	o := metav1.ApplyOptions{FieldManager: m.opts.FieldManager, Force: true}
+	if dryRun {
+		o.DryRun = []string{metav1.DryRunAll}
+	}
+	return o
+}
+
+// conflictMessage says whose the object is. The annotation is the live
+// object's, so anyone could have written it: it is quoted and cut short.
+func conflictMessage(owner Owner, current string) string {
+	if current == "" {
+		return "exists and is not managed by Flotilla; set adoptUnowned to take it over"
+	}
+	parts := strings.Split(current, "/")
+	if len(parts) == 3 && parts[0] == owner.Namespace && parts[1] == owner.Name {
+		return fmt.Sprintf("owned by an earlier Application %s/%s (uid %.64q)", parts[0], parts[1], parts[2])
+	}
+	if len(parts) == 3 {
+		return fmt.Sprintf("owned by Application %.253q", parts[0]+"/"+parts[1])
+	}
+	return fmt.Sprintf("carries the owner annotation %.253q", current)
+}
+
+// serverSetMetadata are the metadata fields the API server sets on its own;
+// they differ between a dry-run and the live object without any change of
+// desired state.
+var serverSetMetadata = []string{
+	"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
+	"selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+}
+
+// sameObject says whether the dry-run result dry equals the live object,
+// leaving out status and server-set metadata.
+func sameObject(live, dry *unstructured.Unstructured) bool {
+	return equality.Semantic.DeepEqual(comparable(live), comparable(dry))
+}
+
+func comparable(u *unstructured.Unstructured) map[string]any {
+	c := u.DeepCopy().Object
+	delete(c, "status")
+	if md, ok := c["metadata"].(map[string]any); ok {
+		for _, f := range serverSetMetadata {
+			delete(md, f)
+		}
+	}
+	return c
+}
+
+// forEach calls fn(0) … fn(n-1), Options.Concurrency at a time, and returns
+// when all have returned.
+func (m *Manager) forEach(n int, fn func(i int)) {
+	sem := make(chan struct{}, m.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(i)
+		})
+	}
+	wg.Wait()
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flotilla-dev/flotilla/internal/controller"
+)
+
+func newControllerCommand() *cobra.Command {
+	opts := controller.DefaultOptions()
+	kube := &kubeFlags{}
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "controller",
+		Short: "Reconcile Applications and Clusters in the hub",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := kube.config()
+			if err != nil {
+				return err
+			}
+			opts.Config = cfg
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			opts.Logger = slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return controller.Run(cmd.Context(), opts)
+		},
+	}
+	kube.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of the Applications, Clusters and their Secrets")
+	f.StringVar(&opts.MetricsAddr, "metrics-addr", opts.MetricsAddr, "address of /metrics (0 turns it off)")
+	f.StringVar(&opts.HealthAddr, "health-addr", opts.HealthAddr, "address of /healthz (0 turns it off)")
+	f.BoolVar(&opts.AllowLocalRepos, "allow-local-repos", false, "allow file:// repository URLs (development only)")
+	f.BoolVar(&opts.AllowExecCredentials, "allow-exec-credentials", false, "allow kubeconfig exec plugins and auth providers in Cluster Secrets")
+	f.StringVar(&opts.CacheDir, "cache-dir", "", "folder for fetched sources (default: the user cache folder)")
+	f.IntVar(&opts.Workers, "workers", opts.Workers, "how many Applications sync at once")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages too")
+	return cmd
+}

@@ -1,0 +1,164 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+)
+
+// ErrUnavailable marks a cluster that cannot be reached or whose credentials
+// cannot be read. Callers must treat it as "unknown", never as "empty".
+var ErrUnavailable = errors.New("cluster unavailable")
+
+// Options configure a Registry.
+type Options struct {
+	// AllowExec permits kubeconfig exec plugins and auth providers.
+	AllowExec bool
+	// QPS and Burst apply to clusters that set no limits.
+	QPS   float32
+	Burst int
+}
+
+// DefaultOptions refuses exec plugins and allows 50 QPS, bursts of 100.
+func DefaultOptions() Options {
+	return Options{QPS: 50, Burst: 100}
+}
+
+// Target is a resolved destination cluster.
+type Target struct {
+	Name   string
+	Config *rest.Config
+	// Generation changes whenever the Cluster or its Secret changes; callers
+	// cache clients by (Name, Generation).
+	Generation string
+}
+
+// Registry resolves Cluster names to client configurations.
+type Registry struct {
+	hub     client.Reader
+	hubCfg  *rest.Config
+	opts    Options
+	mu      sync.Mutex
+	targets map[string]*Target
+}
+
+// NewRegistry makes a Registry that reads Clusters and Secrets through hub.
+func NewRegistry(hub client.Reader, hubCfg *rest.Config, opts Options) *Registry {
+	return &Registry{hub: hub, hubCfg: hubCfg, opts: opts, targets: map[string]*Target{}}
+}
+
+// Get returns the client configuration of the Cluster name in namespace.
+func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, error) {
+	if name == "" || name == flotillav1.InCluster {
+		return &Target{Name: flotillav1.InCluster, Config: rest.CopyConfig(r.hubCfg), Generation: "hub"}, nil
+	}
+	var c flotillav1.Cluster
+	if err := r.hub.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &c); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("cluster %s: no such Cluster in namespace %s: %w", name, namespace, ErrUnavailable)
+		}
+		return nil, fmt.Errorf("cluster %s: read Cluster: %w", name, err)
+	}
+	if c.Spec.CredentialsRef == nil {
+		return nil, fmt.Errorf("cluster %s: spec.credentialsRef is not set: %w", name, ErrUnavailable)
+	}
+	var s corev1.Secret
+	if err := r.hub.Get(ctx, client.ObjectKey{Namespace: namespace, Name: c.Spec.CredentialsRef.Name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("cluster %s: credentials Secret %s not found: %w", name, c.Spec.CredentialsRef.Name, ErrUnavailable)
+		}
+		return nil, fmt.Errorf("cluster %s: read credentials Secret %s: %w", name, c.Spec.CredentialsRef.Name, err)
+	}
+	gen := c.ResourceVersion + "/" + s.ResourceVersion
+	key := namespace + "/" + name
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.targets[key]; ok && t.Generation == gen {
+		return t, nil
+	}
+	cfg, err := r.configFor(&c, &s)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: %w", name, err)
+	}
+	t := &Target{Name: name, Config: cfg, Generation: gen}
+	r.targets[key] = t
+	return t, nil
+}
+
+// configFor builds a rest.Config from the Secret: a kubeconfig, or a bearer
+// token with CA data and the Cluster's server.
+func (r *Registry) configFor(c *flotillav1.Cluster, s *corev1.Secret) (*rest.Config, error) {
+	var cfg *rest.Config
+	switch {
+	case len(s.Data["kubeconfig"]) > 0:
+		raw, err := clientcmd.Load(s.Data["kubeconfig"])
+		if err != nil {
+			return nil, fmt.Errorf("credentials Secret %s: kubeconfig does not parse: %w", s.Name, ErrUnavailable)
+		}
+		if err := refuseFileReferences(raw); err != nil {
+			return nil, fmt.Errorf("credentials Secret %s: %w", s.Name, err)
+		}
+		if !r.opts.AllowExec {
+			for name, a := range raw.AuthInfos {
+				if a.Exec != nil || a.AuthProvider != nil {
+					return nil, fmt.Errorf("credentials Secret %s: user %q runs an exec plugin or auth provider, which the controller does not allow (start it with --allow-exec-credentials): %w", s.Name, name, ErrUnavailable)
+				}
+			}
+		}
+		cfg, err = clientcmd.NewDefaultClientConfig(*raw, &clientcmd.ConfigOverrides{}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("credentials Secret %s: kubeconfig: %w", s.Name, ErrUnavailable)
+		}
+	case len(s.Data["bearerToken"]) > 0:
+		if c.Spec.Server == "" {
+			return nil, fmt.Errorf("spec.server is required with a bearerToken Secret: %w", ErrUnavailable)
+		}
+		cfg = &rest.Config{
+			Host:            c.Spec.Server,
+			BearerToken:     string(s.Data["bearerToken"]),
+			TLSClientConfig: rest.TLSClientConfig{CAData: s.Data["caData"]},
+		}
+	default:
+		return nil, fmt.Errorf("credentials Secret %s has neither kubeconfig nor bearerToken: %w", s.Name, ErrUnavailable)
+	}
+	if c.Spec.Server != "" {
+		cfg.Host = c.Spec.Server
+	}
+	cfg.QPS, cfg.Burst = r.opts.QPS, r.opts.Burst
+	if l := c.Spec.Limits; l != nil {
+		if l.QPS > 0 {
+			cfg.QPS = float32(l.QPS)
+		}
+		if l.Burst > 0 {
+			cfg.Burst = int(l.Burst)
+		}
+	}
+	return cfg, nil
+}
+
+// refuseFileReferences rejects a kubeconfig that names files: they would be
+// read from the controller's own disk (its ServiceAccount token, say), not
+// from the Secret.
+func refuseFileReferences(cfg *clientcmdapi.Config) error {
+	for name, c := range cfg.Clusters {
+		if c.CertificateAuthority != "" {
+			return fmt.Errorf("kubeconfig cluster %q names a file (certificate-authority); embed it as certificate-authority-data: %w", name, ErrUnavailable)
+		}
+	}
+	for name, a := range cfg.AuthInfos {
+		if a.ClientCertificate != "" || a.ClientKey != "" || a.TokenFile != "" {
+			return fmt.Errorf("kubeconfig user %q names a file (client-certificate, client-key or tokenFile); embed the data instead: %w", name, ErrUnavailable)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package controller
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/inventory"
+)
+
+// ApplicationReconciler syncs Applications.
+type ApplicationReconciler struct {
+	Client   client.Client
+	Reader   client.Reader // uncached, for Secrets
+	Engine   *engine.Engine
+	Recorder recorder.EventRecorder
+	Metrics  *engine.Metrics
+	Log      *slog.Logger
+}
+
+// SetupWithManager registers the reconciler. Status updates do not trigger
+// a reconcile: only spec (generation) and annotation changes do, and the
+// interval.
+func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&flotillav1.Application{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		Complete(r)
+}
+
+// plan is what this reconcile will do.
+type plan struct {
+	apply    bool
+	prune    bool
+	revision string
+	// syncToken and refreshToken are the request annotations being handled.
+	syncToken, refreshToken string
+}
+
+// Reconcile is the recipe: load → decide → sync → one status patch → requeue.
+func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	app := &flotillav1.Application{}
+	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !app.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	p := decide(app)
+	base := app.DeepCopy()
+	started := time.Now()
+	prev := inventory.FromResourceStatus(app.Status.Resources)
+
+	creds, err := r.credentials(ctx, app)
+	var res *engine.Result
+	if err == nil {
+		res, err = r.Engine.Sync(ctx, engine.Request{
+			App:         app,
+			Credentials: creds,
+			Revision:    p.revision,
+			Apply:       p.apply,
+			Prune:       p.prune,
+			Previous:    prev,
+			BeforeWrite: r.recordInventory(app),
+		})
+	}
+	r.Metrics.Observe(res, err)
+	r.log(app, res, err)
+	r.event(app, p, res, err)
+	setStatus(app, p, res, err, started)
+	if perr := r.Client.Status().Patch(ctx, app, client.MergeFrom(base)); perr != nil {
+		if apierrors.IsNotFound(perr) {
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, perr
+	}
+	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
+}
+
+// decide reads the sync policy and the request annotations.
+func decide(app *flotillav1.Application) plan {
+	p := plan{}
+	auto := app.Spec.SyncPolicy.Automated
+	if auto != nil {
+		p.apply, p.prune = true, auto.Prune
+	}
+	if tok := app.Annotations[flotillav1.SyncAnnotation]; tok != "" && tok != app.Status.LastHandledSync {
+		p.apply, p.syncToken = true, tok
+		p.prune = auto != nil && auto.Prune
+		p.revision = app.Annotations[flotillav1.SyncRevisionAnnotation]
+	}
+	if tok := app.Annotations[flotillav1.RefreshAnnotation]; tok != "" && tok != app.Status.LastHandledRefresh {
+		p.refreshToken = tok
+	}
+	return p
+}
+
+// recordInventory patches status.resources before a sync writes, so that the
+// objects it may create are owned on record even if the controller dies
+// before the final status patch.
+func (r *ApplicationReconciler) recordInventory(app *flotillav1.Application) func(context.Context, inventory.Set) error {
+	return func(ctx context.Context, inv inventory.Set) error {
+		base := app.DeepCopy()
+		app.Status.Resources = mergeResourceStatus(app.Status.Resources, inv)
+		now := nowTime()
+		app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationRunning, StartedAt: &now}
+		return r.Client.Status().Patch(ctx, app, client.MergeFrom(base))
+	}
+}
+
+// requeueAfter is the interval after a success or a stall, the retry backoff
+// after a failure.
+func requeueAfter(app *flotillav1.Application, err error) time.Duration {
+	interval := 10 * time.Minute
+	if i := app.Spec.SyncPolicy.Interval; i != nil && i.Duration > 0 {
+		interval = i.Duration
+	}
+	if err == nil || engine.IsStalled(err) {
+		return interval
+	}
+	retry := int32(0)
+	if op := app.Status.Operation; op != nil {
+		retry = op.RetryCount
+	}
+	if rp := app.Spec.SyncPolicy.Retry; rp != nil && rp.Limit > 0 && retry > rp.Limit {
+		return interval
+	}
+	if d := backoff(app.Spec.SyncPolicy.Retry, retry); d < interval {
+		return d
+	}
+	return interval
+}
+
+// backoff is Duration × Factor^retry, at most MaxDuration (5s, 2, 3m by default).
+func backoff(rp *flotillav1.RetryPolicy, retry int32) time.Duration {
+	d, factor, maxD := 5*time.Second, int64(2), 3*time.Minute
+	if rp != nil && rp.Backoff != nil {
+		b := rp.Backoff
+		if b.Duration != nil && b.Duration.Duration > 0 {
+			d = b.Duration.Duration
+		}
+		if b.Factor != nil && *b.Factor > 0 {
+			factor = int64(*b.Factor)
+		}
+		if b.MaxDuration != nil && b.MaxDuration.Duration > 0 {
+			maxD = b.MaxDuration.Duration
+		}
+	}
+	for i := int32(0); i < retry && d < maxD; i++ {
+		d *= time.Duration(factor)
+	}
+	return min(d, maxD)
+}
+
+func (r *ApplicationReconciler) log(app *flotillav1.Application, res *engine.Result, err error) {
+	attrs := []any{"app", app.Namespace + "/" + app.Name}
+	if res != nil {
+		attrs = append(attrs, "cluster", res.Cluster, "revision", res.Revision, "duration", res.Duration.Round(time.Millisecond))
+	}
+	if err != nil {
+		r.Log.Info("sync failed", append(attrs, "reason", engine.ReasonOf(err, "Failed"), "error", err)...)
+		return
+	}
+	if res != nil && res.Changes != nil && res.Changes.HasChanges() {
+		r.Log.Info("sync applied", append(attrs, "changes", res.Changes.String())...)
+	}
+}
+
+func (r *ApplicationReconciler) event(app *flotillav1.Application, p plan, res *engine.Result, err error) {
+	if err != nil {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, engine.ReasonOf(err, "Failed"), "Sync", "%s", truncate(err.Error(), 1024))
+		return
+	}
+	if p.apply && res != nil && res.Changes != nil && res.Changes.HasChanges() {
+		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync",
+			"%s", truncate("revision "+shortSHA(res.Revision)+": "+res.Changes.String(), 1024))
+	}
+}

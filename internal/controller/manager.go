@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/render"
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// Options configure the controller.
+type Options struct {
+	// Config reaches the hub.
+	Config *rest.Config
+	// Namespace holds the Applications, Clusters and their Secrets.
+	Namespace string
+	// MetricsAddr serves /metrics; "0" turns it off.
+	MetricsAddr string
+	// HealthAddr serves /healthz and /readyz; "0" turns it off.
+	HealthAddr string
+	// AllowLocalRepos permits file:// repository URLs (for development).
+	AllowLocalRepos bool
+	// AllowExecCredentials permits kubeconfig exec plugins in Cluster Secrets.
+	AllowExecCredentials bool
+	// CacheDir holds fetched sources. Empty means a folder under the user cache.
+	CacheDir string
+	// Workers is how many Applications sync at once.
+	Workers int
+	Logger  *slog.Logger
+}
+
+// DefaultOptions watches flotilla-system, serves metrics on :8080 and
+// health on :8081, and syncs four Applications at once.
+func DefaultOptions() Options {
+	return Options{
+		Namespace:   flotillav1.DefaultNamespace,
+		MetricsAddr: ":8080",
+		HealthAddr:  ":8081",
+		Workers:     4,
+		Logger:      slog.Default(),
+	}
+}
+
+// NewScheme returns a scheme with the built-in kinds and Flotilla's.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := flotillav1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run starts the controller and blocks until ctx ends.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctrl.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
+	scheme, err := NewScheme()
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress: opts.HealthAddr,
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{}}},
+	})
+	if err != nil {
+		return fmt.Errorf("controller manager: %w", err)
+	}
+	eng, metrics, err := newEngine(mgr.GetAPIReader(), opts)
+	if err != nil {
+		return err
+	}
+	r := &ApplicationReconciler{
+		Client:   mgr.GetClient(),
+		Reader:   mgr.GetAPIReader(),
+		Engine:   eng,
+		Recorder: mgr.GetEventRecorder("flotilla-controller"),
+		Metrics:  metrics,
+		Log:      opts.Logger,
+	}
+	if err := r.SetupWithManager(mgr, opts.Workers); err != nil {
+		return err
+	}
+	if opts.HealthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
+			return err
+		}
+	}
+	opts.Logger.Info("controller starting", "namespace", opts.Namespace, "metrics", opts.MetricsAddr)
+	return mgr.Start(ctx)
+}
+
+func newEngine(reader client.Reader, opts Options) (*engine.Engine, *engine.Metrics, error) {
+	srcOpts := source.DefaultOptions()
+	srcOpts.AllowLocal = opts.AllowLocalRepos
+	srcOpts.CacheDir = opts.CacheDir
+	if srcOpts.CacheDir == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		srcOpts.CacheDir = filepath.Join(dir, "flotilla", "sources")
+	}
+	sources, err := source.New(srcOpts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("source cache: %w", err)
+	}
+	clOpts := cluster.DefaultOptions()
+	clOpts.AllowExec = opts.AllowExecCredentials
+	registry := cluster.NewRegistry(reader, opts.Config, clOpts)
+	engOpts := engine.DefaultOptions()
+	engOpts.Logger = opts.Logger
+	engOpts.Metrics = engine.NewMetrics(crmetrics.Registry)
+	return engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts), engOpts.Metrics, nil
+}

@@ -1,0 +1,128 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/internal/apply"
+	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/render"
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// Logger receives one line per sync step that fails and per write.
+	Logger *slog.Logger
+	// Metrics, if set, counts syncs, writes and API requests per cluster.
+	Metrics *Metrics
+}
+
+// DefaultOptions logs to the default slog logger and records no metrics.
+func DefaultOptions() Options {
+	return Options{Logger: slog.Default()}
+}
+
+// Engine syncs Applications. It is safe for concurrent use; the caller makes
+// sure one Application is synced by one goroutine at a time.
+type Engine struct {
+	opts     Options
+	sources  *source.Client
+	renderer *render.Renderer
+	clusters *cluster.Registry
+
+	mu       sync.Mutex
+	managers map[string]*managerEntry
+}
+
+type managerEntry struct {
+	generation string
+	manager    *apply.Manager
+}
+
+// New makes an Engine that fetches through sources, renders through renderer
+// and reaches clusters through clusters.
+func New(sources *source.Client, renderer *render.Renderer, clusters *cluster.Registry, opts Options) *Engine {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Engine{
+		opts:     opts,
+		sources:  sources,
+		renderer: renderer,
+		clusters: clusters,
+		managers: map[string]*managerEntry{},
+	}
+}
+
+// manager returns the apply manager of a destination cluster, made anew when
+// the cluster's credentials changed.
+func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*apply.Manager, string, error) {
+	t, err := e.clusters.Get(ctx, namespace, clusterName)
+	if err != nil {
+		return nil, "", failed(flotillav1.ReasonClusterUnavailable, err)
+	}
+	key := namespace + "/" + t.Name
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if m, ok := e.managers[key]; ok && m.generation == t.Generation {
+		return m.manager, t.Name, nil
+	}
+	cfg := t.Config
+	if e.opts.Metrics != nil {
+		cfg = e.opts.Metrics.instrument(cfg, t.Name)
+	}
+	m, err := apply.NewManager(cfg, apply.DefaultOptions())
+	if err != nil {
+		return nil, "", failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s: %w", t.Name, err))
+	}
+	e.managers[key] = &managerEntry{generation: t.Generation, manager: m}
+	return m, t.Name, nil
+}
+
+// Request is one sync of one Application.
+type Request struct {
+	App *flotillav1.Application
+	// Credentials for the source, read by the caller from credentialsRef.
+	Credentials *source.Credentials
+	// Revision overrides spec.source.targetRevision (a manual sync to a revision).
+	Revision string
+	// Apply writes to the cluster; without it the sync only compares.
+	Apply bool
+	// Prune deletes objects that left the source (with Apply).
+	Prune bool
+	// Previous is the inventory of the last sync.
+	Previous inventory.Set
+	// BeforeWrite, if set, is called with the inventory the Application will
+	// own before an apply that may create objects not in Previous; the
+	// controller records it so that a crash never orphans an object.
+	BeforeWrite func(ctx context.Context, inv inventory.Set) error
+}
+
+// Result is what a sync found and did.
+type Result struct {
+	Cluster  string
+	Revision string
+	// Planned is true once the rendered objects were named by the cluster:
+	// from then on Desired, Stale and Inventory are meaningful.
+	Planned bool
+	// Desired is the inventory of the rendered objects.
+	Desired inventory.Set
+	// Inventory is what the Application owns after this sync: the desired
+	// objects plus stale ones that were not pruned.
+	Inventory inventory.Set
+	// Stale are objects of the previous inventory that left the source.
+	Stale inventory.Set
+	// Changes are what the apply and prune did (with Apply) or would do.
+	Changes *apply.ChangeSet
+	// Applied is true when the apply step wrote the desired state.
+	Applied bool
+	// InSync is true when the cluster matches the source after this sync.
+	InSync   bool
+	Duration time.Duration
+}

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/client-go/rest"
+)
+
+// Metrics are the engine's Prometheus metrics. Every one carries the
+// destination cluster's name.
+type Metrics struct {
+	SyncDuration *prometheus.HistogramVec
+	Syncs        *prometheus.CounterVec
+	Objects      *prometheus.CounterVec
+	Requests     *prometheus.CounterVec
+}
+
+// NewMetrics makes the metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		SyncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flotilla_sync_duration_seconds",
+			Help:    "Time one Application sync took, from fetch to prune.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}, []string{"cluster"}),
+		Syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_syncs_total",
+			Help: "Application syncs by result: succeeded, or the failure's condition reason.",
+		}, []string{"cluster", "result"}),
+		Objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_objects_total",
+			Help: "Objects handled by syncs, by action (created, configured, unchanged, deleted, skipped, conflict).",
+		}, []string{"cluster", "action"}),
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_cluster_requests_total",
+			Help: "Requests Flotilla sent to a cluster's API server, by method and status code.",
+		}, []string{"cluster", "method", "code"}),
+	}
+	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests)
+	return m
+}
+
+// Observe records a finished sync.
+func (m *Metrics) Observe(res *Result, err error) {
+	if m == nil || res == nil {
+		return
+	}
+	result := "succeeded"
+	if err != nil {
+		result = ReasonOf(err, "Failed")
+	}
+	m.SyncDuration.WithLabelValues(res.Cluster).Observe(res.Duration.Seconds())
+	m.Syncs.WithLabelValues(res.Cluster, result).Inc()
+	if res.Changes != nil {
+		for action, n := range res.Changes.Counts() {
+			m.Objects.WithLabelValues(res.Cluster, string(action)).Add(float64(n))
+		}
+	}
+}
+
+// instrument counts the requests sent through cfg.
+func (m *Metrics) instrument(cfg *rest.Config, cluster string) *rest.Config {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &countingTransport{next: rt, cluster: cluster, requests: m.Requests}
+	})
+	return cfg
+}
+
+type countingTransport struct {
+	next     http.RoundTripper
+	cluster  string
+	requests *prometheus.CounterVec
+}
+
+func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	code := "error"
+	if err == nil {
+		code = strconv.Itoa(resp.StatusCode)
+	}
+	t.requests.WithLabelValues(t.cluster, req.Method, code).Inc()
+	return resp, err
+}

@@ -1,0 +1,240 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/apply"
+	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/render"
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// syncState is the one value the steps of a sync pass along.
+type syncState struct {
+	req      Request
+	app      *flotillav1.Application
+	owner    apply.Owner
+	manager  *apply.Manager
+	artifact *source.Artifact
+	objects  []*unstructured.Unstructured
+	result   *Result
+}
+
+// Sync runs the recipe for one Application. The Result is filled as far as
+// the sync got, also when it returns an error.
+func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	s := &syncState{
+		req:    req,
+		app:    req.App,
+		owner:  apply.Owner{Namespace: req.App.Namespace, Name: req.App.Name, UID: string(req.App.UID)},
+		result: &Result{},
+	}
+	defer func() {
+		if s.artifact != nil {
+			s.artifact.Release()
+		}
+		s.result.Duration = time.Since(start)
+	}()
+	steps := []func(context.Context, *syncState) error{
+		e.resolveCluster,
+		e.fetch,
+		e.render,
+		e.plan,
+		e.compare,
+		e.apply,
+		e.prune,
+	}
+	for _, step := range steps {
+		if err := step(ctx, s); err != nil {
+			return s.result, err
+		}
+	}
+	return s.result, nil
+}
+
+func (e *Engine) resolveCluster(ctx context.Context, s *syncState) error {
+	m, name, err := e.manager(ctx, s.app.Namespace, s.app.Spec.Destination.Cluster)
+	s.result.Cluster = name
+	if err != nil {
+		return err
+	}
+	s.manager = m
+	return nil
+}
+
+func (e *Engine) fetch(ctx context.Context, s *syncState) error {
+	rev := s.req.Revision
+	if rev == "" {
+		rev = s.app.Spec.Source.TargetRevision
+	}
+	a, err := e.sources.Fetch(ctx, source.GitRequest{
+		URL:         s.app.Spec.Source.RepoURL,
+		Revision:    rev,
+		Credentials: s.req.Credentials,
+	})
+	if err != nil {
+		return sourceError(err)
+	}
+	s.artifact = a
+	s.result.Revision = a.Commit
+	return nil
+}
+
+// sourceError maps a source failure to its condition reason.
+func sourceError(err error) error {
+	switch {
+	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRevision):
+		return stalled(flotillav1.ReasonInvalidSpec, err)
+	case errors.Is(err, source.ErrCredentials):
+		return stalled(flotillav1.ReasonAuthFailed, err)
+	case errors.Is(err, source.ErrAuth), errors.Is(err, source.ErrHostVerification):
+		return failed(flotillav1.ReasonAuthFailed, err)
+	case errors.Is(err, source.ErrRevisionNotFound):
+		return failed(flotillav1.ReasonRevisionNotFound, err)
+	default:
+		return failed(flotillav1.ReasonFetchFailed, err)
+	}
+}
+
+func (e *Engine) render(ctx context.Context, s *syncState) error {
+	res, err := e.renderer.Render(ctx, render.Request{
+		Root:      s.artifact.Dir,
+		Path:      s.app.Spec.Source.Path,
+		Revision:  s.artifact.URL + "@" + s.artifact.Commit,
+		Kustomize: kustomizeOptions(s.app.Spec.Source.Kustomize),
+	})
+	if err != nil {
+		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", shortSHA(s.artifact.Commit), err))
+	}
+	s.objects = res.Objects
+	if len(s.objects) == 0 && !s.app.Spec.SyncPolicy.AllowEmpty {
+		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf(
+			"revision %s: path %q renders no objects; nothing is applied or pruned (set syncPolicy.allowEmpty to allow an empty application)",
+			shortSHA(s.artifact.Commit), s.app.Spec.Source.Path))
+	}
+	return nil
+}
+
+// plan names the objects as the cluster will know them (which kinds are
+// namespaced is the cluster's to say) and finds those that left the source.
+func (e *Engine) plan(ctx context.Context, s *syncState) error {
+	desired, err := s.manager.Inventory(ctx, s.objects, s.applyOptions())
+	if err != nil {
+		return applyError(err, flotillav1.ReasonDryRunFailed)
+	}
+	s.result.Planned = true
+	s.result.Desired = desired
+	s.result.Stale = s.req.Previous.Difference(desired)
+	s.result.Inventory = s.req.Previous
+	return nil
+}
+
+func (e *Engine) compare(ctx context.Context, s *syncState) error {
+	if s.req.Apply {
+		return nil
+	}
+	cs, err := s.manager.Compare(ctx, s.objects, s.applyOptions())
+	if err != nil {
+		return applyError(err, flotillav1.ReasonDryRunFailed)
+	}
+	s.result.Changes = cs
+	s.result.Inventory = s.req.Previous
+	s.result.InSync = !cs.HasChanges() && s.result.Stale.Len() == 0
+	return nil
+}
+
+func (e *Engine) apply(ctx context.Context, s *syncState) error {
+	if !s.req.Apply {
+		return nil
+	}
+	// Whatever happens, the Application may own more than before: keep every
+	// object it may create in the inventory, so that none is ever orphaned.
+	owned := s.req.Previous.Union(s.result.Desired)
+	if s.req.BeforeWrite != nil && owned.Len() > s.req.Previous.Len() {
+		if err := s.req.BeforeWrite(ctx, owned); err != nil {
+			return failed(flotillav1.ReasonApplyFailed, fmt.Errorf("record inventory: %w", err))
+		}
+	}
+	cs, err := s.manager.Apply(ctx, s.objects, s.applyOptions())
+	s.result.Changes = cs
+	s.result.Inventory = owned
+	if err != nil {
+		return applyError(err, flotillav1.ReasonApplyFailed)
+	}
+	if cs.Has(apply.ActionConflict) {
+		return failed(flotillav1.ReasonOwnershipConflict, fmt.Errorf("%s", cs.Conflicts()))
+	}
+	s.result.Applied = true
+	return nil
+}
+
+func (e *Engine) prune(ctx context.Context, s *syncState) error {
+	if !s.req.Apply {
+		return nil
+	}
+	stale := s.result.Stale
+	if !s.req.Prune || stale.Len() == 0 {
+		s.result.InSync = stale.Len() == 0
+		return nil
+	}
+	cs, err := s.manager.Prune(ctx, stale.Keys(), s.owner, apply.PruneOptions{})
+	s.result.Changes.Merge(cs)
+	s.result.Inventory = s.result.Desired.Union(inventory.NewSet(cs.Remaining()...))
+	if err != nil {
+		return applyError(err, flotillav1.ReasonPruneFailed)
+	}
+	s.result.InSync = true
+	return nil
+}
+
+func (s *syncState) applyOptions() apply.ApplyOptions {
+	return apply.ApplyOptions{
+		Owner:            s.owner,
+		DefaultNamespace: s.app.Spec.Destination.Namespace,
+		CreateNamespace:  s.app.Spec.SyncPolicy.CreateNamespace,
+	}
+}
+
+// applyError keeps the reason an apply error carries, or uses fallback.
+func applyError(err error, fallback string) error {
+	var oe *apply.ObjectError
+	if errors.As(err, &oe) && oe.Reason != "" {
+		return failed(oe.Reason, err)
+	}
+	return failed(fallback, err)
+}
+
+func kustomizeOptions(k *flotillav1.KustomizeSource) render.KustomizeOptions {
+	if k == nil {
+		return render.KustomizeOptions{}
+	}
+	o := render.KustomizeOptions{NamePrefix: k.NamePrefix}
+	for _, img := range k.Images {
+		o.Images = append(o.Images, render.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
+	}
+	for _, p := range k.Patches {
+		patch := render.Patch{Patch: p.Patch}
+		if t := p.Target; t != nil {
+			patch.Target = &render.Selector{
+				Group: t.Group, Version: t.Version, Kind: t.Kind, Name: t.Name, Namespace: t.Namespace,
+				LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector,
+			}
+		}
+		o.Patches = append(o.Patches, patch)
+	}
+	return o
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}
