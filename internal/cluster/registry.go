@@ -60,7 +60,9 @@ func NewRegistry(hub client.Reader, hubCfg *rest.Config, opts Options) *Registry
 // Get returns the client configuration of the Cluster name in namespace.
 func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, error) {
 	if name == "" || name == flotillav1.InCluster {
-		return &Target{Name: flotillav1.InCluster, Config: rest.CopyConfig(r.hubCfg), Generation: "hub"}, nil
+		cfg := rest.CopyConfig(r.hubCfg)
+		cfg.QPS, cfg.Burst = r.opts.QPS, r.opts.Burst
+		return &Target{Name: flotillav1.InCluster, Config: cfg, Generation: "hub"}, nil
 	}
 	var c flotillav1.Cluster
 	if err := r.hub.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &c); err != nil {

@@ -1,0 +1,79 @@
+package e2e
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/gitserver"
+)
+
+// kubeconfigFor writes a self-contained kubeconfig (data embedded) for cfg.
+func kubeconfigFor(t *testing.T, name string, cfg *rest.Config) []byte {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	kc.CurrentContext = name
+	data, err := clientcmd.Write(*kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestSyncToSecondCluster: an Application whose source is reached over SSH
+// and whose destination is another cluster, through a Cluster object and a
+// kubeconfig Secret, syncs there.
+func TestSyncToSecondCluster(t *testing.T) {
+	ns := testNamespace(t)
+	root := t.TempDir()
+	repo := gitserver.NewRepo(t, root, "fleet")
+	key, pub := gitserver.NewKey(t)
+	srv := gitserver.NewSSH(t, gitserver.SSHOptions{Root: root, AuthorizedKeys: []ssh.PublicKey{pub}})
+	commit := repo.Commit("main", guestbook(2, true))
+	createSecret(t, "ssh-creds", map[string][]byte{"sshPrivateKey": key, "knownHosts": srv.KnownHosts()})
+
+	createSecret(t, "cluster-dev-1", map[string][]byte{
+		"kubeconfig": kubeconfigFor(t, "dev-1", env.fleet.Cluster("dev-1").RESTConfig()),
+	})
+	c := &flotillav1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: "dev-1", Namespace: flotillav1.DefaultNamespace},
+		Spec:       flotillav1.ClusterSpec{CredentialsRef: &flotillav1.LocalObjectReference{Name: "cluster-dev-1"}},
+	}
+	if err := env.hub.Create(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.hub.Delete(context.Background(), c) })
+
+	newApp(t, "remote", flotillav1.ApplicationSpec{
+		Source: flotillav1.ApplicationSource{
+			RepoURL: srv.URL("fleet"), TargetRevision: "main", Path: "apps/guestbook/overlays/dev",
+			CredentialsRef: &flotillav1.LocalObjectReference{Name: "ssh-creds"},
+		},
+		Destination: flotillav1.Destination{Cluster: "dev-1", Namespace: ns},
+		SyncPolicy: flotillav1.SyncPolicy{
+			Automated:       &flotillav1.AutomatedSync{Prune: true},
+			CreateNamespace: true,
+			Interval:        interval(2 * time.Second),
+		},
+	})
+	waitApp(t, "remote", 2*time.Minute, "Synced on dev-1", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Sync.Revision == commit
+	})
+	waitDeployment(t, env.work, ns, "dev-guestbook", 2)
+	var cm corev1.ConfigMap
+	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); err == nil {
+		t.Errorf("the ConfigMap landed in the hub too; it belongs only to dev-1")
+	}
+}
