@@ -55,8 +55,8 @@ func TestBadInput(t *testing.T) {
 		reason:  flotillav1.ReasonDryRunFailed,
 		message: "Widget",
 	}, {
-		name: "rejected-object",
-		files: entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports: [{port: 99999}]\n"}),
+		name:    "rejected-object",
+		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports: [{port: 99999}]\n"}),
 		path:    "app",
 		reason:  flotillav1.ReasonDryRunFailed,
 		message: "Service/",
