@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -80,6 +81,10 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	r.log(app, res, err)
 	r.event(app, p, res, err)
 	setStatus(app, p, res, err, started)
+	if equality.Semantic.DeepEqual(base.Status, app.Status) {
+		// A resync that found nothing new writes nothing, not even status.
+		return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
+	}
 	if perr := r.Client.Status().Patch(ctx, app, client.MergeFrom(base)); perr != nil {
 		if apierrors.IsNotFound(perr) {
 			return ctrl.Result{}, nil

@@ -50,11 +50,14 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	}
 }
 
+// setOperation records a sync that wrote, failed, was asked for, or ends one
+// left Running; a resync that changed nothing leaves the last one in place.
 func setOperation(app *flotillav1.Application, p plan, res *engine.Result, err error, started time.Time) {
-	if !p.apply {
+	prev := app.Status.Operation
+	wrote := res != nil && res.Changes != nil && res.Changes.HasChanges()
+	if !p.apply || (err == nil && !wrote && p.syncToken == "" && prev != nil && prev.Phase == flotillav1.OperationSucceeded) {
 		return
 	}
-	prev := app.Status.Operation
 	start := metav1.NewTime(started.Truncate(time.Second))
 	finish := nowTime()
 	op := &flotillav1.OperationState{Phase: flotillav1.OperationSucceeded, StartedAt: &start, FinishedAt: &finish}

@@ -35,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"cluster", "action"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_cluster_requests_total",
-			Help: "Requests Flotilla sent to a cluster's API server, by method and status code.",
+			Help: "Requests Flotilla sent to a cluster's API server, by method (a dry-run is PATCH-dryrun) and status code.",
 		}, []string{"cluster", "method", "code"}),
 	}
 	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests)
@@ -81,6 +81,10 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err == nil {
 		code = strconv.Itoa(resp.StatusCode)
 	}
-	t.requests.WithLabelValues(t.cluster, req.Method, code).Inc()
+	method := req.Method
+	if req.URL.Query().Has("dryRun") {
+		method += "-dryrun"
+	}
+	t.requests.WithLabelValues(t.cluster, method, code).Inc()
 	return resp, err
 }
