@@ -3,13 +3,16 @@
 # (through benchstat). Results belong in docs/BENCHMARKS.md, with the machine
 # and this command.
 #
-#   COUNT   samples per benchmark (default 5)
+#   COUNT        samples of the quick benchmarks (default 5)
+#   SYNC_COUNT   samples of the sync benchmarks, which take minutes each (default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count="${COUNT:-5}"
+sync_count="${SYNC_COUNT:-3}"
 out="$(mktemp)"
 trap 'rm -f "${out}"' EXIT
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go version)" >&2
-go test -run '^$' -bench . -benchtime 1x -count "${count}" -timeout 60m ./internal/localfleet/ | tee "${out}"
+go test -run '^$' -bench . -benchtime 1x -count "${count}" -timeout 60m ./internal/localfleet/ | tee -a "${out}"
+go test -run '^$' -bench . -benchtime 1x -count "${sync_count}" -timeout 90m ./test/bench/ | tee -a "${out}"
 go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "${out}"

@@ -80,7 +80,11 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	mgr, err := ctrl.NewManager(opts.Config, ctrl.Options{
+	metrics := engine.NewMetrics(crmetrics.Registry)
+	// The controller's own traffic with the hub (Applications, status,
+	// Secrets) is counted as cluster "hub"; syncs to the hub as a
+	// destination count as "in-cluster".
+	mgr, err := ctrl.NewManager(metrics.Instrument(opts.Config, "hub"), ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
@@ -90,7 +94,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	eng, metrics, err := newEngine(mgr.GetAPIReader(), opts)
+	eng, err := newEngine(mgr.GetAPIReader(), metrics, opts)
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func Run(ctx context.Context, opts Options) error {
 	return mgr.Start(ctx)
 }
 
-func newEngine(reader client.Reader, opts Options) (*engine.Engine, *engine.Metrics, error) {
+func newEngine(reader client.Reader, metrics *engine.Metrics, opts Options) (*engine.Engine, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
 	srcOpts.CacheDir = opts.CacheDir
@@ -127,13 +131,13 @@ func newEngine(reader client.Reader, opts Options) (*engine.Engine, *engine.Metr
 	}
 	sources, err := source.New(srcOpts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("source cache: %w", err)
+		return nil, fmt.Errorf("source cache: %w", err)
 	}
 	clOpts := cluster.DefaultOptions()
 	clOpts.AllowExec = opts.AllowExecCredentials
 	registry := cluster.NewRegistry(reader, opts.Config, clOpts)
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger = opts.Logger
-	engOpts.Metrics = engine.NewMetrics(crmetrics.Registry)
-	return engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts), engOpts.Metrics, nil
+	engOpts.Metrics = metrics
+	return engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts), nil
 }

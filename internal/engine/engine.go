@@ -75,7 +75,7 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*a
 	}
 	cfg := t.Config
 	if e.opts.Metrics != nil {
-		cfg = e.opts.Metrics.instrument(cfg, t.Name)
+		cfg = e.opts.Metrics.Instrument(cfg, t.Name)
 	}
 	m, err := apply.NewManager(cfg, apply.DefaultOptions())
 	if err != nil {

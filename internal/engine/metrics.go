@@ -60,8 +60,8 @@ func (m *Metrics) Observe(res *Result, err error) {
 	}
 }
 
-// instrument counts the requests sent through cfg.
-func (m *Metrics) instrument(cfg *rest.Config, cluster string) *rest.Config {
+// Instrument returns a copy of cfg whose requests are counted under cluster.
+func (m *Metrics) Instrument(cfg *rest.Config, cluster string) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return &countingTransport{next: rt, cluster: cluster, requests: m.Requests}

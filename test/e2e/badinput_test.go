@@ -142,7 +142,7 @@ func TestSourceOutage(t *testing.T) {
 	}
 	for _, ns := range []string{nsDown, nsBranch} {
 		var cm corev1.ConfigMap
-		if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "good"}, &cm); err != nil {
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "good"}, &cm); err != nil {
 			t.Errorf("%s: the applied ConfigMap must stay during a source outage: %v", ns, err)
 		}
 	}
@@ -186,7 +186,7 @@ func hugeManifest(size int) string {
 func assertAbsent(t *testing.T, ns, name string) {
 	t.Helper()
 	var cm corev1.ConfigMap
-	err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm)
+	err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm)
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("ConfigMap %s/%s of a failed sync exists (err=%v); nothing should be applied", ns, name, err)
 	}

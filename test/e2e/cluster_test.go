@@ -45,16 +45,16 @@ func TestSyncToSecondCluster(t *testing.T) {
 	createSecret(t, "ssh-creds", map[string][]byte{"sshPrivateKey": key, "knownHosts": srv.KnownHosts()})
 
 	createSecret(t, "cluster-dev-1", map[string][]byte{
-		"kubeconfig": kubeconfigFor(t, "dev-1", env.fleet.Cluster("dev-1").RESTConfig()),
+		"kubeconfig": kubeconfigFor(t, "dev-1", env.Fleet.Cluster("dev-1").RESTConfig()),
 	})
 	c := &flotillav1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: "dev-1", Namespace: flotillav1.DefaultNamespace},
 		Spec:       flotillav1.ClusterSpec{CredentialsRef: &flotillav1.LocalObjectReference{Name: "cluster-dev-1"}},
 	}
-	if err := env.hub.Create(context.Background(), c); err != nil {
+	if err := env.Client.Create(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.hub.Delete(context.Background(), c) })
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), c) })
 
 	newApp(t, "remote", flotillav1.ApplicationSpec{
 		Source: flotillav1.ApplicationSource{
@@ -71,9 +71,9 @@ func TestSyncToSecondCluster(t *testing.T) {
 	waitApp(t, "remote", 2*time.Minute, "Synced on dev-1", func(a *flotillav1.Application) bool {
 		return synced(a) && a.Status.Sync.Revision == commit
 	})
-	waitDeployment(t, env.work, ns, "dev-guestbook", 2)
+	waitDeployment(t, env.Work, ns, "dev-guestbook", 2)
 	var cm corev1.ConfigMap
-	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); err == nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); err == nil {
 		t.Errorf("the ConfigMap landed in the hub too; it belongs only to dev-1")
 	}
 }

@@ -1,20 +1,23 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // flotillaBin is the binary under test, built by TestMain.
 var flotillaBin string
+
+// env is the fleet the sync tests share: a hub with Flotilla installed and its
+// controller running, and one workload cluster, dev-1.
+var env *harness.Hub
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -26,22 +29,19 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	flotillaBin = filepath.Join(dir, "flotilla")
-	build := exec.Command("go", "build", "-o", flotillaBin, "github.com/flotilla-dev/flotilla/cmd/flotilla")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build flotilla:", err)
+	defer func() { _ = os.RemoveAll(dir) }()
+	if flotillaBin, err = harness.BuildFlotilla(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	env, err = startHub(ctx)
+	env, err = harness.Start(ctx, harness.Options{Bin: flotillaBin, Clusters: 2})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the hub:", err)
 		return 1
 	}
-	defer func() { _ = env.stopAll(nil) }()
+	defer func() { _ = env.Stop() }()
 	return m.Run()
 }
 
@@ -49,21 +49,13 @@ func run(m *testing.M) int {
 // a non-zero exit.
 func runCmd(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	out, err := tryCmd(name, args...)
+	out, err := harness.Run(name, args...)
 	if err != nil {
 		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
 	}
 	return out
 }
 
-func tryCmd(name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	return out.String(), err
-}
+func tryCmd(name string, args ...string) (string, error) { return harness.Run(name, args...) }
 
 func kubectlBin() string { return filepath.Join(localfleet.DefaultBinDir(), "kubectl") }

@@ -77,7 +77,7 @@ func TestManualSync(t *testing.T) {
 func annotate(t *testing.T, name string, annotations map[string]string) {
 	t.Helper()
 	app := &flotillav1.Application{}
-	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, app); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, app); err != nil {
 		t.Fatal(err)
 	}
 	patch := client.MergeFrom(app.DeepCopy())
@@ -87,7 +87,7 @@ func annotate(t *testing.T, name string, annotations map[string]string) {
 	for k, v := range annotations {
 		app.Annotations[k] = v
 	}
-	if err := env.hub.Patch(context.Background(), app, patch); err != nil {
+	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -95,7 +95,7 @@ func annotate(t *testing.T, name string, annotations map[string]string) {
 func configMapData(t *testing.T, ns, name string) string {
 	t.Helper()
 	var cm corev1.ConfigMap
-	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm); err != nil {
 		t.Fatalf("ConfigMap %s/%s: %v", ns, name, err)
 	}
 	return cm.Data["k"]
@@ -105,7 +105,7 @@ func configMapData(t *testing.T, ns, name string) string {
 func assertSyncEvent(t *testing.T, app *flotillav1.Application) {
 	t.Helper()
 	var events eventsv1.EventList
-	if err := env.hub.List(context.Background(), &events, client.InNamespace(app.Namespace)); err != nil {
+	if err := env.Client.List(context.Background(), &events, client.InNamespace(app.Namespace)); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range events.Items {
@@ -119,7 +119,7 @@ func assertSyncEvent(t *testing.T, app *flotillav1.Application) {
 // assertMetrics scrapes the controller's /metrics for the sync metrics.
 func assertMetrics(t *testing.T) {
 	t.Helper()
-	resp, err := http.Get("http://" + env.metrics + "/metrics")
+	resp, err := http.Get("http://" + env.Metrics + "/metrics")
 	if err != nil {
 		t.Fatalf("scrape metrics: %v", err)
 	}

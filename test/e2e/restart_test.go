@@ -45,7 +45,7 @@ func TestControllerRestartMidSync(t *testing.T) {
 	})
 	count := func() int {
 		var list corev1.ConfigMapList
-		if err := env.hub.List(context.Background(), &list, client.InNamespace(ns), client.HasLabels{flotillav1.TrackingLabel}); err != nil {
+		if err := env.Client.List(context.Background(), &list, client.InNamespace(ns), client.HasLabels{flotillav1.TrackingLabel}); err != nil {
 			return 0
 		}
 		return len(list.Items)
@@ -56,15 +56,15 @@ func TestControllerRestartMidSync(t *testing.T) {
 		return atKill >= 10, nil
 	})
 	if err != nil {
-		t.Fatalf("the sync never started: %v\n%s", err, env.controllerLog())
+		t.Fatalf("the sync never started: %v\n%s", err, env.ControllerLogTail(40))
 	}
-	env.killController()
+	env.KillController()
 	atKill = count()
 	if atKill >= n {
 		t.Fatalf("the sync finished (%d objects) before the controller was killed; the test did not interrupt it", atKill)
 	}
 	t.Logf("controller killed with %d of %d ConfigMaps applied", atKill, n)
-	if err := env.startController(); err != nil {
+	if err := env.StartController(); err != nil {
 		t.Fatal(err)
 	}
 

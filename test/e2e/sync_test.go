@@ -64,10 +64,10 @@ func newApp(t *testing.T, name string, spec flotillav1.ApplicationSpec) *flotill
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
 		Spec:       spec,
 	}
-	if err := env.hub.Create(context.Background(), app); err != nil {
+	if err := env.Client.Create(context.Background(), app); err != nil {
 		t.Fatalf("create Application %s: %v", name, err)
 	}
-	t.Cleanup(func() { _ = env.hub.Delete(context.Background(), app) })
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), app) })
 	return app
 }
 
@@ -117,20 +117,20 @@ func TestSyncKustomizeOverlay(t *testing.T) {
 	if got := len(app.Status.Resources); got != 4 { // Namespace, Deployment, Service, ConfigMap
 		t.Errorf("inventory has %d objects, want 4: %+v", got, app.Status.Resources)
 	}
-	waitDeployment(t, env.hub, ns, "dev-guestbook", 1)
+	waitDeployment(t, env.Client, ns, "dev-guestbook", 1)
 
 	second := repo.Commit("main", guestbook(2, true))
 	waitApp(t, "overlay", time.Minute, "Synced at the second commit", func(a *flotillav1.Application) bool {
 		return synced(a) && a.Status.Sync.Revision == second
 	})
-	waitDeployment(t, env.hub, ns, "dev-guestbook", 2)
+	waitDeployment(t, env.Client, ns, "dev-guestbook", 2)
 
 	third := repo.Commit("main", guestbook(2, false))
 	app = waitApp(t, "overlay", time.Minute, "Synced at the third commit", func(a *flotillav1.Application) bool {
 		return synced(a) && a.Status.Sync.Revision == third
 	})
 	var cm corev1.ConfigMap
-	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); !apierrors.IsNotFound(err) {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); !apierrors.IsNotFound(err) {
 		t.Errorf("ConfigMap removed from Git should be pruned, got err=%v", err)
 	}
 	if got := len(app.Status.Resources); got != 3 {
@@ -168,7 +168,7 @@ func TestSyncWithoutPrune(t *testing.T) {
 		return a.Status.Sync.Revision == second && a.Status.Sync.Status == flotillav1.SyncStatusOutOfSync
 	})
 	var cm corev1.ConfigMap
-	if err := env.hub.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); err != nil {
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); err != nil {
 		t.Fatalf("ConfigMap must stay without prune: %v", err)
 	}
 	found := false
@@ -212,7 +212,7 @@ func assertNoCanary(t *testing.T, app *flotillav1.Application) {
 	if s := fmt.Sprintf("%+v", app.Status); strings.Contains(s, canaryPassword) {
 		t.Errorf("status holds the repository password")
 	}
-	if strings.Contains(env.controllerLogAll(), canaryPassword) {
+	if strings.Contains(env.ControllerLog(), canaryPassword) {
 		t.Errorf("controller log holds the repository password")
 	}
 }

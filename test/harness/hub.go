@@ -1,0 +1,206 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/flotilla-dev/flotilla/internal/controller"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
+)
+
+// BuildFlotilla builds the flotilla binary into dir and returns its path.
+func BuildFlotilla(dir string) (string, error) {
+	bin := filepath.Join(dir, "flotilla")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/flotilla-dev/flotilla/cmd/flotilla")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("build flotilla: %w", err)
+	}
+	return bin, nil
+}
+
+// Options say what fleet to start.
+type Options struct {
+	// Bin is the flotilla binary.
+	Bin string
+	// Clusters is how many clusters: the hub and Clusters-1 workload clusters.
+	Clusters int
+	// ControllerArgs are added to `flotilla controller`.
+	ControllerArgs []string
+}
+
+// Hub is a running fleet with Flotilla installed in its hub.
+type Hub struct {
+	Fleet *localfleet.Fleet
+	// Client reaches the hub; Work reaches the first workload cluster, if any.
+	Client client.Client
+	Work   client.Client
+	Config *rest.Config
+	Dir    string
+	// Metrics is host:port of the controller's /metrics.
+	Metrics string
+
+	opts       Options
+	controller *exec.Cmd
+}
+
+// Start starts the fleet, installs Flotilla into the hub and starts the controller.
+func Start(ctx context.Context, opts Options) (*Hub, error) {
+	if opts.Clusters < 1 {
+		opts.Clusters = 1
+	}
+	dir, err := os.MkdirTemp("", "flotilla-harness-")
+	if err != nil {
+		return nil, err
+	}
+	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: opts.Clusters})
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{Fleet: f, Dir: dir, Config: f.Clusters[0].RESTConfig(), opts: opts}
+	if err := h.connect(); err != nil {
+		return nil, h.stop(err)
+	}
+	if out, err := Run(opts.Bin, "install", "--kubeconfig", f.Kubeconfig(), "--context", f.Clusters[0].Name); err != nil {
+		return nil, h.stop(fmt.Errorf("flotilla install: %w\n%s", err, out))
+	}
+	if err := h.StartController(); err != nil {
+		return nil, h.stop(err)
+	}
+	return h, nil
+}
+
+func (h *Hub) connect() error {
+	scheme, err := controller.NewScheme()
+	if err != nil {
+		return err
+	}
+	if h.Client, err = client.New(h.Config, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	if len(h.Fleet.Clusters) > 1 {
+		h.Work, err = client.New(h.Fleet.Clusters[1].RESTConfig(), client.Options{Scheme: scheme})
+	}
+	return err
+}
+
+// Stop ends the controller and the fleet.
+func (h *Hub) Stop() error { return h.stop(nil) }
+
+func (h *Hub) stop(cause error) error {
+	h.StopController()
+	err := h.Fleet.Stop()
+	_ = os.RemoveAll(h.Dir)
+	if cause != nil {
+		return cause
+	}
+	return err
+}
+
+// StartController runs `flotilla controller` against the hub, logging to
+// controller.log in the hub's folder.
+func (h *Hub) StartController() error {
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	h.Metrics = "127.0.0.1:" + strconv.Itoa(port)
+	logFile, err := os.OpenFile(filepath.Join(h.Dir, "controller.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	args := append([]string{"controller",
+		"--kubeconfig", h.Fleet.Kubeconfig(), "--context", h.Fleet.Clusters[0].Name,
+		"--allow-local-repos",
+		"--metrics-addr", h.Metrics, "--health-addr", "0",
+		"--cache-dir", filepath.Join(h.Dir, "cache"),
+	}, h.opts.ControllerArgs...)
+	cmd := exec.Command(h.opts.Bin, args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	h.controller = cmd
+	return nil
+}
+
+// ControllerPID is the running controller's process id, or 0.
+func (h *Hub) ControllerPID() int {
+	if h.controller == nil {
+		return 0
+	}
+	return h.controller.Process.Pid
+}
+
+// KillController ends the controller with SIGKILL, as an OOM kill would.
+func (h *Hub) KillController() {
+	if h.controller == nil {
+		return
+	}
+	_ = h.controller.Process.Signal(syscall.SIGKILL)
+	_ = h.controller.Wait()
+	h.controller = nil
+}
+
+// StopController ends the controller with SIGTERM, then SIGKILL after 10s.
+func (h *Hub) StopController() {
+	if h.controller == nil {
+		return
+	}
+	_ = h.controller.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = h.controller.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = h.controller.Process.Kill()
+		<-done
+	}
+	h.controller = nil
+}
+
+// ControllerLog returns the whole controller log.
+func (h *Hub) ControllerLog() string {
+	data, _ := os.ReadFile(filepath.Join(h.Dir, "controller.log"))
+	return string(data)
+}
+
+// ControllerLogTail returns the last n lines of the controller log.
+func (h *Hub) ControllerLogTail(n int) string {
+	lines := strings.Split(h.ControllerLog(), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// FreePort asks the kernel for a free port on 127.0.0.1.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Run runs a program with a 5 minute limit and returns its combined output.
+func Run(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	return string(out), err
+}

@@ -1,0 +1,44 @@
+package harness
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// writeMethods are the HTTP methods that change a cluster. Dry-runs are
+// counted apart by the controller (method "PATCH-dryrun") and are not writes.
+var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
+
+// Writes sums the write requests the controller sent to every cluster,
+// from its flotilla_cluster_requests_total metric.
+func (h *Hub) Writes() (float64, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + h.Metrics + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	if f, ok := families["flotilla_cluster_requests_total"]; ok {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "method" && writeMethods[l.GetValue()] {
+					total += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return total, nil
+}
