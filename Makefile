@@ -33,7 +33,7 @@ test: test-deps
 	cd hack/k8s && $(GO) vet ./...
 
 demo: build k8s
-	$(BIN)/flotilla dev up --clusters 3
+	$(BIN)/flotilla dev up --clusters 3 --examples examples
 
 demo-down: build
 	$(BIN)/flotilla dev down

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
@@ -54,6 +55,7 @@ holds a kubeconfig with one context per cluster.`,
 func newDevUpCommand(opts *devOptions) *cobra.Command {
 	var clusters int
 	var clustersOnly bool
+	var examples string
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Start the local fleet in the background",
@@ -77,18 +79,27 @@ func newDevUpCommand(opts *devOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "Started in %s.\n\n", time.Since(start).Round(100*time.Millisecond))
+			fmt.Fprintf(out, "Started the clusters in %s.\n", time.Since(start).Round(100*time.Millisecond))
+			if !clustersOnly {
+				if err := setUpFlotilla(cmd.Context(), out, f, examples); err != nil {
+					return errors.Join(err, f.Stop())
+				}
+			}
+			fmt.Fprintln(out)
 			if err := printFleet(cmd.Context(), out, f); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "\nUse it:\n  %s\n  kubectl --context %s get nodes\nStop it:\n  flotilla dev down\n",
-				envLine(f), f.Clusters[len(f.Clusters)-1].Name)
-			_ = clustersOnly // the controller and server join the fleet in later releases; until then every fleet is clusters only
+			fmt.Fprintf(out, "\nUse it:\n  %s\n  kubectl --context %s get nodes\n", envLine(f), f.Clusters[len(f.Clusters)-1].Name)
+			if !clustersOnly {
+				fmt.Fprintf(out, "  kubectl --context %s -n %s get applications\n", f.Clusters[0].Name, flotillav1.DefaultNamespace)
+			}
+			fmt.Fprintf(out, "Stop it:\n  flotilla dev down\n")
 			return nil
 		},
 	}
 	cmd.Flags().IntVar(&clusters, "clusters", 3, "how many clusters to start (the first is the hub)")
-	cmd.Flags().BoolVar(&clustersOnly, "clusters-only", false, "start only the clusters, not the controller and server")
+	cmd.Flags().BoolVar(&clustersOnly, "clusters-only", false, "start only the clusters: no CRDs, registrations, controller or examples")
+	cmd.Flags().StringVar(&examples, "examples", "", "a folder laid out like examples/ to deploy from a local git repository")
 	return cmd
 }
 
@@ -136,6 +147,13 @@ func newDevDownCommand(opts *devOptions) *cobra.Command {
 			}
 			if err := f.Stop(); err != nil {
 				return err
+			}
+			// What dev up wrote beside the fleet: the controller's source
+			// cache and the examples repository.
+			for _, name := range []string{"cache", "examples.git"} {
+				if err := os.RemoveAll(filepath.Join(f.Dir, name)); err != nil {
+					return err
+				}
 			}
 			_, err = fmt.Fprintf(cmd.OutOrStdout(), "Stopped %d clusters.\n", len(f.Clusters))
 			return err

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // Fleet is a set of running clusters.
@@ -16,6 +17,9 @@ type Fleet struct {
 	Dir      string     `json:"dir"`
 	Clusters []*Cluster `json:"clusters"`
 	Detached bool       `json:"detached"`
+	// Extras are processes started beside the clusters (StartExtra), such as
+	// Flotilla's controller under `flotilla dev up`; Stop ends them first.
+	Extras []*process `json:"extras,omitempty"`
 
 	tempDir bool
 	sp      *spawner
@@ -109,9 +113,12 @@ func (f *Fleet) Cluster(name string) *Cluster {
 	return nil
 }
 
-// PIDs lists the process ids of every component of the fleet.
+// PIDs lists the process ids of every component of the fleet and its extras.
 func (f *Fleet) PIDs() []int {
 	var pids []int
+	for _, p := range f.Extras {
+		pids = append(pids, p.PID)
+	}
 	for _, c := range f.Clusters {
 		for _, p := range c.Processes {
 			pids = append(pids, p.PID)
@@ -120,11 +127,35 @@ func (f *Fleet) PIDs() []int {
 	return pids
 }
 
+// StartExtra runs another program beside the fleet, detached like the
+// fleet's own components, logging to DIR/logs/<name>.log; it is recorded in
+// the state file so that Stop ends it too, before the clusters.
+func (f *Fleet) StartExtra(name, bin string, args []string) error {
+	if f.sp == nil {
+		return errors.New("localfleet: a fleet found through Load cannot start processes")
+	}
+	if err := os.MkdirAll(filepath.Join(f.Dir, "logs"), 0o700); err != nil {
+		return err
+	}
+	p, err := startProcess(f.sp, name, bin, args, filepath.Join(f.Dir, "logs", name+".log"), f.Detached)
+	if err != nil {
+		return err
+	}
+	f.Extras = append(f.Extras, p)
+	return f.save()
+}
+
 // Stop ends every component of every cluster, clusters in parallel, and
 // removes what the fleet wrote: the clusters' folders (data, certificates,
 // logs), the kubeconfig and the state file, and the folder itself if Start
 // made it. A folder given in Options.Dir is kept.
 func (f *Fleet) Stop() error {
+	var extraErrs []error
+	for i := len(f.Extras) - 1; i >= 0; i-- {
+		if err := f.Extras[i].stop(15 * time.Second); err != nil {
+			extraErrs = append(extraErrs, err)
+		}
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(f.Clusters))
 	for i, c := range f.Clusters {
@@ -134,7 +165,7 @@ func (f *Fleet) Stop() error {
 	if f.sp != nil {
 		f.sp.stop()
 	}
-	err := errors.Join(errs...)
+	err := errors.Join(append(errs, extraErrs...)...)
 	if err != nil {
 		return err
 	}
@@ -144,6 +175,7 @@ func (f *Fleet) Stop() error {
 	for _, c := range f.Clusters {
 		errs = append(errs, os.RemoveAll(c.Dir))
 	}
+	errs = append(errs, os.RemoveAll(filepath.Join(f.Dir, "logs")))
 	for _, name := range []string{kubeconfigFile, stateFile} {
 		if rmErr := os.Remove(filepath.Join(f.Dir, name)); rmErr != nil && !errors.Is(rmErr, os.ErrNotExist) {
 			errs = append(errs, rmErr)

@@ -17,14 +17,14 @@ import (
 // `dev down`.
 func TestDevUpDown(t *testing.T) {
 	state := t.TempDir()
-	out := runCmd(t, flotillaBin, "dev", "up", "--clusters", "3", "--state", state)
+	out := runCmd(t, flotillaBin, "dev", "up", "--clusters", "3", "--state", state, "--examples", "../../examples")
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
 			_, _ = tryCmd(flotillaBin, "dev", "down", "--state", state)
 		}
 	})
-	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down"} {
+	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down", "The example Applications are Synced"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dev up output lacks %q:\n%s", want, out)
 		}
@@ -63,9 +63,14 @@ func TestDevUpDown(t *testing.T) {
 		t.Errorf("dev status should show three Ready clusters:\n%s", status)
 	}
 
+	deployments := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-2", "-n", "guestbook", "get", "deployment", "guestbook", "--no-headers")
+	if fields := strings.Fields(deployments); len(fields) < 2 || fields[1] != "3/3" {
+		t.Errorf("the prod example should run 3 of 3 replicas on dev-2:\n%s", deployments)
+	}
+
 	pids, addrs := fleetProcesses(t, state)
-	if len(pids) != 15 {
-		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters", len(pids))
+	if len(pids) != 16 {
+		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters and the controller", len(pids))
 	}
 	runCmd(t, flotillaBin, "dev", "down", "--state", state)
 	stopped = true
@@ -82,8 +87,8 @@ func TestDevUpDown(t *testing.T) {
 		}
 		_ = l.Close()
 	}
-	if _, err := os.Stat(kubeconfig); !os.IsNotExist(err) {
-		t.Errorf("kubeconfig still there after dev down")
+	if entries, _ := os.ReadDir(state); len(entries) != 0 {
+		t.Errorf("dev down left files in the state folder: %v", entries)
 	}
 	if out, err := tryCmd(flotillaBin, "dev", "status", "--state", state); err == nil || !strings.Contains(out, "no local fleet") {
 		t.Errorf("dev status after down should say no fleet runs, got err=%v:\n%s", err, out)
@@ -99,6 +104,9 @@ func fleetProcesses(t *testing.T, state string) (pids []int, addrs []string) {
 		t.Fatal(err)
 	}
 	var s struct {
+		Extras []struct {
+			PID int `json:"pid"`
+		} `json:"extras"`
 		Clusters []struct {
 			Ports     map[string]int `json:"ports"`
 			Processes []struct {
@@ -108,6 +116,9 @@ func fleetProcesses(t *testing.T, state string) (pids []int, addrs []string) {
 	}
 	if err := json.Unmarshal(data, &s); err != nil {
 		t.Fatal(err)
+	}
+	for _, p := range s.Extras {
+		pids = append(pids, p.PID)
 	}
 	for _, c := range s.Clusters {
 		for _, p := range c.Processes {
