@@ -8,11 +8,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -33,12 +38,27 @@ type ApplicationReconciler struct {
 // SetupWithManager registers the reconciler. Status updates do not trigger
 // a reconcile: only spec (generation) and annotation changes do, and the
 // interval.
-func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int, drift <-chan event.GenericEvent) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flotillav1.Application{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(source.Channel(drift, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
+}
+
+// DriftChannel returns a channel of drift events and the function that feeds
+// it, for engine.Options.OnChange. A full channel drops the event: the
+// Application is already queued, and the interval is the safety net.
+func DriftChannel() (chan event.GenericEvent, func(types.NamespacedName)) {
+	ch := make(chan event.GenericEvent, 1024)
+	return ch, func(app types.NamespacedName) {
+		obj := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: app.Name}}
+		select {
+		case ch <- event.GenericEvent{Object: obj}:
+		default:
+		}
+	}
 }
 
 // plan is what this reconcile will do.
@@ -46,6 +66,9 @@ type plan struct {
 	apply    bool
 	prune    bool
 	revision string
+	// applyNewRevision applies when the resolved commit is not lastApplied.
+	applyNewRevision bool
+	lastApplied      string
 	// syncToken and refreshToken are the request annotations being handled.
 	syncToken, refreshToken string
 }
@@ -71,8 +94,10 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			App:         app,
 			Credentials: creds,
 			Revision:    p.revision,
-			Apply:       p.apply,
-			Prune:       p.prune,
+			Apply:            p.apply,
+			ApplyNewRevision: p.applyNewRevision,
+			LastApplied:      p.lastApplied,
+			Prune:            p.prune,
 			Previous:    prev,
 			BeforeWrite: r.recordInventory(app),
 		})
@@ -94,12 +119,19 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
 }
 
-// decide reads the sync policy and the request annotations.
+// decide reads the sync policy and the request annotations. Automated sync
+// applies a new revision or a changed spec; only with selfHeal does it also
+// apply when the cluster drifted from an unchanged revision.
 func decide(app *flotillav1.Application) plan {
 	p := plan{}
 	auto := app.Spec.SyncPolicy.Automated
 	if auto != nil {
-		p.apply, p.prune = true, auto.Prune
+		p.prune = auto.Prune
+		p.apply = auto.SelfHeal || app.Generation != app.Status.ObservedGeneration || len(app.Status.History) == 0
+		p.applyNewRevision = true
+		if n := len(app.Status.History); n > 0 {
+			p.lastApplied = app.Status.History[n-1].Revision
+		}
 	}
 	if tok := app.Annotations[flotillav1.SyncAnnotation]; tok != "" && tok != app.Status.LastHandledSync {
 		p.apply, p.syncToken = true, tok

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -94,10 +95,12 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	eng, err := newEngine(mgr.GetAPIReader(), metrics, opts)
+	drift, onChange := DriftChannel()
+	eng, err := newEngine(mgr.GetAPIReader(), metrics, onChange, opts)
 	if err != nil {
 		return err
 	}
+	defer eng.Close()
 	r := &ApplicationReconciler{
 		Client:   mgr.GetClient(),
 		Reader:   mgr.GetAPIReader(),
@@ -106,7 +109,7 @@ func Run(ctx context.Context, opts Options) error {
 		Metrics:  metrics,
 		Log:      opts.Logger,
 	}
-	if err := r.SetupWithManager(mgr, opts.Workers); err != nil {
+	if err := r.SetupWithManager(mgr, opts.Workers, drift); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -118,7 +121,7 @@ func Run(ctx context.Context, opts Options) error {
 	return mgr.Start(ctx)
 }
 
-func newEngine(reader client.Reader, metrics *engine.Metrics, opts Options) (*engine.Engine, error) {
+func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
 	srcOpts.CacheDir = opts.CacheDir
@@ -139,5 +142,6 @@ func newEngine(reader client.Reader, metrics *engine.Metrics, opts Options) (*en
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger = opts.Logger
 	engOpts.Metrics = metrics
+	engOpts.OnChange = onChange
 	return engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts), nil
 }

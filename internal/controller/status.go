@@ -31,6 +31,9 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	}
 	if res != nil && res.Planned {
 		st.Resources = resourceStatus(res)
+		if res.Resources != nil {
+			st.Health = flotillav1.HealthStatus{Status: res.Health.Status, Message: res.Health.Message}
+		}
 	}
 	switch {
 	case err == nil && res.InSync:
@@ -44,7 +47,7 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	setConditions(app, res, err)
 	if err == nil {
 		st.ObservedGeneration = app.Generation
-		if p.apply {
+		if res.Applied {
 			addHistory(st, res.Revision)
 		}
 	}
@@ -55,7 +58,8 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 func setOperation(app *flotillav1.Application, p plan, res *engine.Result, err error, started time.Time) {
 	prev := app.Status.Operation
 	wrote := res != nil && res.Changes != nil && res.Changes.HasChanges()
-	if !p.apply || (err == nil && !wrote && p.syncToken == "" && prev != nil && prev.Phase == flotillav1.OperationSucceeded) {
+	tried := p.apply || res != nil && res.Applied || err != nil && p.applyNewRevision
+	if !tried || (err == nil && !wrote && p.syncToken == "" && prev != nil && prev.Phase == flotillav1.OperationSucceeded) {
 		return
 	}
 	start := metav1.NewTime(started.Truncate(time.Second))
@@ -136,6 +140,12 @@ func resourceStatus(res *engine.Result) []flotillav1.ResourceStatus {
 	for i := range out {
 		key := inventory.KeyOf(out[i])
 		out[i].Sync = flotillav1.SyncStatusSynced
+		if h, ok := res.Resources[key]; ok {
+			out[i].Health = h.Status
+			if h.Status != flotillav1.HealthHealthy {
+				out[i].Message = h.Message
+			}
+		}
 		if res.Stale.Has(key) {
 			out[i].Sync, out[i].Message = flotillav1.SyncStatusOutOfSync, "no longer in the source; requires pruning"
 			continue

@@ -3,13 +3,17 @@ package engine
 import (
 	"context"
 	"fmt"
-	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"log/slog"
 	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/health"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
@@ -21,6 +25,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics, if set, counts syncs, writes and API requests per cluster.
 	Metrics *Metrics
+	// OnChange, if set, is called with the owning Application of every
+	// managed object that changes or disappears in a cluster: drift.
+	OnChange func(app types.NamespacedName)
 }
 
 // DefaultOptions logs to the default slog logger and records no metrics.
@@ -43,6 +50,8 @@ type Engine struct {
 type managerEntry struct {
 	generation string
 	manager    *apply.Manager
+	watcher    *cluster.Watcher
+	pods       health.PodLister
 }
 
 // New makes an Engine that fetches through sources, renders through renderer
@@ -62,7 +71,7 @@ func New(sources *source.Client, renderer *render.Renderer, clusters *cluster.Re
 
 // manager returns the apply manager of a destination cluster, made anew when
 // the cluster's credentials changed.
-func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*apply.Manager, string, error) {
+func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*managerEntry, string, error) {
 	t, err := e.clusters.Get(ctx, namespace, clusterName)
 	if err != nil {
 		return nil, "", failed(flotillav1.ReasonClusterUnavailable, err)
@@ -71,18 +80,52 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*a
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m, ok := e.managers[key]; ok && m.generation == t.Generation {
-		return m.manager, t.Name, nil
+		return m, t.Name, nil
 	}
+	if old, ok := e.managers[key]; ok {
+		old.watcher.Stop()
+	}
+	entry, err := e.newEntry(t)
+	if err != nil {
+		return nil, "", failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s: %w", t.Name, err))
+	}
+	e.managers[key] = entry
+	return entry, t.Name, nil
+}
+
+// newEntry makes the apply manager, the watcher and the pod reader of a
+// destination, all counted in the metrics under its name.
+func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	cfg := t.Config
 	if e.opts.Metrics != nil {
 		cfg = e.opts.Metrics.Instrument(cfg, t.Name)
 	}
 	m, err := apply.NewManager(cfg, apply.DefaultOptions())
 	if err != nil {
-		return nil, "", failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s: %w", t.Name, err))
+		return nil, err
 	}
-	e.managers[key] = &managerEntry{generation: t.Generation, manager: m}
-	return m, t.Name, nil
+	onChange := e.opts.OnChange
+	if onChange == nil {
+		onChange = func(types.NamespacedName) {}
+	}
+	w, err := cluster.NewWatcher(cfg, t.Name, onChange)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &managerEntry{generation: t.Generation, manager: m, watcher: w, pods: health.PodsFromClient(cs)}, nil
+}
+
+// Close stops every watch.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.managers {
+		m.watcher.Stop()
+	}
 }
 
 // Request is one sync of one Application.
@@ -94,6 +137,11 @@ type Request struct {
 	Revision string
 	// Apply writes to the cluster; without it the sync only compares.
 	Apply bool
+	// ApplyNewRevision writes when the resolved commit differs from
+	// LastApplied (automated sync without self-heal: drift is reported, a
+	// new revision is applied).
+	ApplyNewRevision bool
+	LastApplied      string
 	// Prune deletes objects that left the source (with Apply).
 	Prune bool
 	// Previous is the inventory of the last sync.
@@ -122,6 +170,10 @@ type Result struct {
 	Changes *apply.ChangeSet
 	// Applied is true when the apply step wrote the desired state.
 	Applied bool
+	// Health is the rolled-up health of the inventory, and Resources the
+	// health of each object, from the watch caches after the sync.
+	Health    health.Result
+	Resources map[inventory.ObjMetadata]health.Result
 	// InSync is true when the cluster matches the source after this sync.
 	InSync   bool
 	Duration time.Duration

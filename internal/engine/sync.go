@@ -10,6 +10,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
+	"github.com/flotilla-dev/flotilla/internal/diff"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
@@ -20,6 +21,8 @@ type syncState struct {
 	req      Request
 	app      *flotillav1.Application
 	owner    apply.Owner
+	apply    bool
+	target   *managerEntry
 	manager  *apply.Manager
 	artifact *source.Artifact
 	objects  []*unstructured.Unstructured
@@ -33,6 +36,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 	s := &syncState{
 		req:    req,
 		app:    req.App,
+		apply:  req.Apply,
 		owner:  apply.Owner{Namespace: req.App.Namespace, Name: req.App.Name, UID: string(req.App.UID)},
 		result: &Result{},
 	}
@@ -50,6 +54,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 		e.compare,
 		e.apply,
 		e.prune,
+		e.observe,
 	}
 	for _, step := range steps {
 		if err := step(ctx, s); err != nil {
@@ -65,7 +70,7 @@ func (e *Engine) resolveCluster(ctx context.Context, s *syncState) error {
 	if err != nil {
 		return err
 	}
-	s.manager = m
+	s.target, s.manager = m, m.manager
 	return nil
 }
 
@@ -84,6 +89,9 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 	}
 	s.artifact = a
 	s.result.Revision = a.Commit
+	if s.req.ApplyNewRevision && a.Commit != s.req.LastApplied {
+		s.apply = true
+	}
 	return nil
 }
 
@@ -113,7 +121,16 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 	if err != nil {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", shortSHA(s.artifact.Commit), err))
 	}
-	s.objects = res.Objects
+	differ, err := diff.New(diff.Options{IgnoreDifferences: s.app.Spec.IgnoreDifferences})
+	if err != nil {
+		return stalled(flotillav1.ReasonInvalidSpec, fmt.Errorf("spec.%w", err))
+	}
+	// Fields the Application ignores are left out of what it applies, so
+	// that their other owners (an HPA, a webhook) keep them: no apply loop.
+	s.objects = make([]*unstructured.Unstructured, len(res.Objects))
+	for i, obj := range res.Objects {
+		s.objects[i] = differ.Strip(obj)
+	}
 	if len(s.objects) == 0 && !s.app.Spec.SyncPolicy.AllowEmpty {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf(
 			"revision %s: path %q renders no objects; nothing is applied or pruned (set syncPolicy.allowEmpty to allow an empty application)",
@@ -137,7 +154,7 @@ func (e *Engine) plan(ctx context.Context, s *syncState) error {
 }
 
 func (e *Engine) compare(ctx context.Context, s *syncState) error {
-	if s.req.Apply {
+	if s.apply {
 		return nil
 	}
 	cs, err := s.manager.Compare(ctx, s.objects, s.applyOptions())
@@ -151,7 +168,7 @@ func (e *Engine) compare(ctx context.Context, s *syncState) error {
 }
 
 func (e *Engine) apply(ctx context.Context, s *syncState) error {
-	if !s.req.Apply {
+	if !s.apply {
 		return nil
 	}
 	// Whatever happens, the Application may own more than before: keep every
@@ -176,7 +193,7 @@ func (e *Engine) apply(ctx context.Context, s *syncState) error {
 }
 
 func (e *Engine) prune(ctx context.Context, s *syncState) error {
-	if !s.req.Apply {
+	if !s.apply {
 		return nil
 	}
 	stale := s.result.Stale
