@@ -17,8 +17,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
@@ -91,15 +91,15 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	var res *engine.Result
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{
-			App:         app,
-			Credentials: creds,
-			Revision:    p.revision,
+			App:              app,
+			Credentials:      creds,
+			Revision:         p.revision,
 			Apply:            p.apply,
 			ApplyNewRevision: p.applyNewRevision,
 			LastApplied:      p.lastApplied,
 			Prune:            p.prune,
-			Previous:    prev,
-			BeforeWrite: r.recordInventory(app),
+			Previous:         prev,
+			BeforeWrite:      r.recordInventory(app),
 		})
 	}
 	r.Metrics.Observe(res, err)
