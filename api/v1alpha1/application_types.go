@@ -292,6 +292,11 @@ type ApplicationStatus struct {
 	// Operation is the current or last sync.
 	// +optional
 	Operation *OperationState `json:"operation,omitempty"`
+	// Pin is set while a rollback holds the Application at an earlier
+	// revision; automated sync stays there until the rollback annotation is
+	// removed.
+	// +optional
+	Pin *Pin `json:"pin,omitempty"`
 	// LastHandledSync is the value of the sync annotation last acted on, so
 	// a request is handled once.
 	// +optional
@@ -299,6 +304,15 @@ type ApplicationStatus struct {
 	// LastHandledRefresh is the value of the refresh annotation last acted on.
 	// +optional
 	LastHandledRefresh string `json:"lastHandledRefresh,omitempty"`
+}
+
+// Pin is a rollback in force.
+type Pin struct {
+	// HistoryID is the history entry rolled back to.
+	HistoryID int64 `json:"historyID"`
+	// Revision is that entry's revision, which every sync applies while pinned.
+	Revision string      `json:"revision"`
+	Since    metav1.Time `json:"since"`
 }
 
 // SyncStatus compares the cluster with the source.

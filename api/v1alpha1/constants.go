@@ -36,6 +36,10 @@ const (
 	// RefreshAnnotation asks for a fetch and compare now; it applies only
 	// when automated sync is on.
 	RefreshAnnotation = "flotilla.dev/refresh"
+	// RollbackAnnotation holds the id of a status.history entry: while it is
+	// set, the Application is pinned to that entry's revision, also with
+	// automated sync on. Removing it returns to targetRevision.
+	RollbackAnnotation = "flotilla.dev/rollback"
 )
 
 // Condition types, following kstatus conventions.
@@ -67,6 +71,7 @@ const (
 	ReasonOwnershipConflict  = "OwnershipConflict"
 	ReasonOutOfSync          = "OutOfSync"
 	ReasonDependencyNotReady = "DependencyNotReady"
+	ReasonDependencyCycle    = "DependencyCycle"
 )
 
 // SyncStatusCode says whether the cluster matches the source.

@@ -18,11 +18,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
-	"sigs.k8s.io/controller-runtime/pkg/source"
+	crsource "sigs.k8s.io/controller-runtime/pkg/source"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 // ApplicationReconciler syncs Applications.
@@ -42,7 +43,7 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int, 
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flotillav1.Application{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		WatchesRawSource(source.Channel(drift, &handler.EnqueueRequestForObject{})).
+		WatchesRawSource(crsource.Channel(drift, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
@@ -69,6 +70,8 @@ type plan struct {
 	// applyNewRevision applies when the resolved commit is not lastApplied.
 	applyNewRevision bool
 	lastApplied      string
+	// pin is the rollback in force, if any.
+	pin *flotillav1.Pin
 	// syncToken and refreshToken are the request annotations being handled.
 	syncToken, refreshToken string
 }
@@ -87,8 +90,19 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	started := time.Now()
 	prev := inventory.FromResourceStatus(app.Status.Resources)
 
-	creds, err := r.credentials(ctx, app)
 	var res *engine.Result
+	pinned, err := pin(app)
+	if pinned != nil {
+		// A rollback: sync the pinned revision, and keep to it.
+		p.pin, p.revision, p.applyNewRevision = pinned, pinned.Revision, true
+	}
+	if err == nil {
+		err = r.dependenciesReady(ctx, app)
+	}
+	var creds *source.Credentials
+	if err == nil {
+		creds, err = r.credentials(ctx, app)
+	}
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{
 			App:              app,

@@ -26,6 +26,7 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	if p.refreshToken != "" {
 		st.LastHandledRefresh = p.refreshToken
 	}
+	st.Pin = p.pin
 	if res != nil && res.Revision != "" {
 		st.Sync.Revision = res.Revision
 	}
