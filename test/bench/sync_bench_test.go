@@ -126,6 +126,7 @@ func createApp(b *testing.B, h *harness.Hub, name, url string) {
 	}
 }
 
+// waitAllSynced waits until n Applications are Synced, at commit unless it is empty.
 func waitAllSynced(b *testing.B, h *harness.Hub, n int, commit string) {
 	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list flotillav1.ApplicationList
@@ -134,7 +135,7 @@ func waitAllSynced(b *testing.B, h *harness.Hub, n int, commit string) {
 		}
 		synced := 0
 		for _, a := range list.Items {
-			if a.Status.Sync.Status == flotillav1.SyncStatusSynced && a.Status.Sync.Revision == commit {
+			if a.Status.Sync.Status == flotillav1.SyncStatusSynced && (commit == "" || a.Status.Sync.Revision == commit) {
 				synced++
 			}
 		}
