@@ -13,7 +13,9 @@ export FLOTILLA_K8S_BIN ?= $(HOME)/.cache/flotilla/k8s/v1.37.2
 TEST_TIMEOUT ?= 20m
 TEST_FLAGS ?= -race
 
-.PHONY: all build k8s test-deps test demo demo-down bench lint fmt clean
+CONTROLLER_GEN := go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
+
+.PHONY: all build k8s test-deps test demo demo-down bench lint fmt generate verify-generated clean
 
 all: build
 
@@ -46,6 +48,13 @@ lint: $(TOOLS)/golangci-lint
 
 $(TOOLS)/golangci-lint:
 	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+# Deep copies and CRDs from the types in api/.
+generate:
+	$(CONTROLLER_GEN) object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
+
+verify-generated: generate
+	git diff --exit-code -- api config/crd || (echo "generated files are stale: run make generate" >&2; exit 1)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
