@@ -14,6 +14,8 @@ func AddToScheme(s *runtime.Scheme) error {
 	s.AddKnownTypes(GroupVersion,
 		&Application{}, &ApplicationList{},
 		&Cluster{}, &ClusterList{},
+		&Project{}, &ProjectList{},
+		&Fleet{}, &FleetList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
