@@ -95,7 +95,10 @@ type FleetStatus struct {
 
 // FleetSummary counts the generated Applications.
 type FleetSummary struct {
-	Clusters int32 `json:"clusters"`
-	Synced   int32 `json:"synced"`
-	Healthy  int32 `json:"healthy"`
+	// +optional
+	Clusters int32 `json:"clusters,omitempty"`
+	// +optional
+	Synced int32 `json:"synced,omitempty"`
+	// +optional
+	Healthy int32 `json:"healthy,omitempty"`
 }

@@ -11,15 +11,13 @@ import (
 	"path/filepath"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/controller"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
@@ -43,11 +41,11 @@ func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, exam
 	}
 	for _, cl := range f.Clusters[1:] {
 		if err := registerDevCluster(ctx, c, cl); err != nil {
-			return fmt.Errorf("register %s: %w", cl.Name, err)
+			return err
 		}
 	}
 	if len(f.Clusters) > 1 {
-		fmt.Fprintf(out, "Registered %d workload clusters.\n", len(f.Clusters)-1)
+		fmt.Fprintf(out, "Registered %d workload clusters, each through its ServiceAccount %s/%s.\n", len(f.Clusters)-1, cluster.ManagerNamespace, cluster.ManagerName)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -74,32 +72,13 @@ func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, exam
 	return deployExamples(ctx, out, c, f, examples)
 }
 
-// registerDevCluster records a workload cluster in the hub: a Secret with a
-// self-contained kubeconfig and a Cluster labelled env=dev.
+// registerDevCluster registers a workload cluster as `flotilla cluster add`
+// does: through a ServiceAccount token, labelled env=dev.
 func registerDevCluster(ctx context.Context, c client.Client, cl *localfleet.Cluster) error {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[cl.Name] = &clientcmdapi.Cluster{Server: cl.Server, CertificateAuthorityData: cl.CACert}
-	kc.AuthInfos[cl.Name] = &clientcmdapi.AuthInfo{ClientCertificateData: cl.AdminCert, ClientKeyData: cl.AdminKey}
-	kc.Contexts[cl.Name] = &clientcmdapi.Context{Cluster: cl.Name, AuthInfo: cl.Name}
-	kc.CurrentContext = cl.Name
-	data, err := clientcmd.Write(*kc)
-	if err != nil {
-		return err
-	}
-	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: "cluster-" + cl.Name, Namespace: flotillav1.DefaultNamespace},
-		Data:       map[string][]byte{"kubeconfig": data},
-	}
-	cluster := &flotillav1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: cl.Name, Namespace: flotillav1.DefaultNamespace, Labels: map[string]string{"env": "dev"}},
-		Spec:       flotillav1.ClusterSpec{CredentialsRef: &flotillav1.LocalObjectReference{Name: secret.Name}},
-	}
-	for _, obj := range []client.Object{secret, cluster} {
-		if err := c.Create(ctx, obj); err != nil && !apierrors.IsAlreadyExists(err) {
-			return err
-		}
-	}
-	return nil
+	opts := cluster.DefaultRegisterOptions()
+	opts.Name, opts.Labels = cl.Name, map[string]string{"env": "dev"}
+	_, err := cluster.Register(ctx, cl.RESTConfig(), c, opts)
+	return err
 }
 
 // deployExamples commits the examples folder into a git repository in the

@@ -29,6 +29,7 @@ func NewRootCommand() *cobra.Command {
 		newDevCommand(),
 		newInstallCommand(),
 		newControllerCommand(),
+		newClusterCommand(),
 	)
 	return root
 }

@@ -1,7 +1,8 @@
 // Package cluster owns the clients Flotilla uses to reach the clusters of the
 // fleet: one rest.Config per Cluster, built from its credentials Secret, with
 // the Cluster's own QPS and burst limits, cached until the Cluster or its
-// Secret changes.
+// Secret changes. Register and Unregister add a cluster to the fleet and take
+// it out again (see docs/clusters.md).
 //
 // Promises:
 //   - "in-cluster" is the hub itself.
@@ -11,4 +12,8 @@
 //   - A missing Cluster or Secret, or unreadable credentials, is an error that
 //     names the Cluster; never an empty cluster.
 //   - Errors never carry credential material.
+//   - Register gives the hub a ServiceAccount token of the target, never the
+//     caller's own credentials; the hub's credentials Secret holds only
+//     bearerToken and caData.
+//   - Unregister touches only the hub: workloads in the target stay.
 package cluster

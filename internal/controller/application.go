@@ -99,6 +99,10 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err == nil {
 		err = r.dependenciesReady(ctx, app)
 	}
+	var proj *flotillav1.Project
+	if err == nil {
+		proj, err = r.projectOf(ctx, app)
+	}
 	var creds *source.Credentials
 	if err == nil {
 		creds, err = r.credentials(ctx, app)
@@ -106,6 +110,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{
 			App:              app,
+			Project:          proj,
 			Credentials:      creds,
 			Revision:         p.revision,
 			Apply:            p.apply,

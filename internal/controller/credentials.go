@@ -17,18 +17,22 @@ import (
 // credentials reads the source's credentialsRef Secret. Secrets are read
 // uncached: the controller never holds every Secret of the namespace in memory.
 func (r *ApplicationReconciler) credentials(ctx context.Context, app *flotillav1.Application) (*source.Credentials, error) {
-	ref := app.Spec.Source.CredentialsRef
+	return readCredentials(ctx, r.Reader, app.Namespace, app.Spec.Source.CredentialsRef)
+}
+
+// readCredentials reads a source credentials Secret; nil ref means none.
+func readCredentials(ctx context.Context, reader client.Reader, namespace string, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
 	if ref == nil {
 		return nil, nil
 	}
 	var s corev1.Secret
-	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: ref.Name}, &s); err != nil {
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: ref.Name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
 			err = errors.New("not found")
 		}
 		return nil, &engine.Error{
 			Reason: flotillav1.ReasonAuthFailed,
-			Err:    fmt.Errorf("credentials Secret %s/%s: %w", app.Namespace, ref.Name, err),
+			Err:    fmt.Errorf("credentials Secret %s/%s: %w", namespace, ref.Name, err),
 		}
 	}
 	return &source.Credentials{

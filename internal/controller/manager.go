@@ -96,7 +96,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("controller manager: %w", err)
 	}
 	drift, onChange := DriftChannel()
-	eng, err := newEngine(mgr.GetAPIReader(), metrics, onChange, opts)
+	eng, sources, err := newEngine(mgr.GetAPIReader(), metrics, onChange, opts)
 	if err != nil {
 		return err
 	}
@@ -112,6 +112,17 @@ func Run(ctx context.Context, opts Options) error {
 	if err := r.SetupWithManager(mgr, opts.Workers, drift); err != nil {
 		return err
 	}
+	if err := NewClusterReconciler(mgr, opts).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	fleets := &FleetReconciler{
+		Client:    mgr.GetClient(),
+		Log:       opts.Logger,
+		Revisions: &revisionResolver{sources: sources, reader: mgr.GetAPIReader()},
+	}
+	if err := fleets.SetupWithManager(mgr); err != nil {
+		return err
+	}
 	if opts.HealthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
 			return err
@@ -121,7 +132,7 @@ func Run(ctx context.Context, opts Options) error {
 	return mgr.Start(ctx)
 }
 
-func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, error) {
+func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
 	srcOpts.CacheDir = opts.CacheDir
@@ -134,7 +145,7 @@ func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(type
 	}
 	sources, err := source.New(srcOpts)
 	if err != nil {
-		return nil, fmt.Errorf("source cache: %w", err)
+		return nil, nil, fmt.Errorf("source cache: %w", err)
 	}
 	clOpts := cluster.DefaultOptions()
 	clOpts.AllowExec = opts.AllowExecCredentials
@@ -143,5 +154,7 @@ func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(type
 	engOpts.Logger = opts.Logger
 	engOpts.Metrics = metrics
 	engOpts.OnChange = onChange
-	return engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts), nil
+	renderer := render.New(render.DefaultOptions())
+	registerCacheMetrics(crmetrics.Registry, sources, renderer)
+	return engine.New(sources, renderer, registry, engOpts), sources, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
@@ -49,9 +50,13 @@ type Engine struct {
 
 type managerEntry struct {
 	generation string
+	config     *rest.Config
 	manager    *apply.Manager
 	watcher    *cluster.Watcher
 	pods       health.PodLister
+
+	mu           sync.Mutex
+	impersonated map[string]*apply.Manager // by impersonated user
 }
 
 // New makes an Engine that fetches through sources, renders through renderer
@@ -116,7 +121,10 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &managerEntry{generation: t.Generation, manager: m, watcher: w, pods: health.PodsFromClient(cs)}, nil
+	return &managerEntry{
+		generation: t.Generation, config: cfg, manager: m, watcher: w, pods: health.PodsFromClient(cs),
+		impersonated: map[string]*apply.Manager{},
+	}, nil
 }
 
 // Close stops every watch.
@@ -131,6 +139,8 @@ func (e *Engine) Close() {
 // Request is one sync of one Application.
 type Request struct {
 	App *flotillav1.Application
+	// Project is the Application's Project; nil means the built-in default.
+	Project *flotillav1.Project
 	// Credentials for the source, read by the caller from credentialsRef.
 	Credentials *source.Credentials
 	// Revision overrides spec.source.targetRevision (a manual sync to a revision).

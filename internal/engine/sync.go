@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/diff"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
@@ -23,6 +28,7 @@ type syncState struct {
 	owner    apply.Owner
 	apply    bool
 	target   *managerEntry
+	policy   *project.Policy
 	manager  *apply.Manager
 	artifact *source.Artifact
 	objects  []*unstructured.Unstructured
@@ -48,9 +54,11 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 	}()
 	steps := []func(context.Context, *syncState) error{
 		e.resolveCluster,
+		e.admit,
 		e.fetch,
 		e.render,
 		e.plan,
+		e.enforce,
 		e.compare,
 		e.apply,
 		e.prune,
@@ -144,7 +152,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 func (e *Engine) plan(ctx context.Context, s *syncState) error {
 	desired, err := s.manager.Inventory(ctx, s.objects, s.applyOptions())
 	if err != nil {
-		return applyError(err, flotillav1.ReasonDryRunFailed)
+		return s.applyError(err, flotillav1.ReasonDryRunFailed)
 	}
 	s.result.Planned = true
 	s.result.Desired = desired
@@ -159,7 +167,7 @@ func (e *Engine) compare(ctx context.Context, s *syncState) error {
 	}
 	cs, err := s.manager.Compare(ctx, s.objects, s.applyOptions())
 	if err != nil {
-		return applyError(err, flotillav1.ReasonDryRunFailed)
+		return s.applyError(err, flotillav1.ReasonDryRunFailed)
 	}
 	s.result.Changes = cs
 	s.result.Inventory = s.req.Previous
@@ -183,7 +191,7 @@ func (e *Engine) apply(ctx context.Context, s *syncState) error {
 	s.result.Changes = cs
 	s.result.Inventory = owned
 	if err != nil {
-		return applyError(err, flotillav1.ReasonApplyFailed)
+		return s.applyError(err, flotillav1.ReasonApplyFailed)
 	}
 	if cs.Has(apply.ActionConflict) {
 		return failed(flotillav1.ReasonOwnershipConflict, fmt.Errorf("%s", cs.Conflicts()))
@@ -205,7 +213,7 @@ func (e *Engine) prune(ctx context.Context, s *syncState) error {
 	s.result.Changes.Merge(cs)
 	s.result.Inventory = s.result.Desired.Union(inventory.NewSet(cs.Remaining()...))
 	if err != nil {
-		return applyError(err, flotillav1.ReasonPruneFailed)
+		return s.applyError(err, flotillav1.ReasonPruneFailed)
 	}
 	s.result.InSync = true
 	return nil
@@ -219,8 +227,15 @@ func (s *syncState) applyOptions() apply.ApplyOptions {
 	}
 }
 
-// applyError keeps the reason an apply error carries, or uses fallback.
-func applyError(err error, fallback string) error {
+// applyError keeps the reason an apply error carries, or uses fallback; a
+// cluster that cannot be reached is ClusterUnavailable.
+func (s *syncState) applyError(err error, fallback string) error {
+	if unreachable(err) {
+		return failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s is unreachable: %w", s.result.Cluster, err))
+	}
+	if forbidden(err) {
+		return failed(flotillav1.ReasonForbidden, err)
+	}
 	var oe *apply.ObjectError
 	if errors.As(err, &oe) && oe.Reason != "" {
 		return failed(oe.Reason, err)
@@ -254,4 +269,15 @@ func shortSHA(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// unreachable reports whether err says the cluster could not be reached at
+// all (refused, reset, timed out, no route), as opposed to an answer from
+// it: such a cluster is Unknown, never empty.
+func unreachable(err error) bool {
+	var netErr net.Error
+	var urlErr *url.Error
+	return utilnet.IsConnectionRefused(err) || utilnet.IsConnectionReset(err) ||
+		errors.As(err, &netErr) || errors.As(err, &urlErr) ||
+		apierrors.IsServiceUnavailable(err) || apierrors.IsTimeout(err)
 }

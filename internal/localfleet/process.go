@@ -12,10 +12,12 @@ import (
 
 // process is one running component of a cluster.
 type process struct {
-	Component string `json:"component"`
-	PID       int    `json:"pid"`
-	Log       string `json:"log"`
-	Bin       string `json:"bin"`
+	Component string   `json:"component"`
+	PID       int      `json:"pid"`
+	Log       string   `json:"log"`
+	Bin       string   `json:"bin"`
+	Args      []string `json:"args,omitempty"`
+	Detached  bool     `json:"detached,omitempty"`
 
 	// exited is closed when the process ends; nil for a process found again
 	// through Load, which is not our child.
@@ -87,7 +89,7 @@ func startProcess(sp *spawner, component, bin string, args []string, logPath str
 	if err := sp.start(cmd); err != nil {
 		return nil, fmt.Errorf("start %s: %w", component, err)
 	}
-	p := &process{Component: component, PID: cmd.Process.Pid, Log: logPath, Bin: bin, exited: make(chan struct{})}
+	p := &process{Component: component, PID: cmd.Process.Pid, Log: logPath, Bin: bin, Args: args, Detached: detach, exited: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.exited)

@@ -16,7 +16,7 @@ import (
 var flotillaBin string
 
 // env is the fleet the sync tests share: a hub with Flotilla installed and its
-// controller running, and one workload cluster, dev-1.
+// controller running, and three workload clusters, dev-1 to dev-3.
 var env *harness.Hub
 
 func TestMain(m *testing.M) {
@@ -36,7 +36,7 @@ func run(m *testing.M) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	env, err = harness.Start(ctx, harness.Options{Bin: flotillaBin, Clusters: 2})
+	env, err = harness.Start(ctx, harness.Options{Bin: flotillaBin, Clusters: 4})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start the hub:", err)
 		return 1

@@ -12,8 +12,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-logr/logr"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/flotilla-dev/flotilla/internal/controller"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
@@ -57,6 +59,8 @@ type Hub struct {
 
 // Start starts the fleet, installs Flotilla into the hub and starts the controller.
 func Start(ctx context.Context, opts Options) (*Hub, error) {
+	// The tests' own clients log nothing.
+	ctrllog.SetLogger(logr.Discard())
 	if opts.Clusters < 1 {
 		opts.Clusters = 1
 	}

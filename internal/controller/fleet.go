@@ -1,0 +1,244 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+)
+
+// DefaultMaxFleetClusters bounds how many Applications one Fleet may
+// generate: a selector or label mistake must not create thousands.
+const DefaultMaxFleetClusters = 500
+
+// FleetReconciler stamps out one Application per selected Cluster.
+type FleetReconciler struct {
+	Client      client.Client
+	Log         *slog.Logger
+	Revisions   *revisionResolver
+	MaxClusters int
+}
+
+// SetupWithManager watches Fleets, the Applications they own, and Clusters
+// (a cluster joining, leaving or being relabelled re-evaluates every Fleet
+// of its namespace).
+func (r *FleetReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&flotillav1.Fleet{}).
+		Owns(&flotillav1.Application{}).
+		Watches(&flotillav1.Cluster{}, handler.EnqueueRequestsFromMapFunc(r.fleetsOfNamespace)).
+		Complete(r)
+}
+
+func (r *FleetReconciler) fleetsOfNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	var fleets flotillav1.FleetList
+	if err := r.Client.List(ctx, &fleets, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(fleets.Items))
+	for _, f := range fleets.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&f)})
+	}
+	return reqs
+}
+
+// Reconcile: load → select clusters → stamp → create, update, delete
+// Applications → roll the revision forward → one status patch.
+func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	f := &flotillav1.Fleet{}
+	if err := r.Client.Get(ctx, req.NamespacedName, f); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !f.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	base := f.DeepCopy()
+	requeue, err := r.sync(ctx, f)
+	setFleetReady(f, err)
+	if !equality.Semantic.DeepEqual(base.Status, f.Status) {
+		if perr := r.Client.Status().Patch(ctx, f, client.MergeFrom(base)); perr != nil && !apierrors.IsNotFound(perr) {
+			return ctrl.Result{}, perr
+		}
+	}
+	if err != nil {
+		r.Log.Info("fleet sync failed", "fleet", req.String(), "error", err)
+		return ctrl.Result{RequeueAfter: 10 * time.Second}, nil
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// sync makes the generated Applications match the selected clusters. A
+// failure to list clusters is an error, never an empty fleet: nothing is
+// deleted because of it.
+func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet) (time.Duration, error) {
+	clusters, err := r.selectClusters(ctx, f)
+	if err != nil {
+		return 0, err
+	}
+	max := r.MaxClusters
+	if max <= 0 {
+		max = DefaultMaxFleetClusters
+	}
+	if len(clusters) > max {
+		return 0, fmt.Errorf("the selector picks %d clusters, over the limit of %d Applications per Fleet; nothing was changed", len(clusters), max)
+	}
+	var owned flotillav1.ApplicationList
+	if err := r.Client.List(ctx, &owned, client.InNamespace(f.Namespace), client.MatchingLabels{flotillav1.FleetLabel: f.Name}); err != nil {
+		return 0, err
+	}
+	desired := make(map[string]*flotillav1.Application, len(clusters))
+	for i := range clusters {
+		app, err := r.stamp(f, &clusters[i])
+		if err != nil {
+			return 0, fmt.Errorf("cluster %s: %w", clusters[i].Name, err)
+		}
+		desired[app.Name] = app
+	}
+	requeue, err := r.pinRevisions(ctx, f, desired, owned.Items)
+	if err != nil {
+		return 0, err
+	}
+	if err := r.apply(ctx, f, desired, owned.Items); err != nil {
+		return 0, err
+	}
+	summarize(f, clusters, desired, owned.Items)
+	return requeue, nil
+}
+
+func (r *FleetReconciler) selectClusters(ctx context.Context, f *flotillav1.Fleet) ([]flotillav1.Cluster, error) {
+	sel := labels.Everything()
+	if f.Spec.ClusterSelector != nil {
+		s, err := metav1.LabelSelectorAsSelector(f.Spec.ClusterSelector)
+		if err != nil {
+			return nil, fmt.Errorf("spec.clusterSelector: %w", err)
+		}
+		sel = s
+	}
+	var list flotillav1.ClusterList
+	if err := r.Client.List(ctx, &list, client.InNamespace(f.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("list clusters: %w", err)
+	}
+	slices.SortFunc(list.Items, func(a, b flotillav1.Cluster) int { return compareStrings(a.Name, b.Name) })
+	return list.Items, nil
+}
+
+// stamp is the Application the Fleet wants on one cluster.
+func (r *FleetReconciler) stamp(f *flotillav1.Fleet, c *flotillav1.Cluster) (*flotillav1.Application, error) {
+	spec, err := stampSpec(f, c)
+	if err != nil {
+		return nil, err
+	}
+	app := &flotillav1.Application{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      f.Name + "-" + c.Name,
+			Namespace: f.Namespace,
+			Labels:    map[string]string{flotillav1.FleetLabel: f.Name, flotillav1.ClusterLabel: c.Name},
+		},
+		Spec: spec,
+	}
+	if err := controllerutil.SetControllerReference(f, app, r.Client.Scheme()); err != nil {
+		return nil, err
+	}
+	return app, nil
+}
+
+// apply creates and updates the desired Applications and deletes the owned
+// ones whose cluster left the selection.
+func (r *FleetReconciler) apply(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application, owned []flotillav1.Application) error {
+	existing := map[string]*flotillav1.Application{}
+	for i := range owned {
+		existing[owned[i].Name] = &owned[i]
+	}
+	for name, want := range desired {
+		have, ok := existing[name]
+		if !ok {
+			if err := r.Client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("create Application %s: %w", name, err)
+			}
+			continue
+		}
+		if equality.Semantic.DeepEqual(have.Spec, want.Spec) && equality.Semantic.DeepEqual(have.Labels, want.Labels) {
+			continue
+		}
+		patch := client.MergeFrom(have.DeepCopy())
+		have.Spec = want.Spec
+		have.Labels = want.Labels
+		if err := r.Client.Patch(ctx, have, patch); err != nil {
+			return fmt.Errorf("update Application %s: %w", name, err)
+		}
+	}
+	for name, have := range existing {
+		if _, ok := desired[name]; ok || !metav1.IsControlledBy(have, f) {
+			continue
+		}
+		if err := r.Client.Delete(ctx, have); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("delete Application %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// summarize writes the clusters and the counts of synced and healthy
+// Applications, and the revision when they all agree.
+func summarize(f *flotillav1.Fleet, clusters []flotillav1.Cluster, desired map[string]*flotillav1.Application, owned []flotillav1.Application) {
+	st := &f.Status
+	st.Clusters = st.Clusters[:0]
+	for _, c := range clusters {
+		st.Clusters = append(st.Clusters, c.Name)
+	}
+	sum := flotillav1.FleetSummary{Clusters: int32(len(clusters))}
+	revisions := map[string]bool{}
+	for _, a := range owned {
+		if _, ok := desired[a.Name]; !ok {
+			continue
+		}
+		if a.Status.Sync.Status == flotillav1.SyncStatusSynced {
+			sum.Synced++
+		}
+		if a.Status.Health.Status == flotillav1.HealthHealthy {
+			sum.Healthy++
+		}
+		revisions[a.Status.Sync.Revision] = true
+	}
+	st.Summary = sum
+	st.Revision = ""
+	if len(revisions) == 1 && int(sum.Clusters) == len(owned) {
+		for rev := range revisions {
+			st.Revision = rev
+		}
+	}
+	st.ObservedGeneration = f.Generation
+}
+
+func setFleetReady(f *flotillav1.Fleet, err error) {
+	c := metav1.Condition{Type: flotillav1.ConditionReady, Status: metav1.ConditionTrue, Reason: flotillav1.ReasonSucceeded,
+		ObservedGeneration: f.Generation, Message: fmt.Sprintf("%d clusters selected", f.Status.Summary.Clusters)}
+	if err != nil {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, flotillav1.ReasonInvalidSpec, truncate(err.Error(), 2048)
+	}
+	meta.SetStatusCondition(&f.Status.Conditions, c)
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

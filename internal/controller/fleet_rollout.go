@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// revisionResolver turns a generated Application's source into a commit,
+// so that a Fleet can hold some clusters at the old commit while others
+// take the new one.
+type revisionResolver struct {
+	sources *source.Client
+	reader  client.Reader
+}
+
+func (r *revisionResolver) resolve(ctx context.Context, namespace string, src flotillav1.ApplicationSource) (string, error) {
+	creds, err := readCredentials(ctx, r.reader, namespace, src.CredentialsRef)
+	if err != nil {
+		return "", err
+	}
+	rev, err := r.sources.Resolve(ctx, source.GitRequest{URL: src.RepoURL, Revision: src.TargetRevision, Credentials: creds})
+	if err != nil {
+		return "", err
+	}
+	return rev.Commit, nil
+}
+
+// rolloutPoll is how often a Fleet looks again while a revision moves
+// through its clusters.
+const rolloutPoll = 3 * time.Second
+
+// pinRevisions, when spec.rollout.maxParallel is set, pins every generated
+// Application to a commit and lets at most maxParallel clusters be on their
+// way to a new commit at once: a cluster is on its way until its
+// Application is Synced and Healthy at that commit. New clusters take the
+// new commit at once: they have nothing running to protect.
+func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application, owned []flotillav1.Application) (time.Duration, error) {
+	if f.Spec.Rollout == nil || f.Spec.Rollout.MaxParallel == "" || len(desired) == 0 {
+		return 0, nil
+	}
+	limit, err := parallelism(f.Spec.Rollout.MaxParallel, len(desired))
+	if err != nil {
+		return 0, err
+	}
+	existing := map[string]*flotillav1.Application{}
+	for i := range owned {
+		existing[owned[i].Name] = &owned[i]
+	}
+	resolved := map[string]string{}
+	target := map[string]string{}
+	inFlight := 0
+	var waiting []string
+	for name, want := range desired {
+		key := want.Spec.Source.RepoURL + "@" + want.Spec.Source.TargetRevision
+		commit, ok := resolved[key]
+		if !ok {
+			if commit, err = r.Revisions.resolve(ctx, f.Namespace, want.Spec.Source); err != nil {
+				return 0, fmt.Errorf("resolve %s: %w", want.Spec.Source.TargetRevision, err)
+			}
+			resolved[key] = commit
+		}
+		target[name] = commit
+		have := existing[name]
+		switch {
+		case have == nil:
+			want.Spec.Source.TargetRevision = commit
+		case have.Spec.Source.TargetRevision == commit:
+			want.Spec.Source.TargetRevision = commit
+			if !settled(have, commit) {
+				inFlight++
+			}
+		default:
+			want.Spec.Source.TargetRevision = have.Spec.Source.TargetRevision
+			waiting = append(waiting, name)
+		}
+	}
+	slices.Sort(waiting)
+	for _, name := range waiting[:min(max(limit-inFlight, 0), len(waiting))] {
+		desired[name].Spec.Source.TargetRevision = target[name]
+		inFlight++
+	}
+	if inFlight > 0 || len(waiting) > 0 {
+		return rolloutPoll, nil
+	}
+	// The Applications are pinned to commits and no longer see the branch
+	// move: the Fleet looks for a new commit at the template's interval.
+	if i := f.Spec.Template.SyncPolicy.Interval; i != nil && i.Duration > 0 {
+		return i.Duration, nil
+	}
+	return 10 * time.Minute, nil
+}
+
+// settled is Synced and Healthy at commit.
+func settled(app *flotillav1.Application, commit string) bool {
+	return app.Status.Sync.Revision == commit && app.Status.Sync.Status == flotillav1.SyncStatusSynced &&
+		app.Status.Health.Status == flotillav1.HealthHealthy
+}
+
+// parallelism reads maxParallel: a count, or a percentage of n rounded up,
+// at least 1.
+func parallelism(spec string, n int) (int, error) {
+	if p, ok := strings.CutSuffix(spec, "%"); ok {
+		pct, err := strconv.Atoi(p)
+		if err != nil || pct < 1 || pct > 100 {
+			return 0, fmt.Errorf("spec.rollout.maxParallel %q: want a count or a percentage from 1%% to 100%%", spec)
+		}
+		return max(1, (n*pct+99)/100), nil
+	}
+	v, err := strconv.Atoi(spec)
+	if err != nil || v < 1 {
+		return 0, fmt.Errorf("spec.rollout.maxParallel %q: want a count of at least 1 or a percentage", spec)
+	}
+	return v, nil
+}

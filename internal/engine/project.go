@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/apply"
+	"github.com/flotilla-dev/flotilla/internal/project"
+)
+
+// admit checks the source and the destination against the Application's
+// Project before anything is fetched.
+func (e *Engine) admit(ctx context.Context, s *syncState) error {
+	policy, err := project.Compile(s.req.Project)
+	if err != nil {
+		return stalled(flotillav1.ReasonProjectViolation, err)
+	}
+	s.policy = policy
+	if err := policy.CheckSource(s.app.Spec.Source.RepoURL); err != nil {
+		return stalled(flotillav1.ReasonProjectViolation, err)
+	}
+	if err := policy.CheckDestination(s.result.Cluster, s.app.Spec.Destination.Namespace); err != nil {
+		return stalled(flotillav1.ReasonProjectViolation, err)
+	}
+	return nil
+}
+
+// enforce checks every object the sync would apply against the Project,
+// before anything is applied, and switches to the Project's ServiceAccount
+// when it names one.
+func (e *Engine) enforce(ctx context.Context, s *syncState) error {
+	refs := make([]project.ObjectRef, 0, s.result.Desired.Len())
+	for _, key := range s.result.Desired.Keys() {
+		refs = append(refs, project.NewObjectRef(key, key.Namespace != ""))
+	}
+	if err := s.policy.CheckObjects(s.result.Cluster, refs); err != nil {
+		return stalled(flotillav1.ReasonProjectViolation, err)
+	}
+	user := s.policy.ImpersonationUser(s.app.Spec.Destination.Namespace)
+	if user == "" {
+		return nil
+	}
+	m, err := s.target.impersonating(ctx, s.policy.ServiceAccount(), s.app.Spec.Destination.Namespace, user)
+	if err != nil {
+		return err
+	}
+	s.manager = m
+	return nil
+}
+
+// impersonating returns the apply manager that acts as the ServiceAccount
+// sa of namespace. The ServiceAccount must exist: a missing one is an
+// error, never a fall-back to the controller's own identity.
+func (m *managerEntry) impersonating(ctx context.Context, sa, namespace, user string) (*apply.Manager, error) {
+	cs, err := kubernetes.NewForConfig(m.config)
+	if err != nil {
+		return nil, failed(flotillav1.ReasonClusterUnavailable, err)
+	}
+	if _, err := cs.CoreV1().ServiceAccounts(namespace).Get(ctx, sa, metav1.GetOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, stalled(flotillav1.ReasonProjectViolation, fmt.Errorf(
+				"the Project's serviceAccount %s does not exist in namespace %s of the destination; nothing is applied as anyone else", sa, namespace))
+		}
+		return nil, failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("read ServiceAccount %s/%s: %w", namespace, sa, err))
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if am, ok := m.impersonated[user]; ok {
+		return am, nil
+	}
+	cfg := rest.CopyConfig(m.config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
+	am, err := apply.NewManager(cfg, apply.DefaultOptions())
+	if err != nil {
+		return nil, failed(flotillav1.ReasonClusterUnavailable, err)
+	}
+	m.impersonated[user] = am
+	return am, nil
+}
+
+// forbidden reports whether the cluster refused the request on RBAC grounds.
+func forbidden(err error) bool {
+	var se apierrors.APIStatus
+	return apierrors.IsForbidden(err) || errors.As(err, &se) && se.Status().Reason == metav1.StatusReasonForbidden
+}
