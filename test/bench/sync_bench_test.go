@@ -86,6 +86,9 @@ func BenchmarkSync100Apps(b *testing.B) {
 		}
 		waitAllSynced(b, h, apps, commit)
 		toSynced := time.Since(start)
+		// Steady state starts once health has settled too: health changes
+		// are status writes, and they are not what this measures.
+		waitAllHealthy(b, h, apps)
 		b.StopTimer()
 
 		before, err := h.Writes()
@@ -143,6 +146,26 @@ func waitAllSynced(b *testing.B, h *harness.Hub, n int, commit string) {
 	})
 	if err != nil {
 		b.Fatalf("not all %d Applications Synced: %v\n%s", n, err, h.ControllerLogTail(30))
+	}
+}
+
+// waitAllHealthy waits until n Applications report Healthy.
+func waitAllHealthy(b *testing.B, h *harness.Hub, n int) {
+	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list flotillav1.ApplicationList
+		if err := h.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace)); err != nil {
+			return false, nil
+		}
+		healthy := 0
+		for _, a := range list.Items {
+			if a.Status.Health.Status == flotillav1.HealthHealthy {
+				healthy++
+			}
+		}
+		return healthy == n, nil
+	})
+	if err != nil {
+		b.Fatalf("not all %d Applications Healthy: %v", n, err)
 	}
 }
 
