@@ -40,6 +40,8 @@ type Options struct {
 	Clusters int
 	// ControllerArgs are added to `flotilla controller`.
 	ControllerArgs []string
+	// Lean starts etcd and kube-apiserver only in every cluster.
+	Lean bool
 }
 
 // Hub is a running fleet with Flotilla installed in its hub.
@@ -68,7 +70,7 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: opts.Clusters})
+	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: opts.Clusters, Lean: opts.Lean, StartTimeout: 5 * time.Minute})
 	if err != nil {
 		return nil, err
 	}
@@ -120,25 +122,81 @@ func (h *Hub) StartController() error {
 		return err
 	}
 	h.Metrics = "127.0.0.1:" + strconv.Itoa(port)
-	logFile, err := os.OpenFile(filepath.Join(h.Dir, "controller.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd, err := h.startProcess("controller.log", h.Metrics, filepath.Join(h.Dir, "cache"), h.opts.ControllerArgs)
 	if err != nil {
 		return err
+	}
+	h.controller = cmd
+	return nil
+}
+
+// startProcess runs `flotilla controller` with args, logging to the file
+// logName in the hub's folder.
+func (h *Hub) startProcess(logName, metrics, cacheDir string, extra []string) (*exec.Cmd, error) {
+	logFile, err := os.OpenFile(filepath.Join(h.Dir, logName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
 	}
 	defer func() { _ = logFile.Close() }()
 	args := append([]string{"controller",
 		"--kubeconfig", h.Fleet.Kubeconfig(), "--context", h.Fleet.Clusters[0].Name,
 		"--allow-local-repos",
-		"--metrics-addr", h.Metrics, "--health-addr", "0",
-		"--cache-dir", filepath.Join(h.Dir, "cache"),
-	}, h.opts.ControllerArgs...)
+		"--metrics-addr", metrics, "--health-addr", "0",
+		"--cache-dir", cacheDir,
+	}, extra...)
 	cmd := exec.Command(h.opts.Bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return err
+		return nil, err
 	}
-	h.controller = cmd
-	return nil
+	return cmd, nil
+}
+
+// Replica is one more `flotilla controller` process against the hub,
+// beside (or instead of) the hub's own controller.
+type Replica struct {
+	Name string
+	cmd  *exec.Cmd
+	log  string
+}
+
+// StartReplica runs another `flotilla controller` with args, logging to
+// replica-NAME.log in the hub's folder, with a source cache of its own
+// and metrics on a free port.
+func (h *Hub) StartReplica(name string, args ...string) (*Replica, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	logName := "replica-" + name + ".log"
+	cmd, err := h.startProcess(logName, "127.0.0.1:"+strconv.Itoa(port), filepath.Join(h.Dir, "cache-"+name), args)
+	if err != nil {
+		return nil, err
+	}
+	return &Replica{Name: name, cmd: cmd, log: filepath.Join(h.Dir, logName)}, nil
+}
+
+// Kill ends the replica with SIGKILL.
+func (r *Replica) Kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+// Stop ends the replica with SIGTERM, then SIGKILL after 10s.
+func (r *Replica) Stop() {
+	stopProcess(r.cmd)
+	r.cmd = nil
+}
+
+// Log returns the replica's whole log.
+func (r *Replica) Log() string {
+	data, _ := os.ReadFile(r.log)
+	return string(data)
 }
 
 // ControllerPID is the running controller's process id, or 0.
@@ -161,19 +219,23 @@ func (h *Hub) KillController() {
 
 // StopController ends the controller with SIGTERM, then SIGKILL after 10s.
 func (h *Hub) StopController() {
-	if h.controller == nil {
+	stopProcess(h.controller)
+	h.controller = nil
+}
+
+func stopProcess(cmd *exec.Cmd) {
+	if cmd == nil {
 		return
 	}
-	_ = h.controller.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
-	go func() { _ = h.controller.Wait(); close(done) }()
+	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		_ = h.controller.Process.Kill()
+		_ = cmd.Process.Kill()
 		<-done
 	}
-	h.controller = nil
 }
 
 // ControllerLog returns the whole controller log.

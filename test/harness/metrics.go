@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
@@ -13,20 +14,25 @@ import (
 // counted apart by the controller (method "PATCH-dryrun") and are not writes.
 var writeMethods = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
-// Writes sums the write requests the controller sent to every cluster,
-// from its flotilla_cluster_requests_total metric.
-func (h *Hub) Writes() (float64, error) {
-	client := &http.Client{Timeout: 10 * time.Second}
-	resp, err := client.Get("http://" + h.Metrics + "/metrics")
+// Metric sums every series of a counter or gauge of the controller.
+func (h *Hub) Metric(name string) (float64, error) {
+	families, err := h.scrape()
 	if err != nil {
 		return 0, err
 	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/metrics: %s", resp.Status)
+	total := 0.0
+	if f, ok := families[name]; ok {
+		for _, m := range f.GetMetric() {
+			total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
 	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
+	return total, nil
+}
+
+// Writes sums the write requests the controller sent to every cluster,
+// from its flotilla_cluster_requests_total metric.
+func (h *Hub) Writes() (float64, error) {
+	families, err := h.scrape()
 	if err != nil {
 		return 0, err
 	}
@@ -41,4 +47,18 @@ func (h *Hub) Writes() (float64, error) {
 		}
 	}
 	return total, nil
+}
+
+func (h *Hub) scrape() (map[string]*dto.MetricFamily, error) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + h.Metrics + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics: %s", resp.Status)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(resp.Body)
 }
