@@ -34,7 +34,7 @@ test: test-deps
 	$(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd hack/k8s && $(GO) vet ./...
 
-demo: build k8s
+demo: build k8s test-deps
 	$(BIN)/flotilla dev up --clusters 3 --examples examples
 
 demo-down: build
