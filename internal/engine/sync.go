@@ -125,6 +125,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 		Path:      s.app.Spec.Source.Path,
 		Revision:  s.artifact.URL + "@" + s.artifact.Commit,
 		Kustomize: kustomizeOptions(s.app.Spec.Source.Kustomize),
+		Helm:      helmOptions(s.app),
 	})
 	if err != nil {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", shortSHA(s.artifact.Commit), err))
@@ -260,6 +261,32 @@ func kustomizeOptions(k *flotillav1.KustomizeSource) render.KustomizeOptions {
 			}
 		}
 		o.Patches = append(o.Patches, patch)
+	}
+	return o
+}
+
+// helmKubeVersion is what a chart sees as .Capabilities.KubeVersion: the
+// Kubernetes version Flotilla is built and tested against, whatever the
+// destination cluster runs; .Capabilities.APIVersions are Helm's defaults.
+const helmKubeVersion = "v1.37.2"
+
+// helmOptions maps spec.source.helm: the release is named after the
+// Application unless releaseName says otherwise, and lives in the
+// destination namespace.
+func helmOptions(app *flotillav1.Application) render.HelmOptions {
+	o := render.HelmOptions{
+		ReleaseName: app.Name,
+		Namespace:   app.Spec.Destination.Namespace,
+		KubeVersion: helmKubeVersion,
+	}
+	if h := app.Spec.Source.Helm; h != nil {
+		if h.ReleaseName != "" {
+			o.ReleaseName = h.ReleaseName
+		}
+		o.ValueFiles = h.ValueFiles
+		if h.Values != nil {
+			o.Values = h.Values.Raw
+		}
 	}
 	return o
 }

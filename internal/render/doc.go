@@ -1,6 +1,7 @@
 // Package render turns a path of a checked-out source into the Kubernetes
-// objects it asks for: a plain folder of YAML and JSON manifests, or a
-// kustomization built in-process with kustomize.
+// objects it asks for: a plain folder of YAML and JSON manifests, a
+// kustomization built in-process with kustomize, or a Helm chart rendered
+// in-process with the Helm SDK as templates (no release, no cluster).
 //
 // Render takes a Request (the checkout's folder, a path in it, the revision
 // and an Application's kustomize options) and returns the objects in a
@@ -9,7 +10,10 @@
 //
 // # What it reads
 //
-// A folder holding kustomization.yaml, kustomization.yml or Kustomization is
+// A folder holding Chart.yaml is a Helm chart: its CRDs (crds/) and its
+// templates rendered with HelmOptions, test hooks left out, other hooks kept
+// as ordinary objects (see helm.go and helm_load.go). Otherwise, a folder
+// holding kustomization.yaml, kustomization.yml or Kustomization is
 // built with kustomize; any other folder is plain: its .yaml, .yml and .json
 // files, recursively and sorted by path, hidden files and folders (a name
 // starting with ".") skipped. Multi-document files are split, empty documents
@@ -40,6 +44,14 @@
 //     naming the URL, its credentials hidden (ErrRemote). It runs no plugin
 //     other than its built-in ones (no exec, Go or container functions) and
 //     inflates no Helm chart (ErrUnsupported).
+//   - A Helm chart is read through the same confined access (links out of
+//     the checkout refused, even those .helmignore lists), so .Files is the
+//     chart's own; value files are checked like Path before any read. It
+//     fetches nothing: a dependency not vendored in charts/ is refused naming
+//     it and its repository (ErrRemote), and so is a values schema referring
+//     to another document. lookup finds nothing, DNS lookups are off, a
+//     chart name with path parts is refused, and template errors name the
+//     template file.
 //   - Limits (Options): size of one file, checked from its size before it is
 //     read; bytes read per render; objects per render (for kustomize, also
 //     the YAML documents it is handed, before it holds them all); nesting

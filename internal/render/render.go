@@ -21,6 +21,8 @@ const (
 	KindPlain Kind = "plain"
 	// KindKustomize: a folder with a kustomization file.
 	KindKustomize Kind = "kustomize"
+	// KindHelm: a folder with a Chart.yaml, rendered as Helm templates.
+	KindHelm Kind = "helm"
 )
 
 // Request says what to render.
@@ -38,6 +40,8 @@ type Request struct {
 	Revision string
 	// Kustomize mirrors an Application's spec.source.kustomize.
 	Kustomize KustomizeOptions
+	// Helm are the inputs of a Helm chart's render (see HelmOptions).
+	Helm HelmOptions
 }
 
 // KustomizeOptions change the kustomization at Path in memory, as `kustomize
@@ -88,7 +92,8 @@ type Selector struct {
 type Result struct {
 	Kind Kind
 	// Objects in a deterministic order: for a plain folder, by file path then
-	// by position in the file; for a kustomization, kustomize's order. Each
+	// by position in the file; for a kustomization, kustomize's order; for a
+	// Helm chart, its CRDs, then Helm's install order of kinds. Each
 	// Result holds its own copies: changing them changes no other Result.
 	Objects []*unstructured.Unstructured
 }
@@ -127,24 +132,31 @@ func (r *Renderer) Render(ctx context.Context, req Request) (*Result, error) {
 	if err := r.checkKustomizeOptions(req.Kustomize); err != nil {
 		return nil, err
 	}
+	if err := r.checkHelmOptions(rel, req.Helm); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	render := func(ctx context.Context) (*Result, error) {
-		return r.render(ctx, req.Root, rel, req.Kustomize)
+		return r.render(ctx, req.Root, rel, req.Kustomize, req.Helm)
 	}
 	if req.Revision == "" || r.opts.CacheEntries < 0 {
 		r.cache.countRender()
 		return render(ctx)
 	}
-	key, err := cacheKey(req.Revision, rel, req.Kustomize)
+	helmKey, err := r.helmKey(req.Root, rel, req.Helm)
+	if err != nil {
+		return nil, err
+	}
+	key, err := cacheKey(req.Revision, rel, req.Kustomize, helmKey)
 	if err != nil {
 		return nil, err
 	}
 	return r.cache.get(ctx, key, render)
 }
 
-func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOptions) (*Result, error) {
+func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOptions, ho HelmOptions) (*Result, error) {
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
@@ -165,14 +177,20 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 	if err != nil {
 		return nil, err
 	}
+	if kind != KindHelm && ho.hasValues() {
+		return nil, newError(ErrMalformed, orDot(rel), "is not a Helm chart (it has no Chart.yaml), yet Helm values or value files are given")
+	}
 	var objs []*unstructured.Unstructured
-	if kind == KindKustomize {
+	switch kind {
+	case KindKustomize:
 		objs, err = renderKustomize(ctx, t, real, rel, ko)
-	} else {
+	case KindHelm:
+		objs, err = renderHelm(ctx, t, real, rel, ho)
+	default:
 		objs, err = renderPlain(ctx, t, rel)
-		if err == nil && !ko.empty() {
-			objs, err = kustomizePlain(ctx, objs, rel, ko, b)
-		}
+	}
+	if err == nil && kind != KindKustomize && !ko.empty() {
+		objs, err = kustomizePlain(ctx, objs, rel, ko, b)
 	}
 	if err != nil {
 		return nil, err
@@ -180,22 +198,47 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 	return &Result{Kind: kind, Objects: objs}, nil
 }
 
-// detectKind: a folder holding a kustomization file is a kustomization,
-// anything else is plain.
+// detectKind: a folder holding a Chart.yaml is a Helm chart, one holding a
+// kustomization file a kustomization, anything else is plain.
 func detectKind(t *tree, real string, fi fs.FileInfo) (Kind, error) {
 	if !fi.IsDir() {
 		return KindPlain, nil
 	}
+	if ok, err := hasFile(t, path.Join(real, chartFile)); ok || err != nil {
+		return KindHelm, err
+	}
 	for _, name := range kustomizationNames {
-		_, kfi, err := t.resolve(path.Join(real, name))
-		switch {
-		case err == nil && !kfi.IsDir():
-			return KindKustomize, nil
-		case err != nil && !errors.Is(err, ErrNotFound):
-			return "", err
+		if ok, err := hasFile(t, path.Join(real, name)); ok || err != nil {
+			return KindKustomize, err
 		}
 	}
 	return KindPlain, nil
+}
+
+// hasFile reports whether rel is a file (or a link to one in the tree).
+func hasFile(t *tree, rel string) (bool, error) {
+	_, fi, err := t.resolve(rel)
+	switch {
+	case err == nil:
+		return !fi.IsDir(), nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	}
+	return false, err
+}
+
+// detect opens the tree just to tell the kind of rel.
+func (r *Renderer) detect(root, rel string) (Kind, error) {
+	t, err := openTree(root, newBudget(r.opts))
+	if err != nil {
+		return "", err
+	}
+	defer t.close()
+	real, fi, err := t.resolve(rel)
+	if err != nil {
+		return "", err
+	}
+	return detectKind(t, real, fi)
 }
 
 // checkKustomizeOptions refuses options that cannot work, before any read.
@@ -222,12 +265,13 @@ func (r *Renderer) checkKustomizeOptions(ko KustomizeOptions) error {
 }
 
 // cacheKey hashes what a render depends on besides the files.
-func cacheKey(revision, rel string, ko KustomizeOptions) (string, error) {
+func cacheKey(revision, rel string, ko KustomizeOptions, ho HelmOptions) (string, error) {
 	data, err := json.Marshal(struct {
 		Revision  string
 		Path      string
 		Kustomize KustomizeOptions
-	}{revision, rel, ko})
+		Helm      HelmOptions
+	}{revision, rel, ko, ho})
 	if err != nil {
 		return "", err
 	}
