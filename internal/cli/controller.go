@@ -39,6 +39,9 @@ func newControllerCommand() *cobra.Command {
 	f.BoolVar(&opts.AllowExecCredentials, "allow-exec-credentials", false, "allow kubeconfig exec plugins and auth providers in Cluster Secrets")
 	f.StringVar(&opts.CacheDir, "cache-dir", "", "folder for fetched sources (default: the user cache folder)")
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "how many Applications sync at once")
+	f.BoolVar(&opts.Shards, "shards", false, "share the clusters with the other replicas started with --shards, through Leases in the namespace")
+	f.StringVar(&opts.ShardID, "shard-id", "", "this replica's name among the shards, and of its Lease flotilla-shard-ID (default: hostname-pid)")
+	f.DurationVar(&opts.ShardLeaseDuration, "shard-lease-duration", opts.ShardLeaseDuration, "how long a replica's Lease lives unrenewed: about the longest a dead replica's clusters wait for a new owner")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages too")
 	return cmd
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/shard"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
@@ -34,6 +36,9 @@ type ApplicationReconciler struct {
 	Recorder recorder.EventRecorder
 	Metrics  *engine.Metrics
 	Log      *slog.Logger
+	// Shard, when sharding is on, is this replica's share of the clusters:
+	// an Application whose destination another replica owns is skipped.
+	Shard *shard.Member
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
@@ -62,6 +67,9 @@ func DriftChannel() (chan event.GenericEvent, func(types.NamespacedName)) {
 	}
 }
 
+// clusterBusyRetry is how soon a sync that found its cluster busy tries again.
+const clusterBusyRetry = 500 * time.Millisecond
+
 // plan is what this reconcile will do.
 type plan struct {
 	apply    bool
@@ -85,6 +93,11 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if !app.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	ctx, done, owned := r.Shard.Hold(ctx, destinationName(app))
+	if !owned {
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+	}
+	defer done()
 	p := decide(app)
 	base := app.DeepCopy()
 	started := time.Now()
@@ -120,6 +133,16 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			Previous:         prev,
 			BeforeWrite:      r.recordInventory(app),
 		})
+	}
+	if ctx.Err() != nil {
+		// The cluster moved to another replica, or the controller is
+		// stopping: whoever syncs next reports; this one writes nothing.
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+	}
+	if errors.Is(err, engine.ErrClusterBusy) {
+		// The cluster runs as many syncs as it may; this one waits its turn
+		// without holding a worker, and writes nothing.
+		return ctrl.Result{RequeueAfter: clusterBusyRetry}, nil
 	}
 	r.Metrics.Observe(res, err)
 	r.log(app, res, err)

@@ -21,6 +21,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
 // How often the ClusterReconciler looks at a cluster, and how often it must
@@ -62,6 +63,9 @@ type ClusterReconciler struct {
 	Log      *slog.Logger
 	// Timeout bounds one version request; zero means 5s.
 	Timeout time.Duration
+	// Shard, when sharding is on, is this replica's share of the clusters:
+	// the heartbeat of a Cluster another replica owns is left to it.
+	Shard *shard.Member
 }
 
 // NewClusterReconciler makes a ClusterReconciler for the manager, with a
@@ -132,6 +136,11 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	if !c.DeletionTimestamp.IsZero() || c.Spec.Mode == flotillav1.ClusterModeAgent {
 		return ctrl.Result{}, nil
 	}
+	ctx, done, owned := r.Shard.Hold(ctx, c.Name)
+	if !owned {
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+	}
+	defer done()
 	apps, err := r.countApplications(ctx, c)
 	if err != nil {
 		return ctrl.Result{}, err

@@ -12,4 +12,9 @@
 //   - Failures are retried with the Application's backoff; a stalled
 //     Application (bad path, broken manifest) waits for a change.
 //   - One Application's failure never stops the others.
+//   - With sharding on (Options.Shards), an Application, a Cluster's
+//     heartbeat and a Fleet are reconciled only by the replica that holds
+//     their key (package shard): the destination cluster, the Cluster's
+//     name, Fleet/NAME. The others skip them, write nothing, and look again
+//     a Lease duration later.
 package controller

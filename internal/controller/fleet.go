@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
 // DefaultMaxFleetClusters bounds how many Applications one Fleet may
@@ -31,6 +32,9 @@ type FleetReconciler struct {
 	Log         *slog.Logger
 	Revisions   *revisionResolver
 	MaxClusters int
+	// Shard, when sharding is on, is this replica's share: a Fleet is
+	// reconciled only by the replica that owns it by name (fleetKey).
+	Shard *shard.Member
 }
 
 // SetupWithManager watches Fleets, the Applications they own, and Clusters
@@ -66,6 +70,11 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	if !f.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	ctx, done, owned := r.Shard.Hold(ctx, fleetKey(f.Name))
+	if !owned {
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+	}
+	defer done()
 	base := f.DeepCopy()
 	requeue, err := r.sync(ctx, f)
 	setFleetReady(f, err)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,6 +17,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/render"
+	"github.com/flotilla-dev/flotilla/internal/shard"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
@@ -44,7 +47,16 @@ type Options struct {
 	CacheDir string
 	// Workers is how many Applications sync at once.
 	Workers int
-	Logger  *slog.Logger
+	// Shards makes this replica one of several that share the clusters
+	// (see package shard and docs/scaling.md). Off, it owns everything.
+	Shards bool
+	// ShardID names this replica's Lease, flotilla-shard-ID. Empty means
+	// hostname-pid.
+	ShardID string
+	// ShardLeaseDuration is how long a replica's Lease lives unrenewed:
+	// about the longest a dead replica's clusters wait for a new owner.
+	ShardLeaseDuration time.Duration
+	Logger             *slog.Logger
 }
 
 // DefaultOptions watches flotilla-system, serves metrics on :8080 and
@@ -56,6 +68,8 @@ func DefaultOptions() Options {
 		HealthAddr:  ":8081",
 		Workers:     4,
 		Logger:      slog.Default(),
+
+		ShardLeaseDuration: shard.DefaultLeaseDuration,
 	}
 }
 
@@ -75,6 +89,13 @@ func NewScheme() (*runtime.Scheme, error) {
 func Run(ctx context.Context, opts Options) error {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Shards {
+		id, err := shardID(opts.ShardID)
+		if err != nil {
+			return err
+		}
+		opts.ShardID, opts.Logger = id, opts.Logger.With("shard", id)
 	}
 	ctrl.SetLogger(logr.FromSlogHandler(opts.Logger.Handler()))
 	scheme, err := NewScheme()
@@ -101,26 +122,13 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer eng.Close()
-	r := &ApplicationReconciler{
-		Client:   mgr.GetClient(),
-		Reader:   mgr.GetAPIReader(),
-		Engine:   eng,
-		Recorder: mgr.GetEventRecorder("flotilla-controller"),
-		Metrics:  metrics,
-		Log:      opts.Logger,
+	var member *shard.Member
+	if opts.Shards {
+		if member, err = newShardMember(mgr, opts, onChange); err != nil {
+			return err
+		}
 	}
-	if err := r.SetupWithManager(mgr, opts.Workers, drift); err != nil {
-		return err
-	}
-	if err := NewClusterReconciler(mgr, opts).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	fleets := &FleetReconciler{
-		Client:    mgr.GetClient(),
-		Log:       opts.Logger,
-		Revisions: &revisionResolver{sources: sources, reader: mgr.GetAPIReader()},
-	}
-	if err := fleets.SetupWithManager(mgr); err != nil {
+	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member}); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -128,8 +136,63 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	opts.Logger.Info("controller starting", "namespace", opts.Namespace, "metrics", opts.MetricsAddr)
-	return mgr.Start(ctx)
+	opts.Logger.Info("controller starting", "namespace", opts.Namespace, "metrics", opts.MetricsAddr, "shards", opts.Shards)
+	return start(ctx, mgr, member, opts.Logger)
+}
+
+// reconcilerParts is what the reconcilers share.
+type reconcilerParts struct {
+	engine  *engine.Engine
+	sources *source.Client
+	metrics *engine.Metrics
+	drift   <-chan event.GenericEvent
+	member  *shard.Member
+}
+
+func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) error {
+	r := &ApplicationReconciler{
+		Client:   mgr.GetClient(),
+		Reader:   mgr.GetAPIReader(),
+		Engine:   parts.engine,
+		Recorder: mgr.GetEventRecorder("flotilla-controller"),
+		Metrics:  parts.metrics,
+		Log:      opts.Logger,
+		Shard:    parts.member,
+	}
+	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
+		return err
+	}
+	clusters := NewClusterReconciler(mgr, opts)
+	clusters.Shard = parts.member
+	if err := clusters.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	fleets := &FleetReconciler{
+		Client:    mgr.GetClient(),
+		Log:       opts.Logger,
+		Revisions: &revisionResolver{sources: parts.sources, reader: mgr.GetAPIReader()},
+		Shard:     parts.member,
+	}
+	return fleets.SetupWithManager(mgr)
+}
+
+// start runs the manager until ctx ends; then, once every reconciler has
+// stopped, it releases this replica's Lease, so that the others take its
+// clusters over at once rather than when the Lease expires.
+func start(ctx context.Context, mgr ctrl.Manager, member *shard.Member, log *slog.Logger) error {
+	if err := mgr.Start(ctx); err != nil {
+		// Work may still be running: the Lease, if any, is left to expire.
+		return err
+	}
+	if member == nil {
+		return nil
+	}
+	release, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := member.Release(release); err != nil {
+		log.Info("shard lease not released", "error", err)
+	}
+	return nil
 }
 
 func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {

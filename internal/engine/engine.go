@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -29,7 +30,18 @@ type Options struct {
 	// OnChange, if set, is called with the owning Application of every
 	// managed object that changes or disappears in a cluster: drift.
 	OnChange func(app types.NamespacedName)
+	// SyncsPerCluster bounds how many syncs run against one cluster at once,
+	// so that a slow cluster holds at most that many of the controller's
+	// workers and never stalls the others. Zero means 2.
+	SyncsPerCluster int
+	// RequestTimeout bounds every request to a destination cluster. Zero
+	// means 30s.
+	RequestTimeout time.Duration
 }
+
+// ErrClusterBusy says the destination cluster already runs as many syncs as
+// it may: the caller tries again shortly, and nothing was done.
+var ErrClusterBusy = errors.New("the destination cluster is busy with other syncs")
 
 // DefaultOptions logs to the default slog logger and records no metrics.
 func DefaultOptions() Options {
@@ -57,6 +69,9 @@ type managerEntry struct {
 
 	mu           sync.Mutex
 	impersonated map[string]*apply.Manager // by impersonated user
+
+	// slots bounds the syncs running against this cluster.
+	slots chan struct{}
 }
 
 // New makes an Engine that fetches through sources, renders through renderer
@@ -101,7 +116,11 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*m
 // newEntry makes the apply manager, the watcher and the pod reader of a
 // destination, all counted in the metrics under its name.
 func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
-	cfg := t.Config
+	cfg := rest.CopyConfig(t.Config)
+	cfg.Timeout = e.opts.RequestTimeout
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
 	if e.opts.Metrics != nil {
 		cfg = e.opts.Metrics.Instrument(cfg, t.Name)
 	}
@@ -124,7 +143,15 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	return &managerEntry{
 		generation: t.Generation, config: cfg, manager: m, watcher: w, pods: health.PodsFromClient(cs),
 		impersonated: map[string]*apply.Manager{},
+		slots:        make(chan struct{}, e.syncsPerCluster()),
 	}, nil
+}
+
+func (e *Engine) syncsPerCluster() int {
+	if e.opts.SyncsPerCluster > 0 {
+		return e.opts.SyncsPerCluster
+	}
+	return 2
 }
 
 // Close stops every watch.

@@ -23,16 +23,18 @@ import (
 
 // syncState is the one value the steps of a sync pass along.
 type syncState struct {
-	req      Request
-	app      *flotillav1.Application
-	owner    apply.Owner
-	apply    bool
-	target   *managerEntry
-	policy   *project.Policy
-	manager  *apply.Manager
-	artifact *source.Artifact
-	objects  []*unstructured.Unstructured
-	result   *Result
+	req    Request
+	app    *flotillav1.Application
+	owner  apply.Owner
+	apply  bool
+	target *managerEntry
+	// holdsSlot is true once the sync holds one of its cluster's slots.
+	holdsSlot bool
+	policy    *project.Policy
+	manager   *apply.Manager
+	artifact  *source.Artifact
+	objects   []*unstructured.Unstructured
+	result    *Result
 }
 
 // Sync runs the recipe for one Application. The Result is filled as far as
@@ -49,6 +51,9 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 	defer func() {
 		if s.artifact != nil {
 			s.artifact.Release()
+		}
+		if s.holdsSlot {
+			<-s.target.slots
 		}
 		s.result.Duration = time.Since(start)
 	}()
@@ -79,7 +84,13 @@ func (e *Engine) resolveCluster(ctx context.Context, s *syncState) error {
 		return err
 	}
 	s.target, s.manager = m, m.manager
-	return nil
+	select {
+	case m.slots <- struct{}{}:
+		s.holdsSlot = true
+		return nil
+	default:
+		return ErrClusterBusy
+	}
 }
 
 func (e *Engine) fetch(ctx context.Context, s *syncState) error {
