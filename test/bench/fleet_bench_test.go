@@ -12,7 +12,6 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
@@ -26,14 +25,7 @@ func BenchmarkFleet20x50(b *testing.B) {
 	const clusters, fleets = 20, 50
 	for b.Loop() {
 		b.StopTimer()
-		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: clusters + 1, Lean: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		root := b.TempDir()
-		repo := gitserver.NewRepo(b, root, "fleet")
-		srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
-		repo.Commit("main", fourObjects)
+		h, url, _ := startWithRepo(b, harness.Options{Clusters: clusters + 1, Lean: true})
 		for _, c := range h.Fleet.Clusters[1:] {
 			registerLean(b, h, c)
 		}
@@ -41,7 +33,7 @@ func BenchmarkFleet20x50(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		for i := range fleets {
-			createFleet(b, h, fmt.Sprintf("f%02d", i), srv.URL("fleet"))
+			createFleet(b, h, fmt.Sprintf("f%02d", i), url)
 		}
 		waitAllSynced(b, h, clusters*fleets, "")
 		toSynced := time.Since(start)

@@ -7,12 +7,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
@@ -23,29 +20,8 @@ func BenchmarkSelfHeal(b *testing.B) {
 	const changes = 100
 	for b.Loop() {
 		b.StopTimer()
-		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		root := b.TempDir()
-		repo := gitserver.NewRepo(b, root, "fleet")
-		srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
-		repo.Commit("main", fourObjects)
-		app := &flotillav1.Application{
-			ObjectMeta: metav1.ObjectMeta{Name: "heal", Namespace: flotillav1.DefaultNamespace},
-			Spec: flotillav1.ApplicationSpec{
-				Source:      flotillav1.ApplicationSource{RepoURL: srv.URL("fleet"), TargetRevision: "main", Path: "app"},
-				Destination: flotillav1.Destination{Namespace: "heal"},
-				SyncPolicy: flotillav1.SyncPolicy{
-					Automated:       &flotillav1.AutomatedSync{Prune: true, SelfHeal: true},
-					CreateNamespace: true,
-					Interval:        &metav1.Duration{Duration: time.Hour},
-				},
-			},
-		}
-		if err := h.Client.Create(context.Background(), app); err != nil {
-			b.Fatal(err)
-		}
+		h, url, _ := startWithRepo(b, harness.Options{Clusters: 1})
+		createApp(b, h, "heal", url, time.Hour, true)
 		waitAllSynced(b, h, 1, "")
 		durations := make([]time.Duration, 0, changes)
 		for i := range changes {

@@ -70,19 +70,12 @@ func BenchmarkSync100Apps(b *testing.B) {
 	const apps = 100
 	for b.Loop() {
 		b.StopTimer()
-		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1})
-		if err != nil {
-			b.Fatal(err)
-		}
-		root := b.TempDir()
-		repo := gitserver.NewRepo(b, root, "fleet")
-		srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
-		commit := repo.Commit("main", fourObjects)
+		h, url, commit := startWithRepo(b, harness.Options{Clusters: 1})
 
 		b.StartTimer()
 		start := time.Now()
 		for i := range apps {
-			createApp(b, h, fmt.Sprintf("bench-%03d", i), srv.URL("fleet"))
+			createApp(b, h, fmt.Sprintf("bench-%03d", i), url, 30*time.Second, false)
 		}
 		waitAllSynced(b, h, apps, commit)
 		toSynced := time.Since(start)
@@ -111,16 +104,32 @@ func BenchmarkSync100Apps(b *testing.B) {
 	}
 }
 
-func createApp(b *testing.B, h *harness.Hub, name, url string) {
+// startWithRepo starts a hub with the controller and a git server holding
+// fourObjects at app/, and returns the repository URL and the commit.
+func startWithRepo(b *testing.B, opts harness.Options) (h *harness.Hub, url, commit string) {
+	opts.Bin = flotillaBin
+	h, err := harness.Start(context.Background(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root := b.TempDir()
+	repo := gitserver.NewRepo(b, root, "fleet")
+	srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
+	return h, srv.URL("fleet"), repo.Commit("main", fourObjects)
+}
+
+// createApp creates an Application of app/ with automated sync and prune,
+// deploying to a namespace of its own name.
+func createApp(b *testing.B, h *harness.Hub, name, url string, interval time.Duration, selfHeal bool) {
 	app := &flotillav1.Application{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.ApplicationSpec{
 			Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "app"},
 			Destination: flotillav1.Destination{Namespace: name},
 			SyncPolicy: flotillav1.SyncPolicy{
-				Automated:       &flotillav1.AutomatedSync{Prune: true},
+				Automated:       &flotillav1.AutomatedSync{Prune: true, SelfHeal: selfHeal},
 				CreateNamespace: true,
-				Interval:        &metav1.Duration{Duration: 30 * time.Second},
+				Interval:        &metav1.Duration{Duration: interval},
 			},
 		},
 	}
@@ -131,41 +140,34 @@ func createApp(b *testing.B, h *harness.Hub, name, url string) {
 
 // waitAllSynced waits until n Applications are Synced, at commit unless it is empty.
 func waitAllSynced(b *testing.B, h *harness.Hub, n int, commit string) {
-	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var list flotillav1.ApplicationList
-		if err := h.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace)); err != nil {
-			return false, nil
-		}
-		synced := 0
-		for _, a := range list.Items {
-			if a.Status.Sync.Status == flotillav1.SyncStatusSynced && (commit == "" || a.Status.Sync.Revision == commit) {
-				synced++
-			}
-		}
-		return synced == n, nil
+	waitApps(b, h, n, "Synced", func(a *flotillav1.Application) bool {
+		return a.Status.Sync.Status == flotillav1.SyncStatusSynced && (commit == "" || a.Status.Sync.Revision == commit)
 	})
-	if err != nil {
-		b.Fatalf("not all %d Applications Synced: %v\n%s", n, err, h.ControllerLogTail(30))
-	}
 }
 
 // waitAllHealthy waits until n Applications report Healthy.
 func waitAllHealthy(b *testing.B, h *harness.Hub, n int) {
+	waitApps(b, h, n, "Healthy", func(a *flotillav1.Application) bool {
+		return a.Status.Health.Status == flotillav1.HealthHealthy
+	})
+}
+
+func waitApps(b *testing.B, h *harness.Hub, n int, what string, cond func(*flotillav1.Application) bool) {
 	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list flotillav1.ApplicationList
 		if err := h.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace)); err != nil {
 			return false, nil
 		}
-		healthy := 0
-		for _, a := range list.Items {
-			if a.Status.Health.Status == flotillav1.HealthHealthy {
-				healthy++
+		count := 0
+		for i := range list.Items {
+			if cond(&list.Items[i]) {
+				count++
 			}
 		}
-		return healthy == n, nil
+		return count == n, nil
 	})
 	if err != nil {
-		b.Fatalf("not all %d Applications Healthy: %v", n, err)
+		b.Fatalf("not all %d Applications %s: %v\n%s", n, what, err, h.ControllerLogTail(30))
 	}
 }
 
