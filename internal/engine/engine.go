@@ -72,6 +72,8 @@ type managerEntry struct {
 
 	// slots bounds the syncs running against this cluster.
 	slots chan struct{}
+	// caps is what Helm charts see of the cluster.
+	caps *capabilities
 }
 
 // New makes an Engine that fetches through sources, renders through renderer
@@ -144,6 +146,7 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 		generation: t.Generation, config: cfg, manager: m, watcher: w, pods: health.PodsFromClient(cs),
 		impersonated: map[string]*apply.Manager{},
 		slots:        make(chan struct{}, e.syncsPerCluster()),
+		caps:         &capabilities{disco: cs.Discovery()},
 	}, nil
 }
 

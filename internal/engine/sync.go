@@ -136,7 +136,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 		Path:      s.app.Spec.Source.Path,
 		Revision:  s.artifact.URL + "@" + s.artifact.Commit,
 		Kustomize: kustomizeOptions(s.app.Spec.Source.Kustomize),
-		Helm:      helmOptions(s.app),
+		Helm:      helmOptions(s.app, s.target.caps),
 	})
 	if err != nil {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", shortSHA(s.artifact.Commit), err))
@@ -276,19 +276,23 @@ func kustomizeOptions(k *flotillav1.KustomizeSource) render.KustomizeOptions {
 	return o
 }
 
-// helmKubeVersion is what a chart sees as .Capabilities.KubeVersion: the
-// Kubernetes version Flotilla is built and tested against, whatever the
-// destination cluster runs; .Capabilities.APIVersions are Helm's defaults.
+// helmKubeVersion is what a chart sees as .Capabilities.KubeVersion when the
+// destination cluster's own version cannot be read: the Kubernetes version
+// Flotilla is built and tested against.
 const helmKubeVersion = "v1.37.2"
 
 // helmOptions maps spec.source.helm: the release is named after the
 // Application unless releaseName says otherwise, and lives in the
-// destination namespace.
-func helmOptions(app *flotillav1.Application) render.HelmOptions {
+// destination namespace; the chart sees the destination cluster's version
+// and served APIs, as `helm install` would.
+func helmOptions(app *flotillav1.Application, caps *capabilities) render.HelmOptions {
 	o := render.HelmOptions{
 		ReleaseName: app.Name,
 		Namespace:   app.Spec.Destination.Namespace,
 		KubeVersion: helmKubeVersion,
+	}
+	if v, apis := caps.get(); v != "" {
+		o.KubeVersion, o.APIVersions = v, apis
 	}
 	if h := app.Spec.Source.Helm; h != nil {
 		if h.ReleaseName != "" {

@@ -79,6 +79,8 @@ metadata:
   namespace: {{ .Release.Namespace }}
 data:
   greeting: {{ .Values.greeting | quote }}
+  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}
+  servesApplications: {{ .Capabilities.APIVersions.Has "flotilla.dev/v1alpha1/Application" | quote }}
 `,
 		"charts/shop/templates/tests/ping.yaml": `apiVersion: v1
 kind: Pod
@@ -120,6 +122,14 @@ func TestHelmChartFromGit(t *testing.T) {
 	}
 	if v := configMapValue(t, ns, "shop-config", "greeting"); v != "bonjour" {
 		t.Errorf("greeting %q, want the value file's bonjour", v)
+	}
+	// The chart sees the destination cluster as it is: its version, and an
+	// API only that cluster serves (Helm's built-in list lacks it).
+	if v := configMapValue(t, ns, "shop-config", "kubeVersion"); v != "v1.37.2" {
+		t.Errorf(".Capabilities.KubeVersion %q, want the cluster's v1.37.2", v)
+	}
+	if v := configMapValue(t, ns, "shop-config", "servesApplications"); v != "true" {
+		t.Errorf(".Capabilities.APIVersions should hold the cluster's flotilla.dev/v1alpha1/Application, got %q", v)
 	}
 	gadget := &unstructured.Unstructured{}
 	gadget.SetGroupVersionKind(schema.GroupVersionKind{Group: "e2e-helm.flotilla.dev", Version: "v1", Kind: "Gadget"})
