@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/flotilla-dev/flotilla/internal/diff"
+
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,28 +130,15 @@ func conflictMessage(owner Owner, current string) string {
 	return fmt.Sprintf("carries the owner annotation %.253q", current)
 }
 
-// serverSetMetadata are the metadata fields the API server sets on its own;
-// they differ between a dry-run and the live object without any change of
-// desired state.
-var serverSetMetadata = []string{
-	"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp",
-	"selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
-}
-
 // sameObject says whether the dry-run result dry equals the live object,
-// leaving out status and server-set metadata.
+// leaving out what internal/diff never counts as a difference.
 func sameObject(live, dry *unstructured.Unstructured) bool {
 	return equality.Semantic.DeepEqual(comparable(live), comparable(dry))
 }
 
 func comparable(u *unstructured.Unstructured) map[string]any {
 	c := u.DeepCopy().Object
-	delete(c, "status")
-	if md, ok := c["metadata"].(map[string]any); ok {
-		for _, f := range serverSetMetadata {
-			delete(md, f)
-		}
-	}
+	diff.Normalize(c)
 	return c
 }
 

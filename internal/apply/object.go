@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/flotilla-dev/flotilla/internal/diff"
+
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -115,7 +117,7 @@ func (m *Manager) prepareOne(ctx context.Context, r *resolver, in *unstructured.
 		}
 		u.SetNamespace(opts.DefaultNamespace)
 	}
-	for _, f := range serverSetMetadata {
+	for _, f := range diff.ServerSetMetadata() {
 		unstructured.RemoveNestedField(u.Object, "metadata", f)
 	}
 	setOwner(u, opts.Owner)

@@ -21,6 +21,17 @@ var serverSetMetadata = []string{
 	"selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
 }
 
+// ServerSetMetadata returns the metadata fields the API server sets by itself
+// (see serverSetMetadata), for callers that strip them from what they send.
+func ServerSetMetadata() []string { return append([]string(nil), serverSetMetadata...) }
+
+// Normalize drops from obj, in place, what is never a difference between a
+// desired and a live object: status, the server-set metadata, the
+// last-applied annotation, and empty labels or annotations. The apply
+// manager uses it to decide that a dry-run changes nothing, so that "no
+// difference" means the same there and in a diff.
+func Normalize(obj map[string]any) { normalize(obj) }
+
 // normalize drops from obj what is never a difference: status (written by
 // controllers, not by the user), the server-set metadata above and the
 // last-applied annotation; and labels or annotations left empty or null,

@@ -8,6 +8,16 @@ import (
 // writeKubeconfig writes one context per cluster, named after the cluster,
 // with the first cluster as the current context.
 func writeKubeconfig(path string, clusters []*Cluster) error {
+	return clientcmd.WriteToFile(*kubeconfig(clusters), path)
+}
+
+// Kubeconfig returns a self-contained kubeconfig (certificates embedded) for
+// this cluster alone, with its admin identity: what a Cluster Secret holds.
+func (c *Cluster) Kubeconfig() ([]byte, error) {
+	return clientcmd.Write(*kubeconfig([]*Cluster{c}))
+}
+
+func kubeconfig(clusters []*Cluster) *clientcmdapi.Config {
 	cfg := clientcmdapi.NewConfig()
 	for i, c := range clusters {
 		cfg.Clusters[c.Name] = &clientcmdapi.Cluster{
@@ -23,5 +33,5 @@ func writeKubeconfig(path string, clusters []*Cluster) error {
 			cfg.CurrentContext = c.Name
 		}
 	}
-	return clientcmd.WriteToFile(*cfg, path)
+	return cfg
 }

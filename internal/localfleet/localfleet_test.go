@@ -117,7 +117,7 @@ func TestKilledStarterLeavesNothing(t *testing.T) {
 		t.Fatalf("child reported %d processes, want etcd and kube-apiserver", len(pids))
 	}
 	for _, pid := range pids {
-		if syscall.Kill(pid, 0) != nil {
+		if !localfleet.ProcessAlive(pid) {
 			t.Fatalf("component %d not running before the kill", pid)
 		}
 	}
@@ -236,7 +236,7 @@ func assertGone(t *testing.T, pids []int) {
 	deadline := time.Now().Add(15 * time.Second)
 	for _, pid := range pids {
 		for {
-			alive := processAlive(pid)
+			alive := localfleet.ProcessAlive(pid)
 			if !alive {
 				break
 			}
@@ -247,18 +247,4 @@ func assertGone(t *testing.T, pids []int) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-}
-
-// processAlive reports whether pid exists and is not a zombie.
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }

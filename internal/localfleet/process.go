@@ -121,6 +121,11 @@ func (p *process) alive() bool {
 	return err != nil || exe == p.Bin
 }
 
+// ProcessAlive reports whether a process with this id exists and is not a
+// zombie (a process that has ended but was not reaped yet). Tests use it to
+// check that a stopped fleet left nothing behind.
+func ProcessAlive(pid int) bool { return pidAlive(pid) }
+
 // pidAlive reports whether a process with this id exists and is not a zombie.
 func pidAlive(pid int) bool {
 	if pid <= 0 {

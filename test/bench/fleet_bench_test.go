@@ -8,8 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
@@ -56,12 +54,7 @@ func BenchmarkFleet20x50(b *testing.B) {
 // registerLean records a lean cluster (it has no token controller, so no
 // ServiceAccount token) with an admin kubeconfig Secret.
 func registerLean(b *testing.B, h *harness.Hub, c *localfleet.Cluster) {
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[c.Name] = &clientcmdapi.Cluster{Server: c.Server, CertificateAuthorityData: c.CACert}
-	kc.AuthInfos[c.Name] = &clientcmdapi.AuthInfo{ClientCertificateData: c.AdminCert, ClientKeyData: c.AdminKey}
-	kc.Contexts[c.Name] = &clientcmdapi.Context{Cluster: c.Name, AuthInfo: c.Name}
-	kc.CurrentContext = c.Name
-	data, err := clientcmd.Write(*kc)
+	data, err := c.Kubeconfig()
 	if err != nil {
 		b.Fatal(err)
 	}

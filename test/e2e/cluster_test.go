@@ -8,24 +8,17 @@ import (
 	"golang.org/x/crypto/ssh"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 )
 
-// kubeconfigFor writes a self-contained kubeconfig (data embedded) for cfg.
-func kubeconfigFor(t *testing.T, name string, cfg *rest.Config) []byte {
+// kubeconfigFor is a self-contained admin kubeconfig for a cluster of the
+// fleet: what a Cluster Secret holds.
+func kubeconfigFor(t *testing.T, cluster string) []byte {
 	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters[name] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos[name] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
-	kc.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
-	kc.CurrentContext = name
-	data, err := clientcmd.Write(*kc)
+	data, err := env.Fleet.Cluster(cluster).Kubeconfig()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +38,7 @@ func TestSyncToSecondCluster(t *testing.T) {
 	createSecret(t, "ssh-creds", map[string][]byte{"sshPrivateKey": key, "knownHosts": srv.KnownHosts()})
 
 	createSecret(t, "cluster-dev-1", map[string][]byte{
-		"kubeconfig": kubeconfigFor(t, "dev-1", env.Fleet.Cluster("dev-1").RESTConfig()),
+		"kubeconfig": kubeconfigFor(t, "dev-1"),
 	})
 	c := &flotillav1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: "dev-1", Namespace: flotillav1.DefaultNamespace},

@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
 // TestDevUpDown is the `flotilla dev` story: a fleet of three clusters that
@@ -135,21 +136,11 @@ func fleetProcesses(t *testing.T, state string) (pids []int, addrs []string) {
 // finish tearing it down.
 func processAlive(pid int) bool {
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		alive := syscall.Kill(pid, 0) == nil && !zombie(pid)
-		if !alive || time.Now().After(deadline) {
-			return alive
+	for localfleet.ProcessAlive(pid) {
+		if time.Now().After(deadline) {
+			return true
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func zombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+	return false
 }

@@ -21,7 +21,7 @@ import (
 func registerCluster(t *testing.T, name, kubeContext string, labels map[string]string) *flotillav1.Cluster {
 	t.Helper()
 	createSecret(t, "cluster-"+name, map[string][]byte{
-		"kubeconfig": kubeconfigFor(t, kubeContext, env.Fleet.Cluster(kubeContext).RESTConfig()),
+		"kubeconfig": kubeconfigFor(t, kubeContext),
 	})
 	c := &flotillav1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace, Labels: labels},
@@ -55,6 +55,10 @@ func TestFleet(t *testing.T) {
 	registerCluster(t, "fleet-b", "dev-2", map[string]string{"env": "prod", "region": "us"})
 	third := registerCluster(t, "fleet-c", "dev-3", map[string]string{"env": "staging", "region": "eu"})
 
+	rendersBefore, err := env.Metric("flotilla_renders_total")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -92,11 +96,16 @@ func TestFleet(t *testing.T) {
 		return f.Status.Summary.Clusters == 3 && f.Status.Summary.Synced == 3
 	})
 	assertRegion(t, "dev-3", "eu", "1")
+	// Render once: three clusters, two distinct render inputs (the eu and
+	// the us path of one commit), two renders.
+	if renders, err := env.Metric("flotilla_renders_total"); err != nil || renders-rendersBefore != 2 {
+		t.Errorf("three clusters of two regions should take 2 renders, took %v (err %v)", renders-rendersBefore, err)
+	}
 
 	// A new commit moves through the three clusters one at a time.
 	next := repo.Commit("main", regionFiles("2"))
 	maxMoving := 0
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var apps flotillav1.ApplicationList
 		if err := env.Client.List(ctx, &apps, client.InNamespace(flotillav1.DefaultNamespace), client.MatchingLabels{flotillav1.FleetLabel: "web"}); err != nil {
 			return false, nil
