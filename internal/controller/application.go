@@ -264,6 +264,6 @@ func (r *ApplicationReconciler) event(app *flotillav1.Application, p plan, res *
 	}
 	if p.apply && res != nil && res.Changes != nil && res.Changes.HasChanges() {
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync",
-			"%s", truncate("revision "+shortSHA(res.Revision)+": "+res.Changes.String(), 1024))
+			"%s", truncate("revision "+engine.ShortSHA(res.Revision)+": "+res.Changes.String(), 1024))
 	}
 }

@@ -110,11 +110,11 @@ func setConditions(app *flotillav1.Application, res *engine.Result, err error) {
 	ready := metav1.Condition{
 		Type: flotillav1.ConditionReady, Status: metav1.ConditionTrue,
 		Reason: flotillav1.ReasonSucceeded, ObservedGeneration: gen,
-		Message: "revision " + shortSHA(res.Revision) + " is applied",
+		Message: "revision " + engine.ShortSHA(res.Revision) + " is applied",
 	}
 	if !res.InSync {
 		ready.Status, ready.Reason = metav1.ConditionFalse, flotillav1.ReasonOutOfSync
-		ready.Message = "revision " + shortSHA(res.Revision) + " differs from the cluster: " + truncate(outOfSyncSummary(res), 2048)
+		ready.Message = "revision " + engine.ShortSHA(res.Revision) + " differs from the cluster: " + truncate(outOfSyncSummary(res), 2048)
 	}
 	meta.SetStatusCondition(conds, ready)
 }
@@ -198,12 +198,6 @@ func addHistory(st *flotillav1.ApplicationStatus, revision string) {
 	st.History = h
 }
 
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
 
 // truncate bounds a message for status and events.
 func truncate(s string, n int) string {

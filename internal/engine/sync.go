@@ -139,7 +139,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 		Helm:      helmOptions(s.app, s.target.caps),
 	})
 	if err != nil {
-		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", shortSHA(s.artifact.Commit), err))
+		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", ShortSHA(s.artifact.Commit), err))
 	}
 	differ, err := diff.New(diff.Options{IgnoreDifferences: s.app.Spec.IgnoreDifferences})
 	if err != nil {
@@ -154,7 +154,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 	if len(s.objects) == 0 && !s.app.Spec.SyncPolicy.AllowEmpty {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf(
 			"revision %s: path %q renders no objects; nothing is applied or pruned (set syncPolicy.allowEmpty to allow an empty application)",
-			shortSHA(s.artifact.Commit), s.app.Spec.Source.Path))
+			ShortSHA(s.artifact.Commit), s.app.Spec.Source.Path))
 	}
 	return nil
 }
@@ -306,7 +306,8 @@ func helmOptions(app *flotillav1.Application, caps *capabilities) render.HelmOpt
 	return o
 }
 
-func shortSHA(sha string) string {
+// ShortSHA is the first 12 characters of a commit SHA, as messages show it.
+func ShortSHA(sha string) string {
 	if len(sha) > 12 {
 		return sha[:12]
 	}
