@@ -198,7 +198,6 @@ func addHistory(st *flotillav1.ApplicationStatus, revision string) {
 	st.History = h
 }
 
-
 // truncate bounds a message for status and events.
 func truncate(s string, n int) string {
 	if len(s) <= n {
