@@ -33,6 +33,7 @@ test-deps: k8s
 test: test-deps
 	$(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd hack/k8s && $(GO) vet ./...
+	bash hack/fuzz.sh
 
 demo: build k8s test-deps
 	$(BIN)/flotilla dev up --clusters 3 --examples examples

@@ -101,6 +101,25 @@ func (r *Repo) CommitEntries(branch string, entries []Entry) string {
 	return commit
 }
 
+// CommitSigned is Commit with a signature: sign gets the commit object as
+// git signs it and returns an armored signature (OpenPGP or SSH), which is
+// written into the commit's gpgsig header as `git commit -S` does. It
+// returns the signed commit's SHA.
+func (r *Repo) CommitSigned(branch string, files map[string]string, sign func(payload []byte) (armored []byte)) string {
+	r.t.Helper()
+	unsigned := r.Commit(branch, files)
+	payload := r.git(nil, "cat-file", "commit", unsigned) + "\n"
+	header, message, ok := strings.Cut(payload, "\n\n")
+	if !ok {
+		r.t.Fatalf("gitserver: commit %s has no message", unsigned)
+	}
+	sig := strings.TrimRight(string(sign([]byte(payload))), "\n")
+	signed := header + "\ngpgsig " + strings.ReplaceAll(sig, "\n", "\n ") + "\n\n" + message
+	commit := r.gitIn(nil, []byte(signed), "hash-object", "-t", "commit", "-w", "--stdin")
+	r.git(nil, "update-ref", "refs/heads/"+branch, commit, unsigned)
+	return commit
+}
+
 // indexLines writes the blobs of entries and returns the input of
 // `git update-index --index-info` that places them.
 func (r *Repo) indexLines(scratch string, entries []Entry) []byte {

@@ -97,7 +97,8 @@ type Client struct {
 	home      string // empty HOME of every git process
 	tmp       string // scratch space: fetches in progress, credential files
 	cache     *cache
-	ownDir    bool // CacheDir was made by New and is removed by Close
+	indexes   *indexCache // parsed Helm repository indexes, briefly
+	ownDir    bool        // CacheDir was made by New and is removed by Close
 	ctx       context.Context
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -132,6 +133,7 @@ func New(opts Options) (*Client, error) {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.cache = newCache(checkouts, opts.MaxCacheBytes)
+	c.indexes = newIndexCache()
 	return c, nil
 }
 

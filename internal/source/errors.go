@@ -37,12 +37,26 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrGit: any other failure of git or of the local disk.
 	ErrGit = errors.New("git failed")
+	// ErrUnverified: the revision carries no signature by a trusted key, or
+	// the trusted keys cannot be used.
+	ErrUnverified = errors.New("signature not verified")
+	// ErrUnsafeArchive: an archive breaks a safety rule (an entry outside
+	// its folder, a link, too many files or bytes) and nothing of it is used.
+	ErrUnsafeArchive = errors.New("unsafe archive")
+	// ErrInvalidIndex: a Helm repository index cannot be read (not YAML,
+	// too large, too many entries).
+	ErrInvalidIndex = errors.New("invalid Helm repository index")
+	// ErrRegistry: any other failure of an OCI registry or a Helm repository
+	// server, or of the local disk while storing what they sent.
+	ErrRegistry = errors.New("registry failed")
 )
 
 // Error is a failure to resolve or fetch one revision of one repository.
 // It never holds a credential: git's messages are scrubbed before they are
 // kept.
 type Error struct {
+	// Type is the kind of source: "git" (when empty), "oci" or "helm".
+	Type string
 	// Op is "resolve" or "fetch"; empty for a URL refused by ValidateURL.
 	Op string
 	// URL names the repository, without credentials.
@@ -58,11 +72,17 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("git ")
+	if e.Type == "" {
+		b.WriteString("git ")
+	} else {
+		b.WriteString(e.Type + " ")
+	}
 	b.WriteString(e.URL)
 	if e.Op != "" {
-		if e.Revision == "" {
+		if e.Revision == "" && e.Type == "" {
 			b.WriteString(" (default branch)")
+		} else if e.Revision == "" {
+			b.WriteString(" (latest)")
 		} else {
 			fmt.Fprintf(&b, " (revision %q)", e.Revision)
 		}

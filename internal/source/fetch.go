@@ -50,12 +50,24 @@ const sizePollInterval = 200 * time.Millisecond
 // submodules) and cached by repository and commit: callers asking at the
 // same time share one fetch, later callers reuse the checkout. Release the
 // Artifact when done with it.
+//
+// With req.Verify set, the commit must carry a signature by one of its keys;
+// the signature is checked on every call, cached checkout or not, since
+// callers sharing a checkout may trust different keys.
 func (c *Client) Fetch(ctx context.Context, req GitRequest) (*Artifact, error) {
 	p, err := c.prepare("fetch", req)
 	if err != nil {
 		return nil, err
 	}
 	defer p.auth.cleanup()
+	var trusted *trustedKeys
+	if req.Verify != nil {
+		// Keys are read before the remote is contacted: a Secret that cannot
+		// be used fails the same way every time.
+		if trusted, err = readTrustedKeys(req.Verify); err != nil {
+			return nil, asError(err, "fetch", p.remote.raw, req.Revision)
+		}
+	}
 	rev, err := c.resolve(ctx, p)
 	if err != nil {
 		return nil, asError(err, "fetch", p.remote.raw, req.Revision)
@@ -71,14 +83,34 @@ func (c *Client) Fetch(ctx context.Context, req GitRequest) (*Artifact, error) {
 	if err != nil {
 		return nil, asError(err, "fetch", p.remote.raw, req.Revision)
 	}
+	if trusted != nil {
+		if err := verifyCachedCommit(e.dir, rev.Commit, trusted); err != nil {
+			c.cache.release(e)
+			return nil, asError(err, "fetch", p.remote.raw, req.Revision)
+		}
+	}
 	return &Artifact{
 		URL: p.remote.raw, Revision: req.Revision, Ref: rev.Ref, Commit: rev.Commit,
-		Dir: e.dir, Size: e.size, cache: c.cache, entry: e,
+		Dir: filepath.Join(e.dir, checkoutTree), Size: e.size, cache: c.cache, entry: e,
 	}, nil
 }
 
+// A cache entry of a commit is a folder holding the checked-out tree, which
+// callers get as Artifact.Dir, and beside it the raw commit object, which
+// holds the commit's signature: git checks out no .git folder, and the
+// tree's files are the repository's to choose.
+const (
+	checkoutTree   = "tree"
+	checkoutCommit = "commit"
+)
+
+// maxCommitObjectBytes bounds the raw commit object kept for verification:
+// headers, signature and message.
+const maxCommitObjectBytes = 1 << 20
+
 // checkout fetches commit into a private git folder, checks it out into a
-// separate tree and moves the tree to dir. It returns the tree's size.
+// separate tree and moves the tree, with the raw commit object beside it,
+// to dir. It returns the tree's size.
 func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, commit, dir string) (int64, error) {
 	start := time.Now()
 	// Credentials of its own: the fill outlives the caller that started it.
@@ -92,8 +124,9 @@ func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, com
 		return 0, &Error{Kind: ErrGit, Detail: "cannot make a staging folder", cause: err}
 	}
 	defer func() { _ = os.RemoveAll(stage) }()
-	gitDir, tree, template := filepath.Join(stage, "git"), filepath.Join(stage, "tree"), filepath.Join(stage, "template")
-	for _, d := range []string{tree, template} {
+	out, template := filepath.Join(stage, "out"), filepath.Join(stage, "template")
+	gitDir, tree := filepath.Join(stage, "git"), filepath.Join(out, checkoutTree)
+	for _, d := range []string{out, tree, template} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			return 0, &Error{Kind: ErrGit, Detail: "cannot make a staging folder", cause: err}
 		}
@@ -120,15 +153,36 @@ func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, com
 	if _, err := c.run(ctx, local("--git-dir="+gitDir, "--work-tree="+tree, "checkout", "--quiet", "--force", commit)); err != nil {
 		return 0, err
 	}
+	if err := c.keepCommitObject(ctx, gitDir, commit, filepath.Join(out, checkoutCommit)); err != nil {
+		return 0, err
+	}
 	size, err := sealTree(tree, c.opts.MaxCheckoutBytes)
 	if err != nil {
 		return 0, err
 	}
-	if err := os.Rename(tree, dir); err != nil {
+	if err := os.Rename(out, dir); err != nil {
 		return 0, &Error{Kind: ErrGit, Detail: "cannot move the checkout into the cache", cause: err}
 	}
 	c.opts.Logger.Info("fetched", "url", r.raw, "commit", commit, "bytes", size, "duration", time.Since(start))
 	return size, nil
+}
+
+// keepCommitObject writes the raw commit object to file, read-only. It is
+// kept for every checkout, verified or not, because the next caller of the
+// same commit may ask for verification.
+func (c *Client) keepCommitObject(ctx context.Context, gitDir, commit, file string) error {
+	raw, err := c.run(ctx, invocation{
+		args:      []string{"--git-dir=" + gitDir, "cat-file", "commit", commit},
+		timeout:   c.opts.FetchTimeout,
+		maxStdout: maxCommitObjectBytes,
+	})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(file, raw, 0o400); err != nil {
+		return &Error{Kind: ErrGit, Detail: "cannot keep the commit object", cause: err}
+	}
+	return nil
 }
 
 // runBounded runs a fetch and ends it if the git folder grows past

@@ -21,6 +21,10 @@ type GitRequest struct {
 	Revision string
 	// Credentials, if any, authenticate to the server.
 	Credentials *Credentials
+	// Verify, if set, is an ssh or gpg Verification: Fetch returns the
+	// checkout only when the commit is signed by one of its keys. Resolve
+	// does not check signatures.
+	Verify *Verification
 }
 
 // Revision is a requested revision resolved to a commit.

@@ -1,0 +1,236 @@
+package source
+
+import (
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// maxCosignSignatures bounds the signatures of one manifest that are
+// checked: each costs a blob download and a verification per key.
+const maxCosignSignatures = 64
+
+// verifyCosign checks that the manifest ref names carries a cosign
+// signature by one of v's keys, in cosign's classic layout: a manifest
+// tagged sha256-<hex>.sig in the same repository whose layers are
+// simplesigning payloads naming the digest, with the signature in an
+// annotation.
+//
+// Verification is offline and key-based: no transparency log (Rekor), no
+// certificate authority (Fulcio), no TUF root is consulted, so a signature
+// counts whether or not it was logged. Keyless signatures (a certificate
+// instead of a key) and signatures in the newer bundle format (OCI 1.1
+// referrers) are not checked and count as no signature.
+func (c *Client) verifyCosign(ctx context.Context, ref OCIReference, creds *Credentials, v *Verification) error {
+	verifiers, err := cosignVerifiers(v)
+	if err != nil {
+		return err
+	}
+	digest, err := name.NewDigest(ref.Registry+"/"+ref.Repository+"@"+ref.Digest, name.StrictValidation)
+	if err != nil {
+		return unverified(fmt.Sprintf("not a manifest digest: %s", ref.Digest))
+	}
+	hash, err := v1.NewHash(ref.Digest)
+	if err != nil {
+		return unverified(fmt.Sprintf("not a manifest digest: %s", ref.Digest))
+	}
+	opts, err := cosignRegistryOptions(ctx, digest.RegistryStr(), creds)
+	if err != nil {
+		return err
+	}
+	sigs, serr := cosignSignatures(digest, opts)
+	if serr != nil {
+		return scrubError(serr, creds)
+	}
+	if len(sigs) == 0 {
+		return unverified("no cosign signature found for " + ref.Digest)
+	}
+	for _, verifier := range verifiers {
+		co := &cosign.CheckOpts{
+			SigVerifier: verifier,
+			// The payload must name this manifest: a signature copied
+			// from another manifest's .sig tag is not one of this one.
+			ClaimVerifier:      cosign.SimpleClaimVerifier,
+			IgnoreTlog:         true,
+			IgnoreSCT:          true,
+			Offline:            true,
+			RegistryClientOpts: opts,
+		}
+		for _, sig := range sigs {
+			if _, err := cosign.VerifyImageSignature(ctx, sig, hash, co); err == nil {
+				return nil
+			}
+		}
+	}
+	return unverified("no signature verified with the trusted keys")
+}
+
+// cosignVerifiers reads the PEM public keys of a cosign Verification.
+func cosignVerifiers(v *Verification) ([]signature.Verifier, error) {
+	if v.Provider != VerifyCosign {
+		return nil, unverified(fmt.Sprintf("%s verifies git commits; use cosign for OCI sources", v.Provider))
+	}
+	if len(v.Keys) == 0 {
+		return nil, unverified("no trusted keys given")
+	}
+	var verifiers []signature.Verifier
+	for i, k := range v.Keys {
+		keys, err := pemPublicKeys(k)
+		if err != nil {
+			return nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
+		}
+		for _, key := range keys {
+			verifier, err := signature.LoadVerifier(key, crypto.SHA256)
+			if err != nil {
+				return nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
+			}
+			verifiers = append(verifiers, verifier)
+		}
+	}
+	return verifiers, nil
+}
+
+// pemPublicKeys reads the PEM public keys of an entry (cosign.pub holds
+// one; an entry may hold several).
+func pemPublicKeys(entry []byte) ([]crypto.PublicKey, error) {
+	var keys []crypto.PublicKey
+	for {
+		block, rest := pem.Decode(entry)
+		if block == nil {
+			break
+		}
+		entry = rest
+		if block.Type != "PUBLIC KEY" {
+			return nil, fmt.Errorf("a PEM block of type %q", block.Type)
+		}
+		key, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no PEM public key")
+	}
+	return keys, nil
+}
+
+// cosignRegistryOptions reach the registry as the rest of this package
+// does: the transport of httpClient (creds.CACert, no proxy from the
+// environment), https only, and the credentials given, sent to the
+// registry's host alone; never a keychain of this machine's.
+func cosignRegistryOptions(ctx context.Context, host string, creds *Credentials) ([]ociremote.Option, error) {
+	hc, err := httpClient(creds)
+	if err != nil {
+		return nil, err
+	}
+	authenticator := authn.Anonymous
+	if creds != nil {
+		switch {
+		case creds.BearerToken != "" && (creds.Username != "" || creds.Password != ""):
+			return nil, credentialsError("both a bearer token and a username or password given; use one")
+		case creds.BearerToken != "":
+			authenticator = authn.FromConfig(authn.AuthConfig{RegistryToken: creds.BearerToken})
+		case creds.Username != "" || creds.Password != "":
+			authenticator = &authn.Basic{Username: creds.Username, Password: creds.Password}
+		}
+	}
+	return []ociremote.Option{ociremote.WithRemoteOptions(
+		ggcrremote.WithContext(ctx),
+		ggcrremote.WithTransport(&registryTransport{host: host, next: hc.Transport}),
+		ggcrremote.WithAuth(authenticator),
+		ggcrremote.WithUserAgent("flotilla"),
+	)}, nil
+}
+
+// registryTransport keeps go-containerregistry to the rules of this
+// package's other registry client: it would fall back to plain http for a
+// registry on a loopback or private address, and would send credentials to
+// a token realm on another host.
+type registryTransport struct {
+	host string
+	next http.RoundTripper
+}
+
+func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" {
+		return nil, fmt.Errorf("plain http to %s refused: registries are reached over https", req.URL.Host)
+	}
+	if !strings.EqualFold(req.URL.Host, t.host) && req.Header.Get("Authorization") != "" {
+		req = req.Clone(req.Context())
+		req.Header.Del("Authorization")
+	}
+	return t.next.RoundTrip(req)
+}
+
+// cosignSignatures lists the signatures of a manifest; none when it has no
+// .sig tag.
+func cosignSignatures(digest name.Digest, opts []ociremote.Option) ([]oci.Signature, *Error) {
+	tag, err := ociremote.SignatureTag(digest, opts...)
+	if err != nil {
+		return nil, cosignRegistryError("cannot name the signature tag", err)
+	}
+	sigs, err := ociremote.Signatures(tag, opts...)
+	if err != nil {
+		return nil, cosignRegistryError("cannot read the cosign signatures", err)
+	}
+	list, err := sigs.Get()
+	if err != nil {
+		return nil, cosignRegistryError("cannot read the cosign signatures", err)
+	}
+	if len(list) > maxCosignSignatures {
+		return nil, unverified(fmt.Sprintf("more than %d cosign signatures", maxCosignSignatures))
+	}
+	return list, nil
+}
+
+// cosignRegistryError turns a registry failure into an *Error, telling a refused
+// authentication from other failures.
+func cosignRegistryError(what string, err error) *Error {
+	var te *transport.Error
+	if errors.As(err, &te) && (te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden) {
+		return &Error{Type: "oci", Kind: ErrAuth, Detail: what + ": " + err.Error()}
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var badCert *tls.CertificateVerificationError
+	var badHost x509.HostnameError
+	if errors.As(err, &unknownCA) || errors.As(err, &badCert) || errors.As(err, &badHost) {
+		return &Error{Type: "oci", Kind: ErrHostVerification, Detail: what + ": " + err.Error(), cause: err}
+	}
+	return &Error{Type: "oci", Kind: ErrRegistry, Detail: what + ": " + err.Error(), cause: err}
+}
+
+// scrubError removes the credentials from an error's Detail, should a
+// registry's message echo them.
+func scrubError(err *Error, creds *Credentials) *Error {
+	if creds == nil {
+		return err
+	}
+	secrets := []string{creds.Password, creds.BearerToken}
+	if creds.Username != "" || creds.Password != "" {
+		secrets = append(secrets, base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)))
+	}
+	for _, s := range secrets {
+		if s != "" {
+			err.Detail = strings.ReplaceAll(err.Detail, s, "***")
+		}
+	}
+	return err
+}

@@ -1,0 +1,166 @@
+package source
+
+import (
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/flotilla-dev/flotilla/internal/signtest"
+)
+
+// testRegistry is an in-process OCI registry over https.
+type testRegistry struct {
+	host   string
+	caCert []byte
+	srv    *httptest.Server
+}
+
+func newTestRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	srv := httptest.NewTLSServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return &testRegistry{
+		host:   srv.Listener.Addr().String(),
+		caCert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}),
+		srv:    srv,
+	}
+}
+
+// push writes a random image to repo:tag and returns its digest.
+func (r *testRegistry) push(t *testing.T, repo, tag string) string {
+	t.Helper()
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcrremote.Write(ref, img, ggcrremote.WithTransport(r.srv.Client().Transport)); err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
+}
+
+// copySignatures copies the .sig manifest of digest from to that of to, as
+// someone with write access to the repository could.
+func (r *testRegistry) copySignatures(t *testing.T, repo, from, to string) {
+	t.Helper()
+	tr := ggcrremote.WithTransport(r.srv.Client().Transport)
+	tag := func(d string) name.Tag {
+		h, err := v1.NewHash(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewTag(r.host + "/" + repo + ":" + h.Algorithm + "-" + h.Hex + ".sig")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	img, err := ggcrremote.Image(tag(from), tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ggcrremote.Write(tag(to), img, tr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyCosign checks cosign signatures pushed with cosign's own code
+// to a real registry: only a signature by a trusted key of this very
+// manifest counts.
+func TestVerifyCosign(t *testing.T) {
+	reg := newTestRegistry(t)
+	key, pub := signtest.NewCosignKey(t)
+	otherKey, otherPub := signtest.NewCosignKey(t)
+	signed := reg.push(t, "apps/web", "signed")
+	unsigned := reg.push(t, "apps/web", "unsigned")
+	byOther := reg.push(t, "apps/web", "other")
+	copied := reg.push(t, "apps/web", "copied")
+	signtest.CosignSign(t, signtest.Registry{Host: reg.host, CACert: reg.caCert}, "apps/web", signed, key)
+	signtest.CosignSign(t, signtest.Registry{Host: reg.host, CACert: reg.caCert}, "apps/web", byOther, otherKey)
+	reg.copySignatures(t, "apps/web", signed, copied)
+	c := newInternalClient(t)
+	creds := &Credentials{CACert: reg.caCert}
+
+	for _, tt := range []struct {
+		name   string
+		digest string
+		keys   [][]byte
+		want   string // "" for verified
+	}{
+		{"signed", signed, [][]byte{pub}, ""},
+		{"signed, trusted second of two keys", signed, [][]byte{otherPub, pub}, ""},
+		{"two keys in one entry", signed, [][]byte{append(append([]byte{}, otherPub...), pub...)}, ""},
+		{"unsigned", unsigned, [][]byte{pub}, "no cosign signature found for " + unsigned},
+		{"signed by another key", byOther, [][]byte{pub}, "no signature verified with the trusted keys"},
+		{"signature of another manifest", copied, [][]byte{pub}, "no signature verified with the trusted keys"},
+		{"key cannot be read", signed, [][]byte{pub, []byte("not a key")}, "key 2 cannot be read"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ref := OCIReference{Registry: reg.host, Repository: "apps/web", Digest: tt.digest}
+			err := c.verifyCosign(t.Context(), ref, creds,
+				&Verification{Provider: VerifyCosign, Keys: tt.keys})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("verifyCosign: %v", err)
+			case tt.want == "":
+			case err == nil:
+				t.Fatalf("verifyCosign: nil, want %q", tt.want)
+			case !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("verifyCosign: %v, want %q", err, tt.want)
+			default:
+				wantKind(t, err, ErrUnverified)
+			}
+		})
+	}
+}
+
+// TestVerifyCosignRegistryRules checks that the registry is reached only
+// as the rest of the package reaches one: trusting the CA given, not any.
+func TestVerifyCosignRegistryRules(t *testing.T) {
+	reg := newTestRegistry(t)
+	_, pub := signtest.NewCosignKey(t)
+	digest := reg.push(t, "apps/web", "v1")
+	c := newInternalClient(t)
+	ref := OCIReference{Registry: reg.host, Repository: "apps/web", Digest: digest}
+	err := c.verifyCosign(t.Context(), ref, nil, &Verification{Provider: VerifyCosign, Keys: [][]byte{pub}})
+	wantKind(t, err, ErrHostVerification)
+}
+
+func newInternalClient(t *testing.T) *Client {
+	t.Helper()
+	opts := DefaultOptions()
+	opts.CacheDir = t.TempDir()
+	c, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func wantKind(t *testing.T, err, kind error) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, kind) {
+		t.Fatalf("error = %v (%T), want an *Error of kind %v", err, err, kind)
+	}
+	t.Logf("as expected: %v", err)
+}
