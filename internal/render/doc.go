@@ -52,6 +52,15 @@
 //     to another document. lookup finds nothing, DNS lookups are off, a
 //     chart name with path parts is refused, and template errors name the
 //     template file.
+//   - A file read as manifests, as a kustomize input (resources, patches,
+//     generator files) or as a Helm value file that is SOPS-encrypted is
+//     decrypted in memory before it is parsed, with Request.Decryption's
+//     age or PGP keys and nothing else: never keys of the environment, a
+//     plugin, gpg or a cloud KMS. Its MAC is checked. Without keys, with
+//     keys that do not fit, or when the file was changed, the render fails
+//     (ErrDecryption, naming the file and its recipients); no error holds a
+//     decrypted value or a key. The decrypted objects live only in memory,
+//     and the cache keys renders by a hash of the keys too (see sops.go).
 //   - Limits (Options): size of one file, checked from its size before it is
 //     read; bytes read per render; objects per render (for kustomize, also
 //     the YAML documents it is handed, before it holds them all); nesting

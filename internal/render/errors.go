@@ -32,6 +32,11 @@ var (
 	// ErrUnsupported: the source asks for something this renderer refuses
 	// to do, such as Helm chart inflation inside kustomize.
 	ErrUnsupported = errors.New("unsupported")
+	// ErrDecryption: a SOPS-encrypted file cannot be decrypted: the
+	// Application has no decryption keys, none of its keys is a recipient
+	// of the file, or the file was changed after it was encrypted (MAC
+	// mismatch). Also a decryption key in the request that is not valid.
+	ErrDecryption = errors.New("decryption failed")
 )
 
 // Error is a problem with the source. It names the file, relative to the

@@ -210,6 +210,9 @@ func helmValues(t *tree, chartRel string, ho HelmOptions) (map[string]any, error
 		if err != nil {
 			return nil, err
 		}
+		if data, err = t.decrypt(rel, data); err != nil {
+			return nil, err
+		}
 		if err := checkYAML(rel, data, t.b); err != nil {
 			return nil, err
 		}

@@ -94,6 +94,11 @@ func (k *kustomizeFS) ReadFile(p string) ([]byte, error) {
 		if data, err = k.t.readFile(rel); err != nil {
 			return nil, k.fail(err)
 		}
+		if !isKustomizationFile(rel) {
+			if data, err = k.t.decrypt(rel, data); err != nil {
+				return nil, k.refuse(err)
+			}
+		}
 	}
 	if err := checkYAML(rel, data, k.t.b); err != nil {
 		return nil, k.refuse(err)

@@ -1,7 +1,7 @@
 package render
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"io/fs"
 	"path"
@@ -40,14 +40,18 @@ func renderPlain(ctx context.Context, t *tree, rel string) ([]*unstructured.Unst
 	return objs, nil
 }
 
+// decodeFile reads a manifest file whole (it is within MaxFileBytes) so that
+// a SOPS-encrypted one can be decrypted before it is parsed.
 func decodeFile(ctx context.Context, t *tree, file string, dups duplicates, out *[]*unstructured.Unstructured) error {
-	rc, err := t.openRegular(file)
+	data, err := t.readFile(file)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = rc.Close() }() // read-only: nothing to flush
+	if data, err = t.decrypt(file, data); err != nil {
+		return err
+	}
 	asJSON := strings.EqualFold(path.Ext(file), ".json")
-	return decodeManifests(bufio.NewReader(rc), file, asJSON, t.b, func(doc int, m map[string]any) error {
+	return decodeManifests(bytes.NewReader(data), file, asJSON, t.b, func(doc int, m map[string]any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -42,6 +42,11 @@ type Request struct {
 	Kustomize KustomizeOptions
 	// Helm are the inputs of a Helm chart's render (see HelmOptions).
 	Helm HelmOptions
+	// Decryption holds the keys of SOPS-encrypted files; nil: none, and an
+	// encrypted file is an error (ErrDecryption). They are hashed into the
+	// render cache's key, so a request never gets a render decrypted with
+	// other keys.
+	Decryption *Decryption
 }
 
 // KustomizeOptions change the kustomization at Path in memory, as `kustomize
@@ -135,11 +140,15 @@ func (r *Renderer) Render(ctx context.Context, req Request) (*Result, error) {
 	if err := r.checkHelmOptions(rel, req.Helm); err != nil {
 		return nil, err
 	}
+	keys, err := parseDecryption(req.Decryption)
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	render := func(ctx context.Context) (*Result, error) {
-		return r.render(ctx, req.Root, rel, req.Kustomize, req.Helm)
+		return r.render(ctx, req.Root, rel, req.Kustomize, req.Helm, keys)
 	}
 	if req.Revision == "" || r.opts.CacheEntries < 0 {
 		r.cache.countRender()
@@ -149,14 +158,14 @@ func (r *Renderer) Render(ctx context.Context, req Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := cacheKey(req.Revision, rel, req.Kustomize, helmKey)
+	key, err := cacheKey(req.Revision, rel, req.Kustomize, helmKey, keys.cacheKeyPart())
 	if err != nil {
 		return nil, err
 	}
 	return r.cache.get(ctx, key, render)
 }
 
-func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOptions, ho HelmOptions) (*Result, error) {
+func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOptions, ho HelmOptions, keys *keyring) (*Result, error) {
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
@@ -169,6 +178,7 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 		return nil, err
 	}
 	defer t.close()
+	t.keys = keys
 	real, fi, err := t.resolve(rel)
 	if err != nil {
 		return nil, err
@@ -264,14 +274,16 @@ func (r *Renderer) checkKustomizeOptions(ko KustomizeOptions) error {
 	return nil
 }
 
-// cacheKey hashes what a render depends on besides the files.
-func cacheKey(revision, rel string, ko KustomizeOptions, ho HelmOptions) (string, error) {
+// cacheKey hashes what a render depends on besides the files; keys is the
+// hash of the decryption keys ("" for none).
+func cacheKey(revision, rel string, ko KustomizeOptions, ho HelmOptions, keys string) (string, error) {
 	data, err := json.Marshal(struct {
-		Revision  string
-		Path      string
-		Kustomize KustomizeOptions
-		Helm      HelmOptions
-	}{revision, rel, ko, ho})
+		Revision   string
+		Path       string
+		Kustomize  KustomizeOptions
+		Helm       HelmOptions
+		Decryption string
+	}{revision, rel, ko, ho, keys})
 	if err != nil {
 		return "", err
 	}

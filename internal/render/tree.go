@@ -70,6 +70,8 @@ type tree struct {
 	// resolved: an absolute link target under either is inside the tree.
 	dirs []string
 	b    *budget
+	// keys decrypt SOPS files (see decrypt); nil: the request has none.
+	keys *keyring
 }
 
 func openTree(dir string, b *budget) (*tree, error) {
