@@ -14,5 +14,6 @@ trap 'rm -f "${out}"' EXIT
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go version)" >&2
 go test -run '^$' -bench . -benchtime 1x -count "${count}" -timeout 60m ./internal/localfleet/ | tee -a "${out}"
+go test -run '^$' -bench Helm -count "${count}" -timeout 30m ./internal/render/ | tee -a "${out}"
 go test -run '^$' -bench . -benchtime 1x -count "${sync_count}" -timeout 90m ./test/bench/ | tee -a "${out}"
 go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "${out}"

@@ -63,13 +63,19 @@ const (
 
 // Condition reasons. Each names the step that decided the condition.
 const (
-	ReasonSucceeded          = "Succeeded"
-	ReasonProgressing        = "Progressing"
-	ReasonInvalidSpec        = "InvalidSpec"
-	ReasonFetchFailed        = "FetchFailed"
-	ReasonAuthFailed         = "AuthenticationFailed"
-	ReasonRevisionNotFound   = "RevisionNotFound"
-	ReasonRenderFailed       = "RenderFailed"
+	ReasonSucceeded        = "Succeeded"
+	ReasonProgressing      = "Progressing"
+	ReasonInvalidSpec      = "InvalidSpec"
+	ReasonFetchFailed      = "FetchFailed"
+	ReasonAuthFailed       = "AuthenticationFailed"
+	ReasonRevisionNotFound = "RevisionNotFound"
+	ReasonRenderFailed     = "RenderFailed"
+	// ReasonVerificationFailed: the revision is not signed by a trusted key
+	// (spec.source.verify); the last verified revision stays applied.
+	ReasonVerificationFailed = "VerificationFailed"
+	// ReasonDecryptionFailed: a SOPS-encrypted file cannot be decrypted with
+	// the keys of spec.source.decryption.
+	ReasonDecryptionFailed   = "DecryptionFailed"
 	ReasonClusterUnavailable = "ClusterUnavailable"
 	ReasonDryRunFailed       = "DryRunFailed"
 	ReasonApplyFailed        = "ApplyFailed"

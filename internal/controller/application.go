@@ -25,7 +25,6 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/shard"
-	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 // ApplicationReconciler syncs Applications.
@@ -116,15 +115,17 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err == nil {
 		proj, err = r.projectOf(ctx, app)
 	}
-	var creds *source.Credentials
+	var secrets sourceSecrets
 	if err == nil {
-		creds, err = r.credentials(ctx, app)
+		secrets, err = r.sourceSecrets(ctx, app)
 	}
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{
 			App:              app,
 			Project:          proj,
-			Credentials:      creds,
+			Credentials:      secrets.credentials,
+			Verify:           secrets.verify,
+			Decryption:       secrets.decryption,
 			Revision:         p.revision,
 			Apply:            p.apply,
 			ApplyNewRevision: p.applyNewRevision,

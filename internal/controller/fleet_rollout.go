@@ -14,9 +14,10 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
-// revisionResolver turns a generated Application's source into a commit,
-// so that a Fleet can hold some clusters at the old commit while others
-// take the new one.
+// revisionResolver turns a generated Application's source into a revision
+// that always names the same content (a commit, a digest, a chart version
+// and digest), so that a Fleet can hold some clusters at the old one while
+// others take the new one.
 type revisionResolver struct {
 	sources *source.Client
 	reader  client.Reader
@@ -27,11 +28,7 @@ func (r *revisionResolver) resolve(ctx context.Context, namespace string, src fl
 	if err != nil {
 		return "", err
 	}
-	rev, err := r.sources.Resolve(ctx, source.GitRequest{URL: src.RepoURL, Revision: src.TargetRevision, Credentials: creds})
-	if err != nil {
-		return "", err
-	}
-	return rev.Commit, nil
+	return r.sources.Pin(ctx, source.Request{URL: src.RepoURL, Chart: src.Chart, Revision: src.TargetRevision, Credentials: creds})
 }
 
 // rolloutPoll is how often a Fleet looks again while a revision moves
@@ -60,7 +57,7 @@ func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet,
 	inFlight := 0
 	var waiting []string
 	for name, want := range desired {
-		key := want.Spec.Source.RepoURL + "@" + want.Spec.Source.TargetRevision
+		key := want.Spec.Source.RepoURL + "\x00" + want.Spec.Source.Chart + "@" + want.Spec.Source.TargetRevision
 		commit, ok := resolved[key]
 		if !ok {
 			if commit, err = r.Revisions.resolve(ctx, f.Namespace, want.Spec.Source); err != nil {

@@ -173,6 +173,10 @@ type Request struct {
 	Project *flotillav1.Project
 	// Credentials for the source, read by the caller from credentialsRef.
 	Credentials *source.Credentials
+	// Verify holds the keys of spec.source.verify; nil means none asked.
+	Verify *source.Verification
+	// Decryption holds the keys of spec.source.decryption.
+	Decryption *render.Decryption
 	// Revision overrides spec.source.targetRevision (a manual sync to a revision).
 	Revision string
 	// Apply writes to the cluster; without it the sync only compares.

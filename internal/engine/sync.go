@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -98,17 +99,20 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 	if rev == "" {
 		rev = s.app.Spec.Source.TargetRevision
 	}
-	a, err := e.sources.Fetch(ctx, source.GitRequest{
-		URL:         s.app.Spec.Source.RepoURL,
+	src := s.app.Spec.Source
+	a, err := e.sources.Get(ctx, source.Request{
+		URL:         src.RepoURL,
+		Chart:       src.Chart,
 		Revision:    rev,
 		Credentials: s.req.Credentials,
+		Verify:      s.req.Verify,
 	})
 	if err != nil {
 		return sourceError(err)
 	}
 	s.artifact = a
-	s.result.Revision = a.Commit
-	if s.req.ApplyNewRevision && a.Commit != s.req.LastApplied {
+	s.result.Revision = a.ID()
+	if s.req.ApplyNewRevision && s.result.Revision != s.req.LastApplied {
 		s.apply = true
 	}
 	return nil
@@ -125,21 +129,33 @@ func sourceError(err error) error {
 		return failed(flotillav1.ReasonAuthFailed, err)
 	case errors.Is(err, source.ErrRevisionNotFound):
 		return failed(flotillav1.ReasonRevisionNotFound, err)
+	case errors.Is(err, source.ErrUnverified):
+		return failed(flotillav1.ReasonVerificationFailed, err)
 	default:
 		return failed(flotillav1.ReasonFetchFailed, err)
 	}
 }
 
 func (e *Engine) render(ctx context.Context, s *syncState) error {
+	path := s.app.Spec.Source.Path
+	if chart := s.app.Spec.Source.Chart; chart != "" {
+		// A chart's archive unpacks into a folder named after the chart.
+		path = chart
+	}
 	res, err := e.renderer.Render(ctx, render.Request{
-		Root:      s.artifact.Dir,
-		Path:      s.app.Spec.Source.Path,
-		Revision:  s.artifact.URL + "@" + s.artifact.Commit,
-		Kustomize: kustomizeOptions(s.app.Spec.Source.Kustomize),
-		Helm:      helmOptions(s.app, s.target.caps),
+		Root:       s.artifact.Dir,
+		Path:       path,
+		Revision:   s.artifact.URL + "@" + s.artifact.Commit,
+		Kustomize:  kustomizeOptions(s.app.Spec.Source.Kustomize),
+		Helm:       helmOptions(s.app, s.target.caps),
+		Decryption: s.req.Decryption,
 	})
 	if err != nil {
-		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", ShortSHA(s.artifact.Commit), err))
+		reason := flotillav1.ReasonRenderFailed
+		if errors.Is(err, render.ErrDecryption) {
+			reason = flotillav1.ReasonDecryptionFailed
+		}
+		return stalled(reason, fmt.Errorf("revision %s: %w", ShortSHA(s.result.Revision), err))
 	}
 	differ, err := diff.New(diff.Options{IgnoreDifferences: s.app.Spec.IgnoreDifferences})
 	if err != nil {
@@ -154,7 +170,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 	if len(s.objects) == 0 && !s.app.Spec.SyncPolicy.AllowEmpty {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf(
 			"revision %s: path %q renders no objects; nothing is applied or pruned (set syncPolicy.allowEmpty to allow an empty application)",
-			ShortSHA(s.artifact.Commit), s.app.Spec.Source.Path))
+			ShortSHA(s.result.Revision), path))
 	}
 	return nil
 }
@@ -306,12 +322,18 @@ func helmOptions(app *flotillav1.Application, caps *capabilities) render.HelmOpt
 	return o
 }
 
-// ShortSHA is the first 12 characters of a commit SHA, as messages show it.
-func ShortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
+// ShortSHA is a revision as messages show it: the first 12 characters of a
+// commit SHA; a digest ("v1.2.0@sha256:…") keeps its tag and 12 characters
+// of the hash.
+func ShortSHA(rev string) string {
+	if i := strings.Index(rev, "sha256:"); i >= 0 {
+		end := min(len(rev), i+len("sha256:")+12)
+		return rev[:end]
 	}
-	return sha
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
 }
 
 // unreachable reports whether err says the cluster could not be reached at

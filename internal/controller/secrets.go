@@ -1,0 +1,140 @@
+package controller
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/render"
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// sourceSecrets is what an Application's source needs from Secrets: how to
+// reach it, whose signatures it must carry, and how to decrypt it.
+type sourceSecrets struct {
+	credentials *source.Credentials
+	verify      *source.Verification
+	decryption  *render.Decryption
+}
+
+// sourceSecrets reads the Secrets spec.source names. Secrets are read
+// uncached: the controller never holds every Secret of the namespace in
+// memory.
+func (r *ApplicationReconciler) sourceSecrets(ctx context.Context, app *flotillav1.Application) (sourceSecrets, error) {
+	var out sourceSecrets
+	var err error
+	src := app.Spec.Source
+	if out.credentials, err = readCredentials(ctx, r.Reader, app.Namespace, src.CredentialsRef); err != nil {
+		return out, err
+	}
+	if out.verify, err = readVerification(ctx, r.Reader, app.Namespace, src.Verify); err != nil {
+		return out, err
+	}
+	out.decryption, err = readDecryption(ctx, r.Reader, app.Namespace, src.Decryption)
+	return out, err
+}
+
+// readCredentials reads a source credentials Secret; nil ref means none.
+func readCredentials(ctx context.Context, reader client.Reader, namespace string, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
+	if ref == nil {
+		return nil, nil
+	}
+	s, err := readSecret(ctx, reader, namespace, ref.Name, "credentials", flotillav1.ReasonAuthFailed)
+	if err != nil {
+		return nil, err
+	}
+	return &source.Credentials{
+		Username:      string(s.Data["username"]),
+		Password:      string(s.Data["password"]),
+		BearerToken:   string(s.Data["bearerToken"]),
+		SSHPrivateKey: s.Data["sshPrivateKey"],
+		KnownHosts:    s.Data["knownHosts"],
+		CACert:        s.Data["caCert"],
+	}, nil
+}
+
+// readSecret reads one Secret, the error naming its use and giving reason.
+func readSecret(ctx context.Context, reader client.Reader, namespace, name, use, reason string) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			err = errors.New("not found")
+		}
+		return nil, &engine.Error{Reason: reason, Err: fmt.Errorf("%s Secret %s/%s: %w", use, namespace, name, err)}
+	}
+	return &s, nil
+}
+
+// readVerification reads the trusted public keys of spec.source.verify:
+// every entry of the Secret is a key (or, for ssh and gpg, several), taken
+// in the order of the entries' names.
+func readVerification(ctx context.Context, reader client.Reader, namespace string, v *flotillav1.Verification) (*source.Verification, error) {
+	if v == nil {
+		return nil, nil
+	}
+	s, err := readSecret(ctx, reader, namespace, v.SecretRef.Name, "verification", flotillav1.ReasonVerificationFailed)
+	if err != nil {
+		return nil, err
+	}
+	out := &source.Verification{Provider: v.Provider}
+	for _, name := range sortedKeys(s.Data) {
+		out.Keys = append(out.Keys, s.Data[name])
+	}
+	if len(out.Keys) == 0 {
+		return nil, &engine.Error{Reason: flotillav1.ReasonVerificationFailed,
+			Err: fmt.Errorf("verification Secret %s/%s holds no key", namespace, v.SecretRef.Name)}
+	}
+	return out, nil
+}
+
+// readDecryption reads the private keys of spec.source.decryption: age
+// identities (lines starting AGE-SECRET-KEY-, as age-keygen writes them,
+// in any entry; Flux names such entries *.agekey) and armored OpenPGP
+// private keys.
+func readDecryption(ctx context.Context, reader client.Reader, namespace string, d *flotillav1.Decryption) (*render.Decryption, error) {
+	if d == nil {
+		return nil, nil
+	}
+	s, err := readSecret(ctx, reader, namespace, d.SecretRef.Name, "decryption", flotillav1.ReasonDecryptionFailed)
+	if err != nil {
+		return nil, err
+	}
+	out := &render.Decryption{}
+	for _, name := range sortedKeys(s.Data) {
+		data := s.Data[name]
+		if bytes.Contains(data, []byte("-----BEGIN PGP PRIVATE KEY BLOCK-----")) {
+			out.PGPKeys = append(out.PGPKeys, data)
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		for sc.Scan() {
+			if line := strings.TrimSpace(sc.Text()); strings.HasPrefix(line, "AGE-SECRET-KEY-") {
+				out.AgeKeys = append(out.AgeKeys, line)
+			}
+		}
+	}
+	if len(out.AgeKeys) == 0 && len(out.PGPKeys) == 0 {
+		return nil, &engine.Error{Reason: flotillav1.ReasonDecryptionFailed,
+			Err: fmt.Errorf("decryption Secret %s/%s holds no age or OpenPGP private key", namespace, d.SecretRef.Name)}
+	}
+	return out, nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

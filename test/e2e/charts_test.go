@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/helmserver"
+	"github.com/flotilla-dev/flotilla/internal/ociserver"
+)
+
+// shopChart is helmChart's chart alone, as its archive holds it, with its
+// CRD in the API group <group>.flotilla.dev: a CRD is the cluster's, and
+// each test's Application owns its own.
+func shopChart(group string) map[string]string {
+	out := map[string]string{}
+	for path, content := range helmChart() {
+		if rel, ok := strings.CutPrefix(path, "charts/shop/"); ok {
+			out[rel] = strings.ReplaceAll(content, "e2e-helm.flotilla.dev", group+".flotilla.dev")
+		}
+	}
+	return out
+}
+
+// chartApp is an Application of the chart shop from a repository.
+func chartApp(url, version, ns, secret string) flotillav1.ApplicationSpec {
+	spec := plainApp(url, "", ns)
+	spec.Source.Chart = "shop"
+	spec.Source.TargetRevision = version
+	spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: secret}
+	spec.Source.Helm = &flotillav1.HelmSource{ReleaseName: "shop", Values: &apiextensionsv1.JSON{Raw: []byte(`{"replicaCount": 1}`)}}
+	return spec
+}
+
+// TestHelmChartFromRepository: a chart from an HTTP Helm repository with
+// basic auth, by a version range, syncs and becomes Healthy; a values
+// change writes only the Deployment.
+func TestHelmChartFromRepository(t *testing.T) {
+	ns := testNamespace(t)
+	repo := helmserver.New(t, helmserver.Options{Username: "charts", Password: canaryPassword})
+	repo.AddChart(t, "shop", "0.1.0", shopChart("e2e-helm-repo"))
+	createSecret(t, "helm-repo-creds", map[string][]byte{
+		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": repo.CACert(),
+	})
+	newApp(t, "helm-repo-shop", chartApp(repo.URL(), "~0.1", ns, "helm-repo-creds"))
+	assertChartSyncs(t, "helm-repo-shop", ns, "0.1.0@sha256:")
+}
+
+// TestHelmChartFromOCI: the same chart from an OCI registry.
+func TestHelmChartFromOCI(t *testing.T) {
+	ns := testNamespace(t)
+	reg := ociserver.New(t, ociserver.Options{Username: "charts", Password: canaryPassword})
+	reg.PushChart(t, "charts", "shop", "0.1.0", shopChart("e2e-helm-oci"))
+	createSecret(t, "oci-chart-creds", map[string][]byte{
+		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": reg.CACert(),
+	})
+	newApp(t, "oci-shop", chartApp(reg.URL("charts"), "0.1.0", ns, "oci-chart-creds"))
+	assertChartSyncs(t, "oci-shop", ns, "0.1.0@sha256:")
+}
+
+// assertChartSyncs waits for the shop chart's Application to be Synced and
+// Healthy at a revision starting with revPrefix, then changes a value and
+// checks that only the Deployment was written.
+func assertChartSyncs(t *testing.T, name, ns, revPrefix string) {
+	t.Helper()
+	app := waitApp(t, name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+	})
+	if !strings.HasPrefix(app.Status.Sync.Revision, revPrefix) {
+		t.Errorf("revision %q, want the chart version and its digest (%s…)", app.Status.Sync.Revision, revPrefix)
+	}
+	waitDeployment(t, env.Client, ns, "shop-web", 1)
+	if v := configMapValue(t, ns, "shop-config", "greeting"); v != "hello" {
+		t.Errorf("greeting %q, want the chart's default hello", v)
+	}
+	before := resourceVersions(t, ns)
+	updated := setHelmValues(t, name, `{"replicaCount": 2}`)
+	waitApp(t, name, time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Generation >= updated && a.Status.Health.Status == flotillav1.HealthHealthy
+	})
+	waitDeployment(t, env.Client, ns, "shop-web", 2)
+	after := resourceVersions(t, ns)
+	for _, obj := range []string{"Service/shop-web", "ConfigMap/shop-config"} {
+		if before[obj] != after[obj] {
+			t.Errorf("%s changed although its values did not (resourceVersion %s → %s)", obj, before[obj], after[obj])
+		}
+	}
+	note := waitSyncEvent(t, name, "Deployment/"+ns+"/shop-web configured")
+	for _, other := range []string{"Service/", "ConfigMap/", "Gadget"} {
+		if strings.Contains(note, other) {
+			t.Errorf("the values change wrote more than the Deployment: %s", note)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/internal/ociserver"
+	"github.com/flotilla-dev/flotilla/internal/signtest"
+)
+
+// greetingManifests is a plain folder with one ConfigMap whose greeting is
+// the given word.
+func greetingManifests(word string) map[string]string {
+	return map[string]string{
+		"deploy/greeting.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: greeting\ndata:\n  word: " + word + "\n",
+	}
+}
+
+// ociApp is an Application of the folder deploy of an OCI artifact.
+func ociApp(url, revision, ns, secret string) flotillav1.ApplicationSpec {
+	spec := plainApp(url, "deploy", ns)
+	spec.Source.TargetRevision = revision
+	spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: secret}
+	return spec
+}
+
+// registry starts a registry with basic auth and the Secret to reach it.
+func registry(t *testing.T, secret string) *ociserver.Server {
+	t.Helper()
+	reg := ociserver.New(t, ociserver.Options{Username: "puller", Password: canaryPassword})
+	createSecret(t, secret, map[string][]byte{
+		"username": []byte("puller"), "password": []byte(canaryPassword), "caCert": reg.CACert(),
+	})
+	return reg
+}
+
+// TestOCIArtifact: an artifact in the format `flux push artifact` writes,
+// asked by a semver range, syncs; a newer tag in the range is picked up and
+// applied.
+func TestOCIArtifact(t *testing.T) {
+	ns := testNamespace(t)
+	reg := registry(t, "oci-artifact-creds")
+	first := reg.PushArtifact(t, "apps/greeting", "v1.0.0", greetingManifests("hello"))
+	reg.PushArtifact(t, "apps/greeting", "v2.0.0", greetingManifests("outside-the-range"))
+	newApp(t, "oci-greeting", ociApp(reg.URL("apps/greeting"), "^1.0.0", ns, "oci-artifact-creds"))
+	waitApp(t, "oci-greeting", time.Minute, "Synced at v1.0.0", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Sync.Revision == "v1.0.0@"+first
+	})
+	if v := configMapValue(t, ns, "greeting", "word"); v != "hello" {
+		t.Fatalf("word %q, want hello", v)
+	}
+	second := reg.PushArtifact(t, "apps/greeting", "v1.1.0", greetingManifests("bonjour"))
+	waitApp(t, "oci-greeting", time.Minute, "Synced at the new tag v1.1.0", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
+	})
+	if v := configMapValue(t, ns, "greeting", "word"); v != "bonjour" {
+		t.Errorf("word %q, want bonjour from v1.1.0", v)
+	}
+}
+
+// TestCosignVerification: a signed artifact syncs; the same content
+// unsigned, or signed by another key, is refused with VerificationFailed;
+// a later unsigned tag is refused and the verified revision stays applied.
+func TestCosignVerification(t *testing.T) {
+	ns := testNamespace(t)
+	reg := registry(t, "cosign-creds")
+	trusted, trustedPub := signtest.NewCosignKey(t)
+	other, _ := signtest.NewCosignKey(t)
+	createSecret(t, "cosign-keys", map[string][]byte{"cosign.pub": trustedPub})
+
+	signed := reg.PushArtifact(t, "apps/signed", "v1.0.0", greetingManifests("signed"))
+	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: canaryPassword}
+	signtest.CosignSign(t, push, "apps/signed", signed, trusted)
+	reg.PushArtifact(t, "apps/unsigned", "v1.0.0", greetingManifests("signed"))
+	foreign := reg.PushArtifact(t, "apps/foreign", "v1.0.0", greetingManifests("signed"))
+	signtest.CosignSign(t, push, "apps/foreign", foreign, other)
+
+	verify := &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "cosign-keys"}}
+	for _, repo := range []string{"signed", "unsigned", "foreign"} {
+		spec := ociApp(reg.URL("apps/"+repo), "^1.0.0", ns+"-"+repo, "cosign-creds")
+		spec.Source.Verify = verify
+		newApp(t, "cosign-"+repo, spec)
+	}
+	waitApp(t, "cosign-signed", time.Minute, "Synced", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Sync.Revision == "v1.0.0@"+signed
+	})
+	for _, repo := range []string{"unsigned", "foreign"} {
+		app := waitApp(t, "cosign-"+repo, time.Minute, "refused", failedWith(flotillav1.ReasonVerificationFailed))
+		if c := readyCondition(app); !strings.Contains(c.Message, "signature") {
+			t.Errorf("cosign-%s: condition %q does not say what is wrong with the signature", repo, c.Message)
+		}
+		assertAbsent(t, ns+"-"+repo, "greeting")
+	}
+
+	// A new tag in the range, not signed: refused; v1.0.0 stays.
+	reg.PushArtifact(t, "apps/signed", "v1.1.0", greetingManifests("tampered"))
+	app := waitApp(t, "cosign-signed", time.Minute, "the unsigned v1.1.0 refused", failedWith(flotillav1.ReasonVerificationFailed))
+	if len(app.Status.History) == 0 || app.Status.History[len(app.Status.History)-1].Revision != "v1.0.0@"+signed {
+		t.Errorf("history %+v, want the verified v1.0.0 last", app.Status.History)
+	}
+	if v := configMapValue(t, ns+"-signed", "greeting", "word"); v != "signed" {
+		t.Errorf("word %q: the unsigned revision was applied", v)
+	}
+}
+
+// TestGitCommitSignatures: commits signed with a trusted SSH key, or GPG
+// key, sync; a later unsigned commit is refused and the signed one stays.
+func TestGitCommitSignatures(t *testing.T) {
+	sshSign, sshPub := signtest.NewSSHSigner(t)
+	gpgSign, gpgPub := signtest.NewGPGSigner(t)
+	createSecret(t, "git-ssh-keys", map[string][]byte{"deployer.pub": sshPub})
+	createSecret(t, "git-gpg-keys", map[string][]byte{"deployer.asc": gpgPub})
+	for _, tc := range []struct {
+		provider string
+		sign     func([]byte) []byte
+		secret   string
+	}{
+		{"ssh", sshSign, "git-ssh-keys"},
+		{"gpg", gpgSign, "git-gpg-keys"},
+	} {
+		t.Run(tc.provider, func(t *testing.T) {
+			ns := testNamespace(t)
+			root := t.TempDir()
+			repo := gitserver.NewRepo(t, root, "signed")
+			srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+			good := repo.CommitSigned("main", greetingManifests("signed"), tc.sign)
+			name := "git-signed-" + tc.provider
+			spec := plainApp(srv.URL("signed"), "deploy", ns)
+			spec.Source.Verify = &flotillav1.Verification{Provider: tc.provider, SecretRef: flotillav1.LocalObjectReference{Name: tc.secret}}
+			newApp(t, name, spec)
+			waitApp(t, name, time.Minute, "Synced at the signed commit", func(a *flotillav1.Application) bool {
+				return synced(a) && a.Status.Sync.Revision == good
+			})
+			bad := repo.Commit("main", greetingManifests("unsigned"))
+			app := waitApp(t, name, time.Minute, "the unsigned commit refused", failedWith(flotillav1.ReasonVerificationFailed))
+			if c := readyCondition(app); !strings.Contains(c.Message, bad[:7]) || !strings.Contains(c.Message, "not signed") {
+				t.Errorf("condition %q should name commit %s as not signed", c.Message, bad[:7])
+			}
+			if v := configMapValue(t, ns, "greeting", "word"); v != "signed" {
+				t.Errorf("word %q: the unsigned commit was applied", v)
+			}
+		})
+	}
+}
