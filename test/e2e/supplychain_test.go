@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/internal/helmserver"
 	"github.com/flotilla-dev/flotilla/internal/ociserver"
 	"github.com/flotilla-dev/flotilla/internal/signtest"
 )
@@ -144,4 +146,70 @@ func TestGitCommitSignatures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHostileSources: an artifact with an entry outside its folder, one
+// with more files than allowed, a chart archive with an absolute name and
+// a Helm repository whose index is endless: each Application fails with a
+// condition naming the cause and applies nothing, while a healthy
+// Application of the same registry keeps taking new revisions.
+func TestHostileSources(t *testing.T) {
+	ns := testNamespace(t)
+	reg := registry(t, "hostile-creds")
+	reg.PushArtifact(t, "apps/good", "v1.0.0", greetingManifests("hello"))
+	newApp(t, "hostile-good", ociApp(reg.URL("apps/good"), "^1.0.0", ns, "hostile-creds"))
+	waitApp(t, "hostile-good", time.Minute, "Synced", synced)
+
+	many := map[string]string{}
+	for i := range 10001 {
+		many[fmt.Sprintf("deploy/f%05d.yaml", i)] = ""
+	}
+	layers := map[string][]byte{
+		"traversal": helmserver.Archive(t, map[string]string{"deploy/ok.yaml": "", "deploy/../../escape.yaml": "x"}),
+		"files":     helmserver.Archive(t, many),
+	}
+	for name, layer := range layers {
+		reg.PushLayer(t, "apps/"+name, "v1.0.0", ociserver.FluxConfigMediaType, ociserver.FluxContentMediaType, layer)
+		newApp(t, "hostile-"+name, ociApp(reg.URL("apps/"+name), "v1.0.0", ns+"-"+name, "hostile-creds"))
+	}
+	charts := helmserver.New(t, helmserver.Options{})
+	charts.AddRawArchive("shop", "0.1.0", helmserver.Archive(t, map[string]string{"/etc/shop/Chart.yaml": "name: shop"}))
+	createSecret(t, "hostile-chart-ca", map[string][]byte{"caCert": charts.CACert()})
+	newApp(t, "hostile-chart", chartApp(charts.URL(), "0.1.0", ns+"-chart", "hostile-chart-ca"))
+	endless := helmserver.New(t, helmserver.Options{})
+	endless.SetIndex(endlessIndex(30000))
+	createSecret(t, "hostile-index-ca", map[string][]byte{"caCert": endless.CACert()})
+	newApp(t, "hostile-index", chartApp(endless.URL(), "0.1.0", ns+"-index", "hostile-index-ca"))
+
+	for app, want := range map[string]string{
+		"hostile-traversal": "unsafe archive",
+		"hostile-files":     "unsafe archive",
+		"hostile-chart":     "unsafe archive",
+		"hostile-index":     "invalid Helm repository index",
+	} {
+		a := waitApp(t, app, time.Minute, "refused", failedWith(flotillav1.ReasonFetchFailed))
+		if c := readyCondition(a); !strings.Contains(c.Message, want) {
+			t.Errorf("%s: condition %q does not say %q", app, c.Message, want)
+		}
+		if len(a.Status.Resources) != 0 {
+			t.Errorf("%s: owns %d objects, want none", app, len(a.Status.Resources))
+		}
+	}
+	second := reg.PushArtifact(t, "apps/good", "v1.1.0", greetingManifests("still-serving"))
+	waitApp(t, "hostile-good", time.Minute, "Synced at v1.1.0 beside the hostile sources", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
+	})
+	if v := configMapValue(t, ns, "greeting", "word"); v != "still-serving" {
+		t.Errorf("word %q, want still-serving", v)
+	}
+}
+
+// endlessIndex is a Helm index of n charts, more than a repository may list.
+func endlessIndex(n int) []byte {
+	var b strings.Builder
+	b.WriteString("apiVersion: v1\nentries:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  c%d:\n  - {name: c%d, version: 0.1.0, urls: [c.tgz]}\n", i, i)
+	}
+	return []byte(b.String())
 }
