@@ -50,10 +50,17 @@ func (c *Client) Get(ctx context.Context, req Request) (*Artifact, error) {
 		return nil, &Error{Type: KindChart, Op: "fetch", URL: req.URL, Revision: req.Revision, Kind: ErrRevisionNotFound,
 			Detail: "chart " + req.Chart + " " + version + " is now " + a.Commit + ", not " + digest}
 	case KindOCI:
-		if _, digest := splitDigest(req.Revision); digest != "" {
-			req.Revision = digest
+		tag, digest := splitDigest(req.Revision)
+		if digest == "" {
+			return c.FetchOCI(ctx, OCIRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Verify: req.Verify})
 		}
-		return c.FetchOCI(ctx, OCIRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Verify: req.Verify})
+		a, err := c.FetchOCI(ctx, OCIRequest{URL: req.URL, Revision: digest, Credentials: req.Credentials, Verify: req.Verify})
+		if err == nil && a.Ref == "" {
+			// The digest names the content; the tag it was asked with
+			// stays in the revision, so that it reads as it did before.
+			a.Ref = tag
+		}
+		return a, err
 	default:
 		return c.Fetch(ctx, GitRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Verify: req.Verify})
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,18 @@ func TestOCIArtifact(t *testing.T) {
 	})
 	if v := configMapValue(t, ns, "greeting", "word"); v != "bonjour" {
 		t.Errorf("word %q, want bonjour from v1.1.0", v)
+	}
+
+	// A rollback to the first history entry fetches v1.0.0 by its digest.
+	app := waitApp(t, "oci-greeting", time.Minute, "two history entries", func(a *flotillav1.Application) bool {
+		return len(a.Status.History) >= 2
+	})
+	annotate(t, "oci-greeting", map[string]string{flotillav1.RollbackAnnotation: strconv.FormatInt(app.Status.History[0].ID, 10)})
+	waitApp(t, "oci-greeting", time.Minute, "rolled back to v1.0.0", func(a *flotillav1.Application) bool {
+		return synced(a) && a.Status.Pin != nil && a.Status.Sync.Revision == "v1.0.0@"+first
+	})
+	if v := configMapValue(t, ns, "greeting", "word"); v != "hello" {
+		t.Errorf("word %q after the rollback, want hello from v1.0.0", v)
 	}
 }
 

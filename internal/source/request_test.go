@@ -1,0 +1,53 @@
+package source
+
+import "testing"
+
+func TestRequestKind(t *testing.T) {
+	for _, tc := range []struct {
+		req  Request
+		want string
+	}{
+		{Request{URL: "https://git.example/org/fleet.git"}, KindGit},
+		{Request{URL: "git@git.example:org/fleet.git"}, KindGit},
+		{Request{URL: "oci://registry.example/apps/web"}, KindOCI},
+		{Request{URL: "oci://registry.example/charts", Chart: "web"}, KindChart},
+		{Request{URL: "https://charts.example", Chart: "web"}, KindChart},
+	} {
+		if got := tc.req.Kind(); got != tc.want {
+			t.Errorf("%+v: kind %s, want %s", tc.req, got, tc.want)
+		}
+	}
+}
+
+func TestSplitDigest(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct{ in, rev, digest string }{
+		{"v1.2.0", "v1.2.0", ""},
+		{"", "", ""},
+		{d, "", d},
+		{"v1.2.0@" + d, "v1.2.0", d},
+		{"1.0.0+build@" + d, "1.0.0+build", d},
+		{"main", "main", ""},
+	} {
+		rev, digest := splitDigest(tc.in)
+		if rev != tc.rev || digest != tc.digest {
+			t.Errorf("splitDigest(%q) = %q, %q; want %q, %q", tc.in, rev, digest, tc.rev, tc.digest)
+		}
+	}
+}
+
+func TestArtifactID(t *testing.T) {
+	const d = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		a    *Artifact
+		want string
+	}{
+		{&Artifact{Commit: "0123456789abcdef0123456789abcdef01234567", Ref: "refs/heads/main"}, "0123456789abcdef0123456789abcdef01234567"},
+		{&Artifact{Commit: d, Ref: "v1.2.0"}, "v1.2.0@" + d},
+		{&Artifact{Commit: d}, d},
+	} {
+		if got := tc.a.ID(); got != tc.want {
+			t.Errorf("ID of %s/%s = %q, want %q", tc.a.Ref, tc.a.Commit, got, tc.want)
+		}
+	}
+}
