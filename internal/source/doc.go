@@ -1,51 +1,89 @@
-// Package source fetches what Flotilla deploys. For now that is git
-// repositories, fetched with the git CLI; OCI artifacts and Helm
-// repositories will join them here.
+// Package source fetches what Flotilla deploys: git repositories (with the
+// git CLI), charts of index-based Helm repositories, Helm charts in OCI
+// registries, and OCI artifacts as `flux push artifact` writes them.
 //
-// A Client resolves a revision (a branch, a tag, a semver range over tags, a
-// full ref or a full commit SHA) to a commit with `git ls-remote`, and
-// fetches exactly that commit, shallow, into a cache folder keyed by the
-// repository and the commit:
+// A Request names one revision of any of them; Get returns its content,
+// unpacked into a read-only folder of a cache keyed by repository and
+// content:
 //
 //	c, err := source.New(source.DefaultOptions())
-//	art, err := c.Fetch(ctx, source.GitRequest{URL: url, Revision: "~1.2"})
+//	art, err := c.Get(ctx, source.Request{URL: "oci://registry.example.com/apps/web", Revision: "~1.2"})
 //	defer art.Release()
-//	// read art.Dir
+//	// read art.Dir; art.ID() is "v1.2.3@sha256:…"
+//
+// A git revision (a branch, a tag, a semver range over tags, a full ref or
+// a full commit SHA) resolves to a commit with `git ls-remote`; an OCI
+// revision to a manifest digest by tag, semver range over the tags, or
+// digest; a chart's to a version (exact or a semver range) and the digest
+// of its archive or manifest. Artifact.ID names what was fetched (the
+// commit, or "<tag or version>@sha256:…"); Get takes it back and fetches
+// the same content or fails, and Pin resolves a revision to such a name.
 //
 // Promises:
-//   - Render once: one fetch per (repository, commit), however many callers
-//     ask at the same time; later callers reuse the checkout until the cache
-//     evicts it. Eviction goes by least recent use, keeps the cache under
-//     Options.MaxCacheBytes, and never removes a checkout an unreleased
-//     Artifact holds.
-//   - Every Resolve and Fetch lists the remote's refs with the caller's own
-//     credentials, even for a commit SHA and even when the checkout is
-//     cached, so a checkout is never handed to a caller that cannot read
-//     the repository.
-//   - URLs are checked before git runs: https, http, ssh:// and scp-like
-//     user@host:path only, file:// only with Options.AllowLocal; no
+//   - Render once: one fetch per (repository, commit or digest), however
+//     many callers ask at the same time; later callers reuse the checkout
+//     until the cache evicts it. Eviction goes by least recent use, keeps the
+//     cache under Options.MaxCacheBytes, and never removes a checkout an
+//     unreleased Artifact holds.
+//   - Every Resolve and Fetch asks the server with the caller's own
+//     credentials, even for a commit SHA or a digest and even when the
+//     content is cached (a Helm index may be reused for 30 seconds, for the
+//     same repository and credentials only), so content is never handed to
+//     a caller that cannot read the repository.
+//   - URLs are checked before any request. git: https, http, ssh:// and
+//     scp-like user@host:path only, file:// only with Options.AllowLocal; no
 //     transports such as ext:: or fd::, no option-like '-' where git or ssh
 //     would read one, no control characters, spaces, queries or credentials
 //     in the URL. A revision never reaches git's command line; only the
-//     commit SHA it resolved to does.
+//     commit SHA it resolved to does. OCI: oci://host[:port]/repository,
+//     without tag, digest, credentials or query. Helm repositories: https,
+//     or http without credentials. Chart names: letters, digits, '-', '_'
+//     and '.', no path.
 //   - git runs with no system, global or user configuration and a private
 //     empty HOME, allows only the URL's own transport, never prompts, never
-//     follows a redirect (so credentials cannot cross to another host), runs
-//     no hooks, fetches no submodules, checks received objects, and is
-//     killed with its helpers at a time limit. Every remote read has a time
-//     and a byte limit.
+//     follows a redirect, runs no hooks, fetches no submodules, checks
+//     received objects, and is killed with its helpers at a time limit.
+//     Registries and Helm repositories are reached over TLS 1.2 or newer
+//     (OCI registries over https only), with no proxy from the environment;
+//     downloads follow at most five redirects, never from https to http,
+//     dropping the credentials for any other host or port (a CDN). Every
+//     remote read has a time and a byte limit.
 //   - Credentials travel in git's environment and in 0600 files that are
 //     removed when the command ends, never in a URL, an argument or a
-//     repository's configuration. https takes basic authentication or a
-//     bearer token, scoped to the repository's origin; credentials over
-//     plain http are refused. ssh takes a private key and needs known_hosts:
-//     without it ssh is refused rather than trusting any host key.
+//     repository's configuration; https takes basic authentication or a
+//     bearer token, scoped to the repository's origin, and never over plain
+//     http; ssh takes a private key and needs known_hosts, without which it
+//     is refused rather than trusting any host key. CACert replaces the
+//     system's roots. A Helm repository's credentials go to its origin only:
+//     a chart listed on another host is downloaded without them. An
+//     OCI registry's go to the registry and to the token service its
+//     challenge names, as in the distribution token protocol.
+//   - Content is checked against the digest that names it (a chart archive
+//     against the index's sha256, OCI manifests and layers against their
+//     descriptors) before anything of it reaches the cache.
+//   - Archives (OCI layers, chart archives) are unpacked through an os.Root,
+//     within MaxCheckoutBytes of uncompressed stream and 10,000 entries;
+//     links, devices, absolute names, "..", duplicates, and a chart archive
+//     that is not one folder named after its chart are refused
+//     (ErrUnsafeArchive, naming the entry), and nothing of it is kept. A
+//     Helm index is bounded in bytes, charts and versions (ErrInvalidIndex),
+//     YAML aliases included.
+//   - With a Verification, nothing of an unsigned revision is used
+//     (ErrUnverified): a git commit must carry an SSH or OpenPGP signature by
+//     a trusted key, checked at every Fetch, cached or not; an OCI manifest a
+//     cosign signature by a trusted public key in the classic .sig layout,
+//     checked offline (no Rekor, Fulcio or TUF; keyless and bundle
+//     signatures are not read) before any layer is downloaded. Charts of
+//     index-based repositories carry no signature and are refused.
 //   - Errors are *Error values whose Kind (ErrAuth, ErrRevisionNotFound, …)
-//     is checked with errors.Is. They name the repository (without
-//     credentials) and the revision, and carry git's message with secrets,
-//     URL userinfo and anything the server sent ("remote:" lines) removed.
+//     is checked with errors.Is. They name the kind of source, the
+//     repository (without credentials) and the revision, and carry git's or
+//     the server's message with secrets and URL userinfo removed; git's
+//     "remote:" lines and the bodies of Helm repository and registry
+//     responses are left out (the cosign check keeps its library's message,
+//     credentials scrubbed).
 //
-// A checkout is the commit's files alone: no .git folder, no submodules, no
-// Git LFS content (pointer files stay as they are). Symbolic links are
+// A git checkout is the commit's files alone: no .git folder, no submodules,
+// no Git LFS content (pointer files stay as they are). Symbolic links are
 // checked out as links; the render step refuses those that leave the tree.
 package source

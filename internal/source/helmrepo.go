@@ -231,8 +231,9 @@ func (c *Client) versionDigest(ctx context.Context, p *chartPrep, v indexVersion
 }
 
 // chartURL resolves a version's first URL against the repository. A URL to
-// another host is used only without credentials, and never one that goes
-// from https to plain http.
+// another host is fetched without the repository's credentials (as Helm
+// does unless told to pass them), and never one that goes from https to
+// plain http.
 func (p *chartPrep) chartURL(v indexVersion) (*url.URL, error) {
 	ref, err := url.Parse(v.URLs[0])
 	if err != nil {
@@ -248,9 +249,6 @@ func (p *chartPrep) chartURL(v indexVersion) (*url.URL, error) {
 		return nil, invalidIndex("version %s has a URL without a host", shortText(v.Version))
 	case p.repo.base.Scheme == schemeHTTPS && u.Scheme == schemeHTTP:
 		return nil, invalidIndex("version %s has a plain-http URL in an https repository", shortText(v.Version))
-	case p.authz != "" && !sameOrigin(u, p.repo.base):
-		return nil, invalidIndex("version %s is downloaded from another host (%s); credentials are never sent there, so it cannot be used with credentials",
-			shortText(v.Version), shortText(u.Host))
 	}
 	return u, nil
 }

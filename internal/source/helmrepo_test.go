@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -345,28 +347,33 @@ func TestHelmErrors(t *testing.T) {
 }
 
 // TestHelmChartOnAnotherHost: an index may point to another host, which is
-// used without credentials and refused with them.
+// asked without the repository's credentials.
 func TestHelmChartOnAnotherHost(t *testing.T) {
 	files := helmserver.New(t, helmserver.Options{})
 	digest := files.AddChart(t, "web", "1.0.0", nil)
 	index := fmt.Sprintf("apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 1.0.0\n    digest: %s\n    urls: [%s/charts/web-1.0.0.tgz]\n",
 		strings.TrimPrefix(digest, "sha256:"), files.URL())
-	open := helmserver.New(t, helmserver.Options{})
-	open.SetIndex([]byte(index))
 	private := helmserver.New(t, helmserver.Options{Username: "alice", Password: canary})
 	private.SetIndex([]byte(index))
 	c := newClient(t, nil)
 
-	if art := fetchChart(t, c, chartRequest(open, "web", "")); art.Commit != digest {
-		t.Errorf("Commit = %s, want %s", art.Commit, digest)
-	}
 	req := source.ChartRequest{RepoURL: private.URL(), Chart: "web",
 		Credentials: &source.Credentials{Username: "alice", Password: canary, CACert: private.CACert()}}
-	_, err := c.FetchChart(testContext(t), req)
-	wantError(t, err, source.ErrInvalidIndex)
-	if n := files.Requests()["/charts/web-1.0.0.tgz"]; n != 1 {
-		t.Errorf("the other host served the archive %d times, want 1 (without credentials)", n)
+	if art := fetchChart(t, c, req); art.Commit != digest {
+		t.Errorf("Commit = %s, want %s", art.Commit, digest)
 	}
+	if n := files.Requests()["/charts/web-1.0.0.tgz"]; n != 1 {
+		t.Errorf("the other host served the archive %d times, want 1", n)
+	}
+	// The other host gets no credentials, not even when it would take the
+	// very same ones.
+	locked := helmserver.New(t, helmserver.Options{Username: "alice", Password: canary})
+	lockedDigest := locked.AddChart(t, "web", "2.0.0", nil)
+	private.SetIndex(fmt.Appendf(nil, "apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 2.0.0\n    digest: %s\n    urls: [%s/charts/web-2.0.0.tgz]\n",
+		strings.TrimPrefix(lockedDigest, "sha256:"), locked.URL()))
+	source.ExpireHelmIndexes(c)
+	_, err := c.FetchChart(testContext(t), req)
+	wantError(t, err, source.ErrAuth)
 }
 
 // TestHelmCancel: a caller's context ending is its own error kind.
@@ -411,4 +418,57 @@ func TestHelmLimits(t *testing.T) {
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("a 1s time limit took %s", d)
 	}
+}
+
+// TestHelmChartRedirectedToCDN: a repository that redirects its archives
+// to another host (a CDN, an object store) works with credentials; the
+// other host never sees them, and what it serves is checked against the
+// index's digest.
+func TestHelmChartRedirectedToCDN(t *testing.T) {
+	archive := helmserver.Archive(t, map[string]string{"web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 1.0.0\n"})
+	sum := sha256.Sum256(archive)
+	var sawAuth atomic.Bool
+	var served atomic.Int32
+	tampered := atomic.Bool{}
+	cdn := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			sawAuth.Store(true)
+		}
+		served.Add(1)
+		if tampered.Load() {
+			_, _ = w.Write(append(archive[:len(archive):len(archive)], 0))
+			return
+		}
+		_, _ = w.Write(archive)
+	}))
+	t.Cleanup(cdn.Close)
+	index := fmt.Sprintf("apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 1.0.0\n    digest: %x\n    urls: [charts/web-1.0.0.tgz]\n", sum)
+	repo := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "alice" || pass != canary {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/index.yaml":
+			_, _ = io.WriteString(w, index)
+		case "/charts/web-1.0.0.tgz":
+			http.Redirect(w, r, cdn.URL+"/blobs/web.tgz", http.StatusFound)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(repo.Close)
+	req := source.ChartRequest{RepoURL: repo.URL, Chart: "web",
+		Credentials: &source.Credentials{Username: "alice", Password: canary, CACert: redirectorCA(repo)}}
+
+	c := newClient(t, nil)
+	if art := fetchChart(t, c, req); art.Commit != fmt.Sprintf("sha256:%x", sum) {
+		t.Errorf("Commit = %s, want the index's digest", art.Commit)
+	}
+	if served.Load() != 1 || sawAuth.Load() {
+		t.Errorf("the CDN served %d times, saw credentials: %v; want once, without", served.Load(), sawAuth.Load())
+	}
+	tampered.Store(true)
+	_, err := newClient(t, nil).FetchChart(testContext(t), req)
+	wantError(t, err, source.ErrRegistry)
 }

@@ -262,8 +262,10 @@ func (c *Client) openOCI(raw string, creds *Credentials) (*ociRepo, error) {
 	r.repo = &orasremote.Repository{
 		Client: &orasauth.Client{
 			Client: hc,
-			// Only to the URL's own host: a token realm or a redirect
-			// elsewhere gets nothing.
+			// Given to the URL's registry, and to the token service it
+			// names, as every registry client does (Docker Hub's tokens
+			// come from another host); a redirect elsewhere (a layer
+			// served from a CDN) carries no Authorization header.
 			Credential: orasauth.StaticCredential(ref.Registry, cred),
 			// One cache per request: tokens never serve another
 			// request's credentials.

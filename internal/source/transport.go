@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -20,10 +21,12 @@ const (
 
 // httpClient returns a client for OCI registries and Helm repositories:
 // TLS 1.2 or newer, trusting creds.CACert instead of the system's roots when
-// given, no proxy from the environment, and redirects followed only to the
-// same host (a redirect elsewhere would carry credentials or content from a
-// server the Application did not name). It never adds credentials itself:
-// callers set headers per request.
+// given, no proxy from the environment, and at most maxRedirects redirects,
+// never from https to plain http. A redirect to another host is followed,
+// as registries send layers and chart archives to a CDN or object store:
+// the Authorization header is dropped on the way to any other host or
+// port, and what arrives is checked against its digest. It never
+// adds credentials itself: callers set headers per request.
 func httpClient(creds *Credentials) (*http.Client, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if creds != nil && len(creds.CACert) > 0 {
@@ -48,8 +51,13 @@ func httpClient(creds *Credentials) (*http.Client, error) {
 			if len(via) >= maxRedirects {
 				return errors.New("too many redirects")
 			}
-			if req.URL.Host != via[0].URL.Host {
-				return errors.New("redirect to another host refused: " + req.URL.Host)
+			if req.URL.Scheme != "https" && via[0].URL.Scheme == "https" {
+				return errors.New("redirect from https to plain http refused: " + req.URL.Host)
+			}
+			if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
+				// net/http keeps the header for the same host name on
+				// another port; credentials are for the one origin.
+				req.Header.Del("Authorization")
 			}
 			return nil
 		},

@@ -51,10 +51,13 @@ func (c *Client) verifyCosign(ctx context.Context, ref OCIReference, creds *Cred
 	if err != nil {
 		return unverified(fmt.Sprintf("not a manifest digest: %s", ref.Digest))
 	}
-	opts, err := cosignRegistryOptions(ctx, digest.RegistryStr(), creds)
+	opts, err := cosignRegistryOptions(ctx, creds)
 	if err != nil {
 		return err
 	}
+	// Signatures are looked for beside the manifest, whatever the
+	// controller's environment says (cosign reads COSIGN_REPOSITORY).
+	opts = append(opts, ociremote.WithTargetRepository(digest.Repository))
 	sigs, serr := cosignSignatures(digest, opts)
 	if serr != nil {
 		return scrubError(serr, creds)
@@ -135,8 +138,9 @@ func pemPublicKeys(entry []byte) ([]crypto.PublicKey, error) {
 // cosignRegistryOptions reach the registry as the rest of this package
 // does: the transport of httpClient (creds.CACert, no proxy from the
 // environment), https only, and the credentials given, sent to the
-// registry's host alone; never a keychain of this machine's.
-func cosignRegistryOptions(ctx context.Context, host string, creds *Credentials) ([]ociremote.Option, error) {
+// registry and the token service it names, as for a pull; never a keychain
+// of this machine's.
+func cosignRegistryOptions(ctx context.Context, creds *Credentials) ([]ociremote.Option, error) {
 	hc, err := httpClient(creds)
 	if err != nil {
 		return nil, err
@@ -154,28 +158,20 @@ func cosignRegistryOptions(ctx context.Context, host string, creds *Credentials)
 	}
 	return []ociremote.Option{ociremote.WithRemoteOptions(
 		ggcrremote.WithContext(ctx),
-		ggcrremote.WithTransport(&registryTransport{host: host, next: hc.Transport}),
+		ggcrremote.WithTransport(httpsOnly{next: hc.Transport}),
 		ggcrremote.WithAuth(authenticator),
 		ggcrremote.WithUserAgent("flotilla"),
 	)}, nil
 }
 
-// registryTransport keeps go-containerregistry to the rules of this
-// package's other registry client: it would fall back to plain http for a
-// registry on a loopback or private address, and would send credentials to
-// a token realm on another host.
-type registryTransport struct {
-	host string
-	next http.RoundTripper
-}
+// httpsOnly keeps go-containerregistry to the rule of this package's other
+// registry client: it would fall back to plain http for a registry on a
+// loopback or private address.
+type httpsOnly struct{ next http.RoundTripper }
 
-func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "https" {
 		return nil, fmt.Errorf("plain http to %s refused: registries are reached over https", req.URL.Host)
-	}
-	if !strings.EqualFold(req.URL.Host, t.host) && req.Header.Get("Authorization") != "" {
-		req = req.Clone(req.Context())
-		req.Header.Del("Authorization")
 	}
 	return t.next.RoundTrip(req)
 }

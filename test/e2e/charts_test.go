@@ -10,6 +10,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
 	"github.com/flotilla-dev/flotilla/internal/ociserver"
+	"github.com/flotilla-dev/flotilla/internal/signtest"
 )
 
 // shopChart is helmChart's chart alone, as its archive holds it, with its
@@ -49,16 +50,22 @@ func TestHelmChartFromRepository(t *testing.T) {
 	assertChartSyncs(t, "helm-repo-shop", ns, "0.1.0@sha256:")
 }
 
-// TestHelmChartFromOCI: the same chart from an OCI registry.
+// TestHelmChartFromOCI: the same chart from an OCI registry, signed with
+// cosign and verified.
 func TestHelmChartFromOCI(t *testing.T) {
 	ns := testNamespace(t)
 	reg := ociserver.New(t, ociserver.Options{Username: "charts", Password: canaryPassword})
-	reg.PushChart(t, "charts", "shop", "0.1.0", shopChart("e2e-helm-oci"))
+	digest := reg.PushChart(t, "charts", "shop", "0.1.0", shopChart("e2e-helm-oci"))
+	key, pub := signtest.NewCosignKey(t)
+	signtest.CosignSign(t, signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "charts", Password: canaryPassword}, "charts/shop", digest, key)
 	createSecret(t, "oci-chart-creds", map[string][]byte{
 		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": reg.CACert(),
 	})
-	newApp(t, "oci-shop", chartApp(reg.URL("charts"), "0.1.0", ns, "oci-chart-creds"))
-	assertChartSyncs(t, "oci-shop", ns, "0.1.0@sha256:")
+	createSecret(t, "oci-chart-keys", map[string][]byte{"cosign.pub": pub})
+	spec := chartApp(reg.URL("charts"), "0.1.0", ns, "oci-chart-creds")
+	spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "oci-chart-keys"}}
+	newApp(t, "oci-shop", spec)
+	assertChartSyncs(t, "oci-shop", ns, "0.1.0@"+digest)
 }
 
 // assertChartSyncs waits for the shop chart's Application to be Synced and
