@@ -100,13 +100,17 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 		rev = s.app.Spec.Source.TargetRevision
 	}
 	src := s.app.Spec.Source
-	a, err := e.sources.Get(ctx, source.Request{
+	req := source.Request{
 		URL:         src.RepoURL,
 		Chart:       src.Chart,
 		Revision:    rev,
 		Credentials: s.req.Credentials,
 		Verify:      s.req.Verify,
-	})
+	}
+	if err := req.CheckVerify(); err != nil {
+		return stalled(flotillav1.ReasonVerificationFailed, fmt.Errorf("spec.source.verify: %w", err))
+	}
+	a, err := e.sources.Get(ctx, req)
 	if err != nil {
 		return sourceError(err)
 	}

@@ -1,6 +1,9 @@
 package source
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestRequestKind(t *testing.T) {
 	for _, tc := range []struct {
@@ -48,6 +51,33 @@ func TestArtifactID(t *testing.T) {
 	} {
 		if got := tc.a.ID(); got != tc.want {
 			t.Errorf("ID of %s/%s = %q, want %q", tc.a.Ref, tc.a.Commit, got, tc.want)
+		}
+	}
+}
+
+func TestCheckVerify(t *testing.T) {
+	v := func(p string) *Verification { return &Verification{Provider: p} }
+	for _, tc := range []struct {
+		req Request
+		ok  bool
+	}{
+		{Request{URL: "https://git.example/fleet.git"}, true},
+		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifySSH)}, true},
+		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifyGPG)}, true},
+		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifyCosign)}, false},
+		{Request{URL: "oci://registry.example/apps/web", Verify: v(VerifyCosign)}, true},
+		{Request{URL: "oci://registry.example/apps/web", Verify: v(VerifySSH)}, false},
+		{Request{URL: "oci://registry.example/charts", Chart: "web", Verify: v(VerifyCosign)}, true},
+		{Request{URL: "oci://registry.example/charts", Chart: "web", Verify: v(VerifyGPG)}, false},
+		{Request{URL: "https://charts.example", Chart: "web", Verify: v(VerifyCosign)}, false},
+		{Request{URL: "https://charts.example", Chart: "web"}, true},
+	} {
+		err := tc.req.CheckVerify()
+		if (err == nil) != tc.ok {
+			t.Errorf("%s %s verify %v: error %v, want ok=%v", tc.req.URL, tc.req.Chart, tc.req.Verify, err, tc.ok)
+		}
+		if err != nil && !errors.Is(err, ErrUnverified) {
+			t.Errorf("%v is not ErrUnverified", err)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
@@ -158,6 +160,19 @@ func TestGitCommitSignatures(t *testing.T) {
 				t.Errorf("word %q: the unsigned commit was applied", v)
 			}
 		})
+	}
+
+	// cosign cannot verify a git commit: a mistake in the spec, Stalled
+	// until the spec changes.
+	root := t.TempDir()
+	gitserver.NewRepo(t, root, "any").Commit("main", greetingManifests("any"))
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	spec := plainApp(srv.URL("any"), "deploy", testNamespace(t)+"-cosign")
+	spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "git-ssh-keys"}}
+	newApp(t, "git-verify-cosign", spec)
+	app := waitApp(t, "git-verify-cosign", time.Minute, "Stalled", failedWith(flotillav1.ReasonVerificationFailed))
+	if !meta.IsStatusConditionTrue(app.Status.Conditions, flotillav1.ConditionStalled) {
+		t.Errorf("a verify provider that cannot apply to git should stall the Application: %s", statusString(app))
 	}
 }
 
