@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
@@ -99,6 +103,73 @@ func assertChartSyncs(t *testing.T, name, ns, revPrefix string) {
 	for _, other := range []string{"Service/", "ConfigMap/", "Gadget"} {
 		if strings.Contains(note, other) {
 			t.Errorf("the values change wrote more than the Deployment: %s", note)
+		}
+	}
+}
+
+// TestFleetOfOCIChart: a Fleet deploys a chart of an OCI registry to two
+// clusters, pinning each Application to the chart's version and digest; a
+// new version in the range reaches both.
+func TestFleetOfOCIChart(t *testing.T) {
+	reg := registry(t, "fleet-chart-creds")
+	chart := func(version string) map[string]string {
+		return map[string]string{
+			"Chart.yaml":          "apiVersion: v2\nname: notes\nversion: " + version + "\n",
+			"templates/note.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: note\ndata:\n  version: {{ .Chart.Version | quote }}\n",
+		}
+	}
+	first := reg.PushChart(t, "charts", "notes", "1.0.0", chart("1.0.0"))
+	registerCluster(t, "ocifleet-a", "dev-1", map[string]string{"oci-fleet": "yes"})
+	registerCluster(t, "ocifleet-b", "dev-2", map[string]string{"oci-fleet": "yes"})
+	f := &flotillav1.Fleet{
+		ObjectMeta: metav1.ObjectMeta{Name: "notes", Namespace: flotillav1.DefaultNamespace},
+		Spec: flotillav1.FleetSpec{
+			ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"oci-fleet": "yes"}},
+			Template: flotillav1.FleetTemplate{
+				Source: flotillav1.ApplicationSource{
+					RepoURL: reg.URL("charts"), Chart: "notes", TargetRevision: "^1.0.0",
+					CredentialsRef: &flotillav1.LocalObjectReference{Name: "fleet-chart-creds"},
+				},
+				Destination: flotillav1.FleetDestination{Namespace: "fleet-notes"},
+				SyncPolicy: flotillav1.SyncPolicy{
+					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true,
+					Interval: interval(2 * time.Second),
+				},
+			},
+			Rollout: &flotillav1.Rollout{MaxParallel: "1"},
+		},
+	}
+	if err := env.Client.Create(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), f) })
+	waitFleetNamed(t, "notes", "both clusters synced", func(f *flotillav1.Fleet) bool {
+		return f.Status.Summary.Clusters == 2 && f.Status.Summary.Synced == 2
+	})
+	for _, name := range []string{"notes-ocifleet-a", "notes-ocifleet-b"} {
+		if app := getApp(t, name); app == nil || app.Spec.Source.TargetRevision != "1.0.0@"+first || app.Status.Sync.Revision != "1.0.0@"+first {
+			t.Errorf("%s should be pinned to and synced at 1.0.0@%s: %+v", name, first, app)
+		}
+	}
+
+	second := reg.PushChart(t, "charts", "notes", "1.1.0", chart("1.1.0"))
+	waitFleetNamed(t, "notes", "both clusters at 1.1.0", func(*flotillav1.Fleet) bool {
+		for _, name := range []string{"notes-ocifleet-a", "notes-ocifleet-b"} {
+			app := getApp(t, name)
+			if app == nil || app.Status.Sync.Revision != "1.1.0@"+second || !synced(app) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, cluster := range []string{"dev-1", "dev-2"} {
+		c, err := client.New(env.Fleet.Cluster(cluster).RESTConfig(), client.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cm corev1.ConfigMap
+		if err := c.Get(context.Background(), client.ObjectKey{Namespace: "fleet-notes", Name: "note"}, &cm); err != nil || cm.Data["version"] != "1.1.0" {
+			t.Errorf("%s: ConfigMap fleet-notes/note %v (err %v), want version 1.1.0", cluster, cm.Data, err)
 		}
 	}
 }

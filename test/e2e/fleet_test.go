@@ -146,15 +146,20 @@ func TestFleet(t *testing.T) {
 
 func waitFleet(t *testing.T, what string, cond func(*flotillav1.Fleet) bool) {
 	t.Helper()
+	waitFleetNamed(t, "web", what, cond)
+}
+
+func waitFleetNamed(t *testing.T, name, what string, cond func(*flotillav1.Fleet) bool) {
+	t.Helper()
 	f := &flotillav1.Fleet{}
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "web"}, f); err != nil {
+		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, f); err != nil {
 			return false, nil
 		}
 		return cond(f), nil
 	})
 	if err != nil {
-		t.Fatalf("Fleet web: %s: %v\nstatus: %+v\n%s", what, err, f.Status, env.ControllerLogTail(30))
+		t.Fatalf("Fleet %s: %s: %v\nstatus: %+v\n%s", name, what, err, f.Status, env.ControllerLogTail(30))
 	}
 }
 
