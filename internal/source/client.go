@@ -93,15 +93,19 @@ func (o Options) withDefaults() Options {
 // Client resolves and fetches git revisions and keeps their checkouts. It is
 // safe for concurrent use.
 type Client struct {
-	opts      Options
-	home      string // empty HOME of every git process
-	tmp       string // scratch space: fetches in progress, credential files
-	cache     *cache
-	indexes   *indexCache // parsed Helm repository indexes, briefly
-	ownDir    bool        // CacheDir was made by New and is removed by Close
-	ctx       context.Context
-	cancel    context.CancelFunc
-	closeOnce sync.Once
+	opts    Options
+	home    string // empty HOME of every git process
+	tmp     string // scratch space: fetches in progress, credential files
+	cache   *cache
+	indexes *indexCache // parsed Helm repository indexes, briefly
+	// indexParses lets one Helm index be parsed at a time: the memory
+	// parsing takes is that of one index, however many repositories are
+	// read at once.
+	indexParses chan struct{}
+	ownDir      bool // CacheDir was made by New and is removed by Close
+	ctx         context.Context
+	cancel      context.CancelFunc
+	closeOnce   sync.Once
 }
 
 // New returns a Client. Close it to stop fetches in progress.
@@ -134,6 +138,7 @@ func New(opts Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.cache = newCache(checkouts, opts.MaxCacheBytes)
 	c.indexes = newIndexCache()
+	c.indexParses = make(chan struct{}, 1)
 	return c, nil
 }
 

@@ -44,7 +44,13 @@ func (c *Client) downloadIndex(ctx context.Context, p *chartPrep) (*helmIndex, e
 	if err != nil {
 		return nil, readError(ctx, err)
 	}
+	select {
+	case c.indexParses <- struct{}{}:
+	case <-ctx.Done():
+		return nil, readError(ctx, ctx.Err())
+	}
 	idx, err := parseIndex(data)
+	<-c.indexParses
 	if err != nil {
 		return nil, err
 	}

@@ -27,6 +27,14 @@ const (
 	// maxIndexField bounds a chart name, version, URL or digest; longer
 	// ones make their version unusable, not the whole index.
 	maxIndexField = 2048
+	// maxIndexSeparators bounds the YAML structure of an index before it
+	// is parsed: every node but the first follows one of the separators
+	// counted (':', ',', '-', '[', '{', a line break), and the parser keeps
+	// about 250 bytes per node. A realistic index at maxIndexBytes has 2.7
+	// million (and parses into about 500 MB); a dense flow list of one
+	// letter values at the same size has 16 million (4 GB, 17 s), refused
+	// here at once.
+	maxIndexSeparators = 3_000_000
 )
 
 // helmIndex is what Flotilla reads of a Helm repository's index.yaml: for
@@ -71,6 +79,9 @@ func parseIndex(data []byte) (idx *helmIndex, err error) {
 	if len(data) > maxIndexBytes {
 		return nil, invalidIndex("index larger than %d bytes", maxIndexBytes)
 	}
+	if n := separators(data); n > maxIndexSeparators {
+		return nil, invalidIndex("index of more than %d YAML nodes", maxIndexSeparators)
+	}
 	defer func() {
 		// The YAML parser reports errors by panicking internally; should a
 		// bug let one escape, it is a bad index, not a crashed controller.
@@ -108,6 +119,18 @@ func parseIndex(data []byte) (idx *helmIndex, err error) {
 		return nil, invalidIndex("no apiVersion")
 	}
 	return p.idx, nil
+}
+
+// separators counts the bytes that may start a new YAML node.
+func separators(data []byte) int {
+	n := 0
+	for _, c := range data {
+		switch c {
+		case ':', ',', '-', '[', '{', '\n':
+			n++
+		}
+	}
+	return n
 }
 
 // indexParser converts the entries of an index, remembering the version

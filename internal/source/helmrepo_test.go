@@ -287,6 +287,8 @@ func TestHelmHostileIndexes(t *testing.T) {
 	}{
 		{"huge", bytes.Repeat([]byte("# padding\n"), 4<<20), "larger than"},
 		{"alias bomb", []byte(bomb.String()), "more than 200000 chart versions"},
+		// 8 MiB of one-letter values: 4 million nodes, about 1 GB parsed.
+		{"dense", append([]byte("apiVersion: v1\nentries: {x: ["), bytes.Repeat([]byte("a,"), 4<<20)...), "more than 3000000 YAML nodes"},
 		{"not YAML", []byte("apiVersion: v1\nentries: [\n"), "not YAML"},
 		{"no apiVersion", []byte("entries: {}\n"), "no apiVersion"},
 		{"a list", []byte("- a\n- b\n"), "not a mapping"},
