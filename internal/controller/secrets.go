@@ -77,7 +77,8 @@ func readSecret(ctx context.Context, reader client.Reader, namespace, name, use,
 
 // readVerification reads the trusted public keys of spec.source.verify:
 // every entry of the Secret is a key (or, for ssh and gpg, several), taken
-// in the order of the entries' names.
+// in the order of the entries' names. For cosign, some entries are the
+// trust of keyless signatures instead (see cosignEntry).
 func readVerification(ctx context.Context, reader client.Reader, namespace string, v *flotillav1.Verification) (*source.Verification, error) {
 	if v == nil {
 		return nil, nil
@@ -88,13 +89,67 @@ func readVerification(ctx context.Context, reader client.Reader, namespace strin
 	}
 	out := &source.Verification{Provider: v.Provider}
 	for _, name := range sortedKeys(s.Data) {
-		out.Keys = append(out.Keys, s.Data[name])
+		if v.Provider != source.VerifyCosign {
+			out.Keys = append(out.Keys, s.Data[name])
+			continue
+		}
+		if err := cosignEntry(out, name, s.Data[name]); err != nil {
+			return nil, &engine.Error{Reason: flotillav1.ReasonVerificationFailed,
+				Err: fmt.Errorf("verification Secret %s/%s: %w", namespace, v.SecretRef.Name, err)}
+		}
 	}
-	if len(out.Keys) == 0 {
+	if len(out.Keys) == 0 && out.Keyless == nil {
 		return nil, &engine.Error{Reason: flotillav1.ReasonVerificationFailed,
 			Err: fmt.Errorf("verification Secret %s/%s holds no key", namespace, v.SecretRef.Name)}
 	}
 	return out, nil
+}
+
+// The entries of a cosign verification Secret that are not keys: the
+// transparency logs' public keys and the identity a keyless signature's
+// certificate must name.
+const (
+	entryRekorKey        = "rekor.pub"
+	entryCTLogKey        = "ctlog.pub"
+	entryIdentityIssuer  = "identity.issuer"
+	entryIdentitySubject = "identity.subject"
+)
+
+// cosignEntry sorts one entry of a cosign verification Secret into v: by
+// name for the transparency logs' keys and the identity, by content for
+// the certificate authority's PEM certificates, a key otherwise. Errors
+// name the entry, never its content.
+func cosignEntry(v *source.Verification, name string, data []byte) error {
+	keyless := func() *source.Keyless {
+		if v.Keyless == nil {
+			v.Keyless = &source.Keyless{}
+		}
+		return v.Keyless
+	}
+	switch name {
+	case entryRekorKey:
+		keyless().RekorKeys = data
+		return nil
+	case entryCTLogKey:
+		keyless().CTLogKeys = data
+		return nil
+	case entryIdentityIssuer:
+		keyless().Issuer = strings.TrimSpace(string(data))
+		return nil
+	case entryIdentitySubject:
+		keyless().Subject = strings.TrimSpace(string(data))
+		return nil
+	}
+	if !bytes.Contains(data, []byte("-----BEGIN CERTIFICATE-----")) {
+		v.Keys = append(v.Keys, data)
+		return nil
+	}
+	if bytes.Contains(data, []byte("-----BEGIN PUBLIC KEY-----")) {
+		return fmt.Errorf("entry %s holds both certificates and public keys; give them in separate entries", name)
+	}
+	k := keyless()
+	k.Roots = append(append(k.Roots, data...), '\n')
+	return nil
 }
 
 // readDecryption reads the private keys of spec.source.decryption: age

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrremote "github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
@@ -54,6 +55,21 @@ type Registry struct {
 // A registry with basic auth takes the Registry's Username and Password.
 func CosignSign(t testing.TB, reg Registry, repo, digest string, key crypto.Signer) {
 	t.Helper()
+	cosignAttach(t, reg, repo, digest, func(body []byte) oci.Signature {
+		raw := signPayload(t, key, body)
+		sig, err := static.NewSignature(body, base64.StdEncoding.EncodeToString(raw))
+		if err != nil {
+			t.Fatalf("signtest: %v", err)
+		}
+		return sig
+	})
+}
+
+// cosignAttach attaches the signature sign makes of the simplesigning
+// payload naming digest to the manifest tagged sha256-<hex>.sig, with
+// cosign's own code.
+func cosignAttach(t testing.TB, reg Registry, repo, digest string, sign func(body []byte) oci.Signature) {
+	t.Helper()
 	ref, err := name.NewDigest(reg.Host + "/" + repo + "@" + digest)
 	if err != nil {
 		t.Fatalf("signtest: %v", err)
@@ -78,6 +94,17 @@ func CosignSign(t testing.TB, reg Registry, repo, digest string, key crypto.Sign
 	if err != nil {
 		t.Fatalf("signtest: %v", err)
 	}
+	if entity, err = mutate.AttachSignatureToEntity(entity, sign(body)); err != nil {
+		t.Fatalf("signtest: %v", err)
+	}
+	if err := ociremote.WriteSignatures(ref.Repository, entity, opts...); err != nil {
+		t.Fatalf("signtest: writing the signature of %s: %v", ref, err)
+	}
+}
+
+// signPayload signs body with key as cosign does: ECDSA over its SHA-256.
+func signPayload(t testing.TB, key crypto.Signer, body []byte) []byte {
+	t.Helper()
 	signer, err := signature.LoadSigner(key, crypto.SHA256)
 	if err != nil {
 		t.Fatalf("signtest: %v", err)
@@ -86,14 +113,5 @@ func CosignSign(t testing.TB, reg Registry, repo, digest string, key crypto.Sign
 	if err != nil {
 		t.Fatalf("signtest: %v", err)
 	}
-	sig, err := static.NewSignature(body, base64.StdEncoding.EncodeToString(raw))
-	if err != nil {
-		t.Fatalf("signtest: %v", err)
-	}
-	if entity, err = mutate.AttachSignatureToEntity(entity, sig); err != nil {
-		t.Fatalf("signtest: %v", err)
-	}
-	if err := ociremote.WriteSignatures(ref.Repository, entity, opts...); err != nil {
-		t.Fatalf("signtest: writing the signature of %s: %v", ref, err)
-	}
+	return raw
 }

@@ -71,9 +71,11 @@
 //   - With a Verification, nothing of an unsigned revision is used
 //     (ErrUnverified): a git commit must carry an SSH or OpenPGP signature by
 //     a trusted key, checked at every Fetch, cached or not; an OCI manifest a
-//     cosign signature by a trusted public key in the classic .sig layout,
-//     checked offline (no Rekor, Fulcio or TUF; keyless and bundle
-//     signatures are not read) before any layer is downloaded. Charts of
+//     cosign signature in the classic .sig layout, by a trusted public key
+//     or keyless (a certificate chaining to trusted roots, with a matching
+//     issuer and subject and a Rekor bundle verified with a trusted log
+//     key), checked offline (no online Rekor, Fulcio or TUF; new-format
+//     bundles are not read) before any layer is downloaded. Charts of
 //     index-based repositories carry no signature and are refused.
 //   - Errors are *Error values whose Kind (ErrAuth, ErrRevisionNotFound, …)
 //     is checked with errors.Is. They name the kind of source, the

@@ -28,18 +28,21 @@ import (
 const maxCosignSignatures = 64
 
 // verifyCosign checks that the manifest ref names carries a cosign
-// signature by one of v's keys, in cosign's classic layout: a manifest
-// tagged sha256-<hex>.sig in the same repository whose layers are
-// simplesigning payloads naming the digest, with the signature in an
-// annotation.
+// signature by one of v's keys or, when v.Keyless is set, by a certificate
+// it trusts, in cosign's classic layout: a manifest tagged sha256-<hex>.sig
+// in the same repository whose layers are simplesigning payloads naming
+// the digest, with the signature (and certificate, chain and Rekor bundle)
+// in annotations.
 //
-// Verification is offline and key-based: no transparency log (Rekor), no
-// certificate authority (Fulcio), no TUF root is consulted, so a signature
-// counts whether or not it was logged. Keyless signatures (a certificate
-// instead of a key) and signatures in the newer bundle format (OCI 1.1
-// referrers) are not checked and count as no signature.
+// Verification is offline: no transparency log (Rekor), certificate
+// authority (Fulcio) or TUF root is consulted. A signature by a key counts
+// whether or not it was logged; one by a certificate counts only with a
+// Rekor bundle that rekor.pub verifies, as the certificate is valid only
+// at the time the log recorded (issue: "keyless bundles too where they can
+// be checked offline"). Signatures in the newer bundle format (OCI 1.1
+// referrers) are not read and count as no signature.
 func (c *Client) verifyCosign(ctx context.Context, ref OCIReference, creds *Credentials, v *Verification) error {
-	verifiers, err := cosignVerifiers(v)
+	verifiers, keyless, err := cosignTrust(v)
 	if err != nil {
 		return err
 	}
@@ -82,32 +85,62 @@ func (c *Client) verifyCosign(ctx context.Context, ref OCIReference, creds *Cred
 			}
 		}
 	}
-	return unverified("no signature verified with the trusted keys")
+	if keyless == nil {
+		return unverified("no signature verified with the trusted keys")
+	}
+	return verifyKeyless(ctx, keyless, len(verifiers) > 0, sigs, hash, opts)
 }
 
-// cosignVerifiers reads the PEM public keys of a cosign Verification.
-func cosignVerifiers(v *Verification) ([]signature.Verifier, error) {
-	if v.Provider != VerifyCosign {
-		return nil, unverified(fmt.Sprintf("%s verifies git commits; use cosign for OCI sources", v.Provider))
+// verifyKeyless checks the signatures that carry a certificate; the error
+// gives why the first of them was refused.
+func verifyKeyless(ctx context.Context, t *keylessTrust, keys bool, sigs []oci.Signature, hash v1.Hash, opts []ociremote.Option) error {
+	var why string
+	for _, sig := range sigs {
+		if cert, err := sig.Cert(); err == nil && cert == nil {
+			continue // signed with a key
+		}
+		reason := t.verify(ctx, sig, hash, opts)
+		if reason == "" {
+			return nil
+		}
+		if why == "" {
+			why = ": " + reason
+		}
 	}
-	if len(v.Keys) == 0 {
-		return nil, unverified("no trusted keys given")
+	if keys {
+		return unverified("no signature verified with the trusted keys or certificate authority" + why)
+	}
+	return unverified("no signature verified with the trusted certificate authority" + why)
+}
+
+// cosignTrust reads the PEM public keys and the keyless trust of a cosign
+// Verification.
+func cosignTrust(v *Verification) ([]signature.Verifier, *keylessTrust, error) {
+	if v.Provider != VerifyCosign {
+		return nil, nil, unverified(fmt.Sprintf("%s verifies git commits; use cosign for OCI sources", v.Provider))
+	}
+	if len(v.Keys) == 0 && v.Keyless == nil {
+		return nil, nil, unverified("no trusted keys given")
 	}
 	var verifiers []signature.Verifier
 	for i, k := range v.Keys {
 		keys, err := pemPublicKeys(k)
 		if err != nil {
-			return nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
+			return nil, nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
 		}
 		for _, key := range keys {
 			verifier, err := signature.LoadVerifier(key, crypto.SHA256)
 			if err != nil {
-				return nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
+				return nil, nil, unverified(fmt.Sprintf("key %d cannot be read", i+1))
 			}
 			verifiers = append(verifiers, verifier)
 		}
 	}
-	return verifiers, nil
+	keyless, err := readKeyless(v.Keyless)
+	if err != nil {
+		return nil, nil, err
+	}
+	return verifiers, keyless, nil
 }
 
 // pemPublicKeys reads the PEM public keys of an entry (cosign.pub holds

@@ -1,6 +1,9 @@
 package source
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"io"
@@ -125,6 +128,108 @@ func TestVerifyCosign(t *testing.T) {
 				t.Fatalf("verifyCosign: nil, want %q", tt.want)
 			case !strings.Contains(err.Error(), tt.want):
 				t.Fatalf("verifyCosign: %v, want %q", err, tt.want)
+			default:
+				wantKind(t, err, ErrUnverified)
+			}
+		})
+	}
+}
+
+// TestVerifyCosignKeyless checks keyless signatures (a certificate from a
+// Fulcio-like CA, a Rekor bundle) pushed with cosign's own code, checked
+// offline against the CA's root, rekor.pub and the identity given.
+func TestVerifyCosignKeyless(t *testing.T) {
+	reg := newTestRegistry(t)
+	r := signtest.Registry{Host: reg.host, CACert: reg.caCert}
+	ca, otherCA := signtest.NewCosignCA(t), signtest.NewCosignCA(t)
+	log, otherLog := signtest.NewRekorLog(t), signtest.NewRekorLog(t)
+	key, pub := signtest.NewCosignKey(t)
+	const issuer, subject = "https://issuer.example.com", "alice@example.com"
+	signer := signtest.Keyless{CA: ca, Issuer: issuer, Subject: subject, Log: log}
+	sign := func(tag string, k signtest.Keyless) string {
+		d := reg.push(t, "apps/web", tag)
+		signtest.CosignSignKeyless(t, r, "apps/web", d, k)
+		return d
+	}
+	signed := sign("signed", signer)
+	byOtherCA := sign("other-ca", signtest.Keyless{CA: otherCA, Issuer: issuer, Subject: subject, Log: log})
+	noBundle := sign("no-bundle", signtest.Keyless{CA: ca, Issuer: issuer, Subject: subject})
+	otherLogged := sign("other-log", signtest.Keyless{CA: ca, Issuer: issuer, Subject: subject, Log: otherLog})
+	keySigned := reg.push(t, "apps/web", "key")
+	signtest.CosignSign(t, r, "apps/web", keySigned, key)
+	copied := reg.push(t, "apps/web", "copied")
+	reg.copySignatures(t, "apps/web", signed, copied)
+	c := newInternalClient(t)
+	creds := &Credentials{CACert: reg.caCert}
+	trust := func(edit func(*Keyless)) *Keyless {
+		k := &Keyless{Roots: ca.RootPEM, RekorKeys: log.PubPEM, Issuer: issuer, Subject: subject}
+		if edit != nil {
+			edit(k)
+		}
+		return k
+	}
+	refused := " does not match identity.subject and identity.issuer"
+	// Rekor v2's key, as sigstore's trusted_root.json lists it beside v1's.
+	edPub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edDER, err := x509.MarshalPKIXPublicKey(edPub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: edDER})
+
+	for _, tt := range []struct {
+		name    string
+		digest  string
+		keys    [][]byte
+		keyless *Keyless
+		want    string // "" for verified
+	}{
+		{"keyless", signed, nil, trust(nil), ""},
+		{"root and intermediate given", signed, nil, trust(func(k *Keyless) { k.Roots = append(append([]byte{}, ca.IntermediatePEM...), ca.RootPEM...) }), ""},
+		{"subject and issuer by regexp", signed, nil, trust(func(k *Keyless) { k.Subject, k.Issuer = `.*@example\.com`, `https://.*` }), ""},
+		{"wrong subject", signed, nil, trust(func(k *Keyless) { k.Subject = "bob@example.com" }),
+			"no signature verified with the trusted certificate authority: certificate of alice@example.com (issuer https://issuer.example.com)" + refused},
+		{"subject matched whole", signed, nil, trust(func(k *Keyless) { k.Subject = "alice@example.co" }), refused},
+		{"wrong issuer", signed, nil, trust(func(k *Keyless) { k.Issuer = "https://other.example.com" }), refused},
+		{"certificate of another CA", byOtherCA, nil, trust(nil), "certificate not issued by the trusted certificate authority"},
+		{"no bundle", noBundle, nil, trust(nil), "no transparency log entry (offline verification needs the Rekor bundle)"},
+		{"bundle signed by another log", otherLogged, nil, trust(nil), "transparency log entry not signed with rekor.pub"},
+		{"signature of another manifest", copied, nil, trust(nil), "signature of another manifest"},
+		{"ctlog.pub given, no SCT", signed, nil, trust(func(k *Keyless) { k.CTLogKeys = log.PubPEM }), "certificate carries no SCT verified with ctlog.pub"},
+		{"key signature, keyless trust", keySigned, nil, trust(nil), "no signature verified with the trusted certificate authority"},
+		{"keyless signature, key trust", signed, [][]byte{pub}, nil, "no signature verified with the trusted keys"},
+		{"mixed trust, key signature", keySigned, [][]byte{pub}, trust(nil), ""},
+		{"mixed trust, keyless signature", signed, [][]byte{pub}, trust(nil), ""},
+		{"mixed trust, neither", byOtherCA, [][]byte{pub}, trust(nil),
+			"no signature verified with the trusted keys or certificate authority: certificate not issued"},
+		{"no rekor.pub", signed, nil, trust(func(k *Keyless) { k.RekorKeys = nil }), "keyless verification needs rekor.pub"},
+		{"no identity", signed, nil, trust(func(k *Keyless) { k.Subject = "" }), "keyless verification needs identity.issuer and identity.subject"},
+		{"no roots", signed, [][]byte{pub}, trust(func(k *Keyless) { k.Roots = nil }), "keyless verification needs the certificate authority's certificates"},
+		{"subject not a regexp", signed, nil, trust(func(k *Keyless) { k.Subject = "(" }), "identity.subject is not a regular expression"},
+		{"rekor.pub with an Ed25519 key too", signed, nil, trust(func(k *Keyless) { k.RekorKeys = append(append([]byte{}, edPEM...), log.PubPEM...) }), ""},
+		{"rekor.pub without an ECDSA key", signed, nil, trust(func(k *Keyless) { k.RekorKeys = edPEM }), "rekor.pub cannot be read"},
+		{"rekor.pub not a key", signed, nil, trust(func(k *Keyless) { k.RekorKeys = ca.RootPEM }), "rekor.pub cannot be read"},
+		{"intermediate only", signed, nil, trust(func(k *Keyless) { k.Roots = ca.IntermediatePEM }), "no root (self-signed) certificate"},
+		{"a key among the certificates", signed, nil, trust(func(k *Keyless) { k.Roots = append(append([]byte{}, ca.RootPEM...), pub...) }),
+			`the certificate authority's certificates cannot be read: a PEM block of type "PUBLIC KEY"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ref := OCIReference{Registry: reg.host, Repository: "apps/web", Digest: tt.digest}
+			err := c.verifyCosign(t.Context(), ref, creds,
+				&Verification{Provider: VerifyCosign, Keys: tt.keys, Keyless: tt.keyless})
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("verifyCosign: %v", err)
+			case tt.want == "":
+			case err == nil:
+				t.Fatalf("verifyCosign: nil, want %q", tt.want)
+			case !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("verifyCosign: %v, want %q", err, tt.want)
+			case strings.Contains(err.Error(), "-----BEGIN"):
+				t.Fatalf("verifyCosign: %v, which holds PEM", err)
 			default:
 				wantKind(t, err, ErrUnverified)
 			}

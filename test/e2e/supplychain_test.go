@@ -123,6 +123,37 @@ func TestCosignVerification(t *testing.T) {
 	}
 }
 
+// TestCosignKeyless: an artifact signed keylessly (a certificate from a
+// trusted CA, a Rekor bundle) by the trusted identity syncs; one signed by
+// another identity is refused with VerificationFailed.
+func TestCosignKeyless(t *testing.T) {
+	ns := testNamespace(t)
+	reg := registry(t, "keyless-creds")
+	ca, log := signtest.NewCosignCA(t), signtest.NewRekorLog(t)
+	createSecret(t, "keyless-trust", map[string][]byte{
+		"fulcio.crt": append(append([]byte{}, ca.IntermediatePEM...), ca.RootPEM...), "rekor.pub": log.PubPEM,
+		"identity.issuer": []byte("https://issuer.example.com\n"), "identity.subject": []byte(".*@example.com\n"),
+	})
+	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: canaryPassword}
+	for _, who := range []string{"alice@example.com", "mallory@example.org"} {
+		user, _, _ := strings.Cut(who, "@")
+		digest := reg.PushArtifact(t, "apps/"+user, "v1.0.0", greetingManifests("signed"))
+		signtest.CosignSignKeyless(t, push, "apps/"+user, digest,
+			signtest.Keyless{CA: ca, Issuer: "https://issuer.example.com", Subject: who, Log: log})
+		spec := ociApp(reg.URL("apps/"+user), "^1.0.0", ns+"-"+user, "keyless-creds")
+		spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "keyless-trust"}}
+		newApp(t, "keyless-"+user, spec)
+	}
+	waitApp(t, "keyless-alice", time.Minute, "Synced", synced)
+	app := waitApp(t, "keyless-mallory", time.Minute, "refused", failedWith(flotillav1.ReasonVerificationFailed))
+	if c := readyCondition(app); !strings.Contains(c.Message, "mallory@example.org") {
+		t.Errorf("condition %q does not name the certificate's identity", c.Message)
+	} else {
+		t.Logf("refused as expected: %s", c.Message)
+	}
+	assertAbsent(t, ns+"-mallory", "greeting")
+}
+
 // TestGitCommitSignatures: commits signed with a trusted SSH key, or GPG
 // key, sync; a later unsigned commit is refused and the signed one stays.
 func TestGitCommitSignatures(t *testing.T) {
