@@ -83,19 +83,7 @@ func sopsEncrypt(t *testing.T, name, plain, regex string, masterKeys ...keys.Mas
 	tree := sops.Tree{Branches: branches, Metadata: sops.Metadata{
 		KeyGroups: []sops.KeyGroup{masterKeys}, EncryptedRegex: regex, Version: "3.13.3",
 	}}
-	cipher := aes.NewCipher()
-	mac, err := tree.Encrypt(dataKey, cipher)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree.Metadata.LastModified = time.Now().UTC()
-	if tree.Metadata.MessageAuthenticationCode, err = cipher.Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339)); err != nil {
-		t.Fatal(err)
-	}
-	out, err := stores.SerializeMetadata(tree, stores.MetadataOpts{Flatten: stores.MetadataFlattenNone})
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := encryptTree(t, tree, dataKey)
 	var buf bytes.Buffer
 	if format == formatJSON {
 		err = writeJSON(&buf, out[0])
@@ -385,14 +373,10 @@ func TestSOPSPGP(t *testing.T) {
 	}
 }
 
-// sopsEncryptWithKey is sopsEncrypt with a data key already given to mk.
-func sopsEncryptWithKey(t *testing.T, plain string, dataKey []byte, mk keys.MasterKey) string {
+// encryptTree encrypts tree with dataKey as sops does, sets its MAC and
+// returns it with its metadata, ready to be written.
+func encryptTree(t *testing.T, tree sops.Tree, dataKey []byte) sops.TreeBranches {
 	t.Helper()
-	branches, err := yamlBranches([]byte(plain))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tree := sops.Tree{Branches: branches, Metadata: sops.Metadata{KeyGroups: []sops.KeyGroup{{mk}}, Version: "3.13.3"}}
 	cipher := aes.NewCipher()
 	mac, err := tree.Encrypt(dataKey, cipher)
 	if err != nil {
@@ -406,6 +390,18 @@ func sopsEncryptWithKey(t *testing.T, plain string, dataKey []byte, mk keys.Mast
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// sopsEncryptWithKey is sopsEncrypt with a data key already given to mk.
+func sopsEncryptWithKey(t *testing.T, plain string, dataKey []byte, mk keys.MasterKey) string {
+	t.Helper()
+	branches, err := yamlBranches([]byte(plain))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := sops.Tree{Branches: branches, Metadata: sops.Metadata{KeyGroups: []sops.KeyGroup{{mk}}, Version: "3.13.3"}}
+	out := encryptTree(t, tree, dataKey)
 	var buf bytes.Buffer
 	if err := writeYAML(&buf, out); err != nil {
 		t.Fatal(err)
