@@ -6,7 +6,9 @@ BIN := $(CURDIR)/bin
 TOOLS := $(BIN)/tools
 GOLANGCI_LINT_VERSION := v2.15.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/flotilla-dev/flotilla/internal/version.Version=$(VERSION)
+# -s -w leave out the symbol table and DWARF (a third of the binary); stack
+# traces keep their function names and lines.
+LDFLAGS := -s -w -X github.com/flotilla-dev/flotilla/internal/version.Version=$(VERSION)
 # Where hack/k8s puts the Kubernetes binaries; exported so tests find them.
 export FLOTILLA_K8S_BIN ?= $(HOME)/.cache/flotilla/k8s/v1.37.2
 # How long `go test` may run one package.
