@@ -213,8 +213,13 @@ func (m *Member) Release(ctx context.Context) error {
 	if m.lease == nil {
 		return nil
 	}
-	rv := m.lease.ResourceVersion
-	err := m.opts.Client.Delete(ctx, m.lease, client.Preconditions{ResourceVersion: &rv})
+	err := m.deleteLease(ctx, m.lease)
+	if apierrors.IsConflict(err) {
+		// A renewal's answer was lost (it timed out, yet the server wrote
+		// it): the Lease moved on since. Still this process's own, it is
+		// deleted at the version it has now.
+		err = m.deleteOwnLease(ctx)
+	}
 	switch {
 	case err == nil:
 		m.opts.Logger.Info("shard lease released", "lease", LeasePrefix+m.opts.ID)
@@ -222,10 +227,28 @@ func (m *Member) Release(ctx context.Context) error {
 	case apierrors.IsNotFound(err):
 		return nil
 	case apierrors.IsConflict(err):
-		// The last renewal's answer was lost: the Lease expires instead.
-		return fmt.Errorf("shard: release Lease %s: changed since last written, left to expire", LeasePrefix+m.opts.ID)
+		return fmt.Errorf("shard: release Lease %s: changed by another writer, left to expire", LeasePrefix+m.opts.ID)
 	}
 	return fmt.Errorf("shard: release Lease %s: %w", LeasePrefix+m.opts.ID, err)
+}
+
+// deleteLease deletes l if it is still at the version read.
+func (m *Member) deleteLease(ctx context.Context, l *coordinationv1.Lease) error {
+	rv := l.ResourceVersion
+	return m.opts.Client.Delete(ctx, l, client.Preconditions{ResourceVersion: &rv})
+}
+
+// deleteOwnLease reads the Lease again and deletes it if this process's
+// session wrote it last; a Conflict error otherwise.
+func (m *Member) deleteOwnLease(ctx context.Context) error {
+	var now coordinationv1.Lease
+	if err := m.opts.Reader.Get(ctx, client.ObjectKeyFromObject(m.lease), &now); err != nil {
+		return err
+	}
+	if now.Annotations[SessionAnnotation] != m.session {
+		return apierrors.NewConflict(coordinationv1.Resource("leases"), now.Name, errors.New("written by another session"))
+	}
+	return m.deleteLease(ctx, &now)
 }
 
 // tick is one round: list the Leases → assign → give up what moved away →

@@ -115,7 +115,9 @@ func TestShards(t *testing.T) {
 
 	// A clean stop releases the Lease at once.
 	replicas[survivor].Stop()
-	waitLeaseGone(t, survivor, 5*time.Second, "a replica that stops cleanly should delete its Lease")
+	if !waitLeaseGone(t, survivor, 5*time.Second, "a replica that stops cleanly should delete its Lease") {
+		t.Log(replicaLogs(map[string]*harness.Replica{survivor: replicas[survivor]}, 20))
+	}
 }
 
 // assertOneWriter checks that each Application was applied at revision by
@@ -267,7 +269,7 @@ func syncWriters(t *testing.T, replicas map[string]*harness.Replica, revision st
 	return out
 }
 
-func waitLeaseGone(t *testing.T, id string, timeout time.Duration, what string) {
+func waitLeaseGone(t *testing.T, id string, timeout time.Duration, what string) bool {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var l coordinationv1.Lease
@@ -277,6 +279,7 @@ func waitLeaseGone(t *testing.T, id string, timeout time.Duration, what string) 
 	if err != nil {
 		t.Errorf("%s: Lease %s%s still there after %s", what, shard.LeasePrefix, id, timeout)
 	}
+	return err == nil
 }
 
 func replicaLogs(replicas map[string]*harness.Replica, n int) string {

@@ -232,7 +232,7 @@ func stopProcess(cmd *exec.Cmd) {
 	go func() { _ = cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // controller-runtime's own grace period
 		_ = cmd.Process.Kill()
 		<-done
 	}
