@@ -100,17 +100,13 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 		rev = s.app.Spec.Source.TargetRevision
 	}
 	src := s.app.Spec.Source
-	req := source.Request{
+	a, err := e.sources.Get(ctx, source.Request{
 		URL:         src.RepoURL,
 		Chart:       src.Chart,
 		Revision:    rev,
 		Credentials: s.req.Credentials,
 		Verify:      s.req.Verify,
-	}
-	if err := req.CheckVerify(); err != nil {
-		return stalled(flotillav1.ReasonVerificationFailed, fmt.Errorf("spec.source.verify: %w", err))
-	}
-	a, err := e.sources.Get(ctx, req)
+	})
 	if err != nil {
 		return sourceError(err)
 	}
@@ -133,6 +129,9 @@ func sourceError(err error) error {
 		return failed(flotillav1.ReasonAuthFailed, err)
 	case errors.Is(err, source.ErrRevisionNotFound):
 		return failed(flotillav1.ReasonRevisionNotFound, err)
+	case errors.Is(err, source.ErrProviderMismatch):
+		// No revision can pass a check that cannot apply to the source.
+		return stalled(flotillav1.ReasonVerificationFailed, err)
 	case errors.Is(err, source.ErrUnverified):
 		return failed(flotillav1.ReasonVerificationFailed, err)
 	default:

@@ -40,6 +40,11 @@ var (
 	// ErrUnverified: the revision carries no signature by a trusted key, or
 	// the trusted keys cannot be used.
 	ErrUnverified = errors.New("signature not verified")
+	// ErrProviderMismatch comes with ErrUnverified when the Verification
+	// cannot apply to the kind of source at all (cosign for git, ssh or gpg
+	// for OCI, any provider for an index-based Helm repository): a mistake
+	// in the spec, which no revision can pass.
+	ErrProviderMismatch = errors.New("verification provider does not fit the source")
 	// ErrUnsafeArchive: an archive breaks a safety rule (an entry outside
 	// its folder, a link, too many files or bytes) and nothing of it is used.
 	ErrUnsafeArchive = errors.New("unsafe archive")

@@ -113,8 +113,7 @@ func (c *Client) prepareChart(op string, req ChartRequest) (*chartPrep, error) {
 		return nil, helmError(err, op, repo.raw, "")
 	}
 	if req.Verify != nil {
-		return nil, p.error(&Error{Kind: ErrUnverified,
-			Detail: "charts of index-based Helm repositories carry no signature Flotilla can check; use an OCI registry"}, op)
+		return nil, p.error(providerMismatch("charts of index-based Helm repositories carry no signature Flotilla can check; use an OCI registry"), op)
 	}
 	if p.authz, err = helmAuthorization(repo.base.Scheme, req.Credentials); err != nil {
 		return nil, p.error(err, op)

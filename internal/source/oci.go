@@ -222,7 +222,7 @@ func (c *Client) fetchOCI(ctx context.Context, r *ociRepo, kind ociKind, revisio
 
 func (c *Client) verifyOCI(ctx context.Context, r *ociRepo, digest string, v *Verification) error {
 	if v.Provider != VerifyCosign {
-		return &Error{Kind: ErrUnverified, Detail: fmt.Sprintf("provider %q cannot verify OCI artifacts; use cosign", v.Provider)}
+		return providerMismatch(fmt.Sprintf("provider %q cannot verify OCI artifacts; use cosign", v.Provider))
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.FetchTimeout, errOCITimeout)
 	defer cancel()

@@ -183,7 +183,7 @@ func TestFetchOCIErrors(t *testing.T) {
 		{name: "bad revision", req: source.OCIRequest{URL: s.URL("app"), Revision: "v1\n"}, want: source.ErrInvalidRevision},
 		{name: "unknown repository", req: source.OCIRequest{URL: s.URL("nothing"), Revision: ">=1.0.0"}, want: source.ErrRepositoryNotFound},
 		{name: "a chart is no artifact", req: source.OCIRequest{URL: s.URL("charts/podinfo"), Revision: chart}, want: source.ErrRegistry},
-		{name: "ssh cannot verify", req: source.OCIRequest{URL: s.URL("app"), Revision: "v1", Verify: &source.Verification{Provider: source.VerifySSH}}, want: source.ErrUnverified},
+		{name: "ssh cannot verify", req: source.OCIRequest{URL: s.URL("app"), Revision: "v1", Verify: &source.Verification{Provider: source.VerifySSH}}, want: source.ErrProviderMismatch},
 		{name: "untrusted certificate", req: source.OCIRequest{URL: s.URL("app"), Revision: "v1", Credentials: &source.Credentials{}}, want: source.ErrHostVerification},
 		{name: "https URL", req: source.OCIRequest{URL: "https://" + s.Host() + "/app"}, want: source.ErrInvalidURL},
 		{name: "credentials in URL", req: source.OCIRequest{URL: "oci://alice:" + canary + "@" + s.Host() + "/app"}, want: source.ErrInvalidURL},

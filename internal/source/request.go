@@ -2,7 +2,6 @@ package source
 
 import (
 	"context"
-	"fmt"
 	"strings"
 )
 
@@ -33,38 +32,6 @@ func (r Request) Kind() string {
 	default:
 		return KindGit
 	}
-}
-
-// CheckVerify says whether the request's Verify can apply to its kind of
-// source at all: ssh or gpg for git, cosign for OCI artifacts and OCI
-// charts, none for charts of index-based Helm repositories. A mismatch is
-// in the spec, not in a revision: no new revision can pass it.
-func (r Request) CheckVerify() error {
-	if r.Verify == nil {
-		return nil
-	}
-	p := r.Verify.Provider
-	var detail string
-	switch r.Kind() {
-	case KindGit:
-		if p != VerifySSH && p != VerifyGPG {
-			detail = fmt.Sprintf("provider %q cannot verify git commits; use ssh or gpg", p)
-		}
-	case KindChart:
-		if !strings.HasPrefix(r.URL, "oci://") {
-			detail = "charts of index-based Helm repositories carry no signature Flotilla can check; use an OCI registry"
-		} else if p != VerifyCosign {
-			detail = fmt.Sprintf("provider %q cannot verify OCI charts; use cosign", p)
-		}
-	default:
-		if p != VerifyCosign {
-			detail = fmt.Sprintf("provider %q cannot verify OCI artifacts; use cosign", p)
-		}
-	}
-	if detail == "" {
-		return nil
-	}
-	return &Error{Type: r.Kind(), Op: "verify", URL: redactURL(r.URL), Revision: r.Revision, Kind: ErrUnverified, Detail: detail}
 }
 
 // Get fetches the revision with Fetch, FetchOCI or FetchChart. A revision

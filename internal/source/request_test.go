@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"testing"
 )
@@ -55,29 +56,24 @@ func TestArtifactID(t *testing.T) {
 	}
 }
 
-func TestCheckVerify(t *testing.T) {
-	v := func(p string) *Verification { return &Verification{Provider: p} }
-	for _, tc := range []struct {
-		req Request
-		ok  bool
-	}{
-		{Request{URL: "https://git.example/fleet.git"}, true},
-		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifySSH)}, true},
-		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifyGPG)}, true},
-		{Request{URL: "https://git.example/fleet.git", Verify: v(VerifyCosign)}, false},
-		{Request{URL: "oci://registry.example/apps/web", Verify: v(VerifyCosign)}, true},
-		{Request{URL: "oci://registry.example/apps/web", Verify: v(VerifySSH)}, false},
-		{Request{URL: "oci://registry.example/charts", Chart: "web", Verify: v(VerifyCosign)}, true},
-		{Request{URL: "oci://registry.example/charts", Chart: "web", Verify: v(VerifyGPG)}, false},
-		{Request{URL: "https://charts.example", Chart: "web", Verify: v(VerifyCosign)}, false},
-		{Request{URL: "https://charts.example", Chart: "web"}, true},
+// TestProviderMismatch: a Verification that cannot apply to the kind of
+// source is ErrUnverified and ErrProviderMismatch, found before any
+// request (the servers named here do not exist).
+func TestProviderMismatch(t *testing.T) {
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	keys := [][]byte{[]byte("unused")}
+	for _, req := range []Request{
+		{URL: "https://127.0.0.1:1/fleet.git", Verify: &Verification{Provider: VerifyCosign, Keys: keys}},
+		{URL: "https://127.0.0.1:1/fleet.git", Verify: &Verification{Provider: "x509", Keys: keys}},
+		{URL: "https://127.0.0.1:1/charts", Chart: "web", Verify: &Verification{Provider: VerifyCosign, Keys: keys}},
 	} {
-		err := tc.req.CheckVerify()
-		if (err == nil) != tc.ok {
-			t.Errorf("%s %s verify %v: error %v, want ok=%v", tc.req.URL, tc.req.Chart, tc.req.Verify, err, tc.ok)
-		}
-		if err != nil && !errors.Is(err, ErrUnverified) {
-			t.Errorf("%v is not ErrUnverified", err)
+		_, err := c.Get(context.Background(), req)
+		if !errors.Is(err, ErrUnverified) || !errors.Is(err, ErrProviderMismatch) {
+			t.Errorf("%s %s verified by %s: %v, want ErrUnverified and ErrProviderMismatch", req.URL, req.Chart, req.Verify.Provider, err)
 		}
 	}
 }

@@ -10,6 +10,12 @@ const (
 	VerifyGPG = "gpg"
 )
 
+// providerMismatch is the error of a Verification that cannot apply to the
+// kind of source: ErrUnverified, and ErrProviderMismatch.
+func providerMismatch(detail string) *Error {
+	return &Error{Kind: ErrUnverified, Detail: detail, cause: ErrProviderMismatch}
+}
+
 // Verification asks that a revision be signed by one of Keys (or, for
 // cosign, by a certificate Keyless trusts) before any of its content is
 // used. The controller fills it from spec.source.verify and the Secret it

@@ -117,7 +117,7 @@ func verifyKeyless(ctx context.Context, t *keylessTrust, keys bool, sigs []oci.S
 // Verification.
 func cosignTrust(v *Verification) ([]signature.Verifier, *keylessTrust, error) {
 	if v.Provider != VerifyCosign {
-		return nil, nil, unverified(fmt.Sprintf("%s verifies git commits; use cosign for OCI sources", v.Provider))
+		return nil, nil, providerMismatch(fmt.Sprintf("%s verifies git commits; use cosign for OCI sources", v.Provider))
 	}
 	if len(v.Keys) == 0 && v.Keyless == nil {
 		return nil, nil, unverified("no trusted keys given")

@@ -41,9 +41,9 @@ func readTrustedKeys(v *Verification) (*trustedKeys, error) {
 	switch v.Provider {
 	case VerifySSH, VerifyGPG:
 	case VerifyCosign:
-		return nil, unverified("cosign verifies OCI sources; use ssh or gpg for git")
+		return nil, providerMismatch("cosign verifies OCI sources; use ssh or gpg for git")
 	default:
-		return nil, unverified(fmt.Sprintf("unknown provider %q; use ssh or gpg for git", v.Provider))
+		return nil, providerMismatch(fmt.Sprintf("unknown provider %q; use ssh or gpg for git", v.Provider))
 	}
 	if len(v.Keys) == 0 {
 		return nil, unverified("no trusted keys given")
