@@ -102,10 +102,12 @@ type Client struct {
 	// parsing takes is that of one index, however many repositories are
 	// read at once.
 	indexParses chan struct{}
-	ownDir      bool // CacheDir was made by New and is removed by Close
-	ctx         context.Context
-	cancel      context.CancelFunc
-	closeOnce   sync.Once
+	// verified remembers the OCI manifests whose signatures verified.
+	verified  verifiedSet
+	ownDir    bool // CacheDir was made by New and is removed by Close
+	ctx       context.Context
+	cancel    context.CancelFunc
+	closeOnce sync.Once
 }
 
 // New returns a Client. Close it to stop fetches in progress.

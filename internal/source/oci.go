@@ -224,12 +224,17 @@ func (c *Client) verifyOCI(ctx context.Context, r *ociRepo, digest string, v *Ve
 	if v.Provider != VerifyCosign {
 		return providerMismatch(fmt.Sprintf("provider %q cannot verify OCI artifacts; use cosign", v.Provider))
 	}
+	ref := OCIReference{Registry: r.ref.Registry, Repository: r.ref.Repository, Digest: digest}
+	key := c.verified.key(ref, v)
+	if c.verified.has(key) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeoutCause(ctx, c.opts.FetchTimeout, errOCITimeout)
 	defer cancel()
-	ref := OCIReference{Registry: r.ref.Registry, Repository: r.ref.Repository, Digest: digest}
 	if err := c.verifyCosign(ctx, ref, r.creds, v); err != nil {
 		return r.failure(ctx, err)
 	}
+	c.verified.add(key)
 	return nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flotilla-dev/flotilla/internal/ociserver"
+	"github.com/flotilla-dev/flotilla/internal/signtest"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
@@ -375,4 +376,36 @@ func gzipZeros(t *testing.T, n int) []byte {
 	_ = tw.Close()
 	_ = zw.Close()
 	return buf.Bytes()
+}
+
+// TestFetchOCIVerifiesOnce: the resync of a verified revision asks the
+// registry only what an unverified fetch asks (the tag, with the caller's
+// credentials); its signatures are read again only for other trusted keys.
+func TestFetchOCIVerifiesOnce(t *testing.T) {
+	s := ociserver.New(t, ociserver.Options{})
+	signed := s.PushArtifact(t, "signed", "v1", map[string]string{"a.yaml": "a: 1\n"})
+	s.PushArtifact(t, "plain", "v1", map[string]string{"a.yaml": "a: 1\n"})
+	key, pub := signtest.NewCosignKey(t)
+	_, otherPub := signtest.NewCosignKey(t)
+	signtest.CosignSign(t, signtest.Registry{Host: s.Host(), CACert: s.CACert()}, "signed", signed, key)
+	c := newClient(t, nil)
+	creds := &source.Credentials{CACert: s.CACert()}
+	verify := &source.Verification{Provider: source.VerifyCosign, Keys: [][]byte{pub}}
+	requests := func(req source.OCIRequest) int64 {
+		before := s.Counts().Requests
+		fetchOCI(t, c, req).Release()
+		return s.Counts().Requests - before
+	}
+
+	first := requests(source.OCIRequest{URL: s.URL("signed"), Revision: "v1", Credentials: creds, Verify: verify})
+	again := requests(source.OCIRequest{URL: s.URL("signed"), Revision: "v1", Credentials: creds, Verify: verify})
+	requests(source.OCIRequest{URL: s.URL("plain"), Revision: "v1", Credentials: creds})
+	plain := requests(source.OCIRequest{URL: s.URL("plain"), Revision: "v1", Credentials: creds})
+	if again != plain || again >= first {
+		t.Errorf("requests: first verified fetch %d, again %d, a cached unverified fetch %d; want again = unverified < first", first, again, plain)
+	}
+	// Other trusted keys: checked again (and refused).
+	_, err := c.FetchOCI(testContext(t), source.OCIRequest{URL: s.URL("signed"), Revision: "v1", Credentials: creds,
+		Verify: &source.Verification{Provider: source.VerifyCosign, Keys: [][]byte{otherPub}}})
+	wantError(t, err, source.ErrUnverified)
 }

@@ -1,5 +1,11 @@
 package source
 
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+)
+
 // The signature providers of a Verification.
 const (
 	// VerifyCosign checks cosign signatures of OCI artifacts and OCI charts.
@@ -52,4 +58,54 @@ type Keyless struct {
 	// certificate's OIDC issuer and one of its subject alternative names
 	// (an email address or a URI) must match.
 	Issuer, Subject string
+}
+
+// maxVerified bounds the signature checks a Client remembers.
+const maxVerified = 4096
+
+// verifiedSet remembers which manifests verified with which trust, so that
+// the resyncs of an unchanged revision do not read its signatures from the
+// registry again: a manifest digest names content that cannot change, and
+// the trust is part of the key, so a changed Secret checks again.
+type verifiedSet struct {
+	mu sync.Mutex
+	m  map[[sha256.Size]byte]struct{}
+}
+
+func (s *verifiedSet) key(ref OCIReference, v *Verification) [sha256.Size]byte {
+	h := sha256.New()
+	field := func(b []byte) {
+		_ = binary.Write(h, binary.BigEndian, uint64(len(b)))
+		h.Write(b)
+	}
+	for _, f := range []string{ref.Registry, ref.Repository, ref.Digest, v.Provider} {
+		field([]byte(f))
+	}
+	for _, k := range v.Keys {
+		field(k)
+	}
+	if k := v.Keyless; k != nil {
+		for _, f := range [][]byte{k.Roots, k.RekorKeys, k.CTLogKeys, []byte(k.Issuer), []byte(k.Subject)} {
+			field(f)
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+func (s *verifiedSet) has(key [sha256.Size]byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[key]
+	return ok
+}
+
+func (s *verifiedSet) add(key [sha256.Size]byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxVerified {
+		s.m = map[[sha256.Size]byte]struct{}{}
+	}
+	s.m[key] = struct{}{}
 }
