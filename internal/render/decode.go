@@ -38,6 +38,19 @@ func decodeManifests(r io.Reader, file string, asJSON bool, b *budget, fn docFun
 }
 
 func decodeYAML(r io.Reader, file string, b *budget, fn docFunc) error {
+	return eachYAMLNode(r, file, func(doc int, n *yaml.Node) error {
+		c := converter{maxDepth: b.opts.MaxDepth, maxAlias: b.opts.MaxAliasNodes, aliasLeft: &b.aliasLeft}
+		v, err := c.value(n, 0)
+		if err != nil {
+			return convToError(err, file, doc)
+		}
+		return emit(file, doc, v, fn)
+	})
+}
+
+// eachYAMLNode parses the documents of a YAML stream one at a time and
+// hands each, with its number from 1, to fn.
+func eachYAMLNode(r io.Reader, file string, fn func(doc int, n *yaml.Node) error) error {
 	dec := yaml.NewDecoder(r)
 	for doc := 1; ; doc++ {
 		var n yaml.Node
@@ -47,12 +60,7 @@ func decodeYAML(r io.Reader, file string, b *budget, fn docFunc) error {
 			}
 			return docError(ErrMalformed, file, doc, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
 		}
-		c := converter{maxDepth: b.opts.MaxDepth, maxAlias: b.opts.MaxAliasNodes, aliasLeft: &b.aliasLeft}
-		v, err := c.value(&n, 0)
-		if err != nil {
-			return convToError(err, file, doc)
-		}
-		if err := emit(file, doc, v, fn); err != nil {
+		if err := fn(doc, &n); err != nil {
 			return err
 		}
 	}

@@ -3,9 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 	"time"
@@ -195,19 +193,12 @@ func isSOPSINI(data []byte) bool {
 func checkSOPSInput(file string, format sopsFormat, data []byte, b *budget) error {
 	switch format {
 	case formatYAML:
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for doc := 1; ; doc++ {
-			var n yaml.Node
-			if err := dec.Decode(&n); err != nil {
-				if errors.Is(err, io.EOF) {
-					return nil
-				}
-				return docError(ErrMalformed, file, doc, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
-			}
-			if err := checkSOPSNode(&n, 0, b.opts.MaxDepth); err != nil {
+		return eachYAMLNode(bytes.NewReader(data), file, func(doc int, n *yaml.Node) error {
+			if err := checkSOPSNode(n, 0, b.opts.MaxDepth); err != nil {
 				return docError(ErrMalformed, file, doc, "is SOPS-encrypted but "+err.Error())
 			}
-		}
+			return nil
+		})
 	case formatJSON, formatBinary:
 		if depth := jsonDepth(data, b.opts.MaxDepth); depth > b.opts.MaxDepth {
 			return newError(ErrTooLarge, file, "nested deeper than %d levels", b.opts.MaxDepth)

@@ -179,15 +179,11 @@ func (h *Hub) StartReplica(name string, args ...string) (*Replica, error) {
 
 // Kill ends the replica with SIGKILL.
 func (r *Replica) Kill() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
+	killProcess(r.cmd)
 	r.cmd = nil
 }
 
-// Stop ends the replica with SIGTERM, then SIGKILL after 10s.
+// Stop ends the replica with SIGTERM, then SIGKILL after 30s.
 func (r *Replica) Stop() {
 	stopProcess(r.cmd)
 	r.cmd = nil
@@ -209,18 +205,22 @@ func (h *Hub) ControllerPID() int {
 
 // KillController ends the controller with SIGKILL, as an OOM kill would.
 func (h *Hub) KillController() {
-	if h.controller == nil {
-		return
-	}
-	_ = h.controller.Process.Signal(syscall.SIGKILL)
-	_ = h.controller.Wait()
+	killProcess(h.controller)
 	h.controller = nil
 }
 
-// StopController ends the controller with SIGTERM, then SIGKILL after 10s.
+// StopController ends the controller with SIGTERM, then SIGKILL after 30s.
 func (h *Hub) StopController() {
 	stopProcess(h.controller)
 	h.controller = nil
+}
+
+func killProcess(cmd *exec.Cmd) {
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
 }
 
 func stopProcess(cmd *exec.Cmd) {
