@@ -169,15 +169,7 @@ func closedAddr(t *testing.T) string {
 }
 
 func TestTimeoutAndCancel(t *testing.T) {
-	release := make(chan struct{})
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(slow.Close)
-	t.Cleanup(func() { close(release) })
+	slow := stalledServer(t, false)
 	c := newClient(t, func(o *source.Options) { o.ResolveTimeout = time.Second })
 
 	start := time.Now()

@@ -403,15 +403,7 @@ func TestHelmLimits(t *testing.T) {
 	_, err := c.FetchChart(testContext(t), chartRequest(srv, "web", ""))
 	wantError(t, err, source.ErrTooLarge)
 
-	release := make(chan struct{})
-	slow := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(slow.Close)
-	t.Cleanup(func() { close(release) })
+	slow := stalledServer(t, true)
 	c = newClient(t, func(o *source.Options) { o.ResolveTimeout = time.Second })
 	start := time.Now()
 	_, err = c.ResolveChart(testContext(t), source.ChartRequest{RepoURL: slow.URL, Chart: "web",

@@ -3,6 +3,8 @@ package source_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,4 +107,21 @@ func readTree(t *testing.T, dir string) map[string]string {
 		t.Fatalf("read %s: %v", dir, err)
 	}
 	return files
+}
+
+// stalledServer returns a server, plain or TLS, that answers no request
+// before the test ends: whatever the client or the connection does, it
+// never sees a response, so its only way out is its own time limit.
+func stalledServer(t *testing.T, useTLS bool) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { <-release }))
+	if useTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close) // runs last: Close waits for the handlers
+	t.Cleanup(func() { close(release) })
+	return srv
 }
