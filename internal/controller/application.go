@@ -145,6 +145,12 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// without holding a worker, and writes nothing.
 		return ctrl.Result{RequeueAfter: clusterBusyRetry}, nil
 	}
+	if apierrors.IsConflict(err) {
+		// The Application changed since it was read (the cache was behind
+		// a write of the last reconcile): nothing was applied, nothing is
+		// reported; the next reconcile reads the newer copy.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	r.Metrics.Observe(res, err)
 	r.log(app, res, err)
 	r.event(app, p, res, err)
@@ -153,9 +159,17 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// A resync that found nothing new writes nothing, not even status.
 		return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
 	}
-	if perr := r.Client.Status().Patch(ctx, app, client.MergeFrom(base)); perr != nil {
-		if apierrors.IsNotFound(perr) {
+	// The inventory written before the sync is this reconcile's own write.
+	base.ResourceVersion = app.ResourceVersion
+	if perr := patchStatus(ctx, r.Client, app, base); perr != nil {
+		switch {
+		case apierrors.IsNotFound(perr):
 			return ctrl.Result{}, nil
+		case apierrors.IsConflict(perr):
+			// Read from a cache behind a newer write: what this reconcile
+			// applied is applied again, idempotently, and recorded by the
+			// next, which reads the newer copy.
+			return ctrl.Result{RequeueAfter: staleRetry}, nil
 		}
 		return ctrl.Result{}, perr
 	}
@@ -196,8 +210,20 @@ func (r *ApplicationReconciler) recordInventory(app *flotillav1.Application) fun
 		app.Status.Resources = mergeResourceStatus(app.Status.Resources, inv)
 		now := nowTime()
 		app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationRunning, StartedAt: &now}
-		return r.Client.Status().Patch(ctx, app, client.MergeFrom(base))
+		return patchStatus(ctx, r.Client, app, base)
 	}
+}
+
+// staleRetry is how soon a reconcile that read an outdated copy tries again.
+const staleRetry = 200 * time.Millisecond
+
+// patchStatus writes obj's status as a merge patch from base, on condition
+// that nobody wrote obj since base was read; else it fails with a Conflict.
+// A merge patch replaces whole lists, so without the condition a reconcile
+// that read a copy from a cache still behind the last status write would
+// put back the older history, inventory and handled-request tokens.
+func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) error {
+	return c.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
 // requeueAfter is the interval after a success or a stall, the retry backoff
