@@ -62,28 +62,74 @@ func (c *Client) newAuth(r remote, creds *Credentials) (*auth, error) {
 	}
 }
 
+// httpCredential is the kind of HTTP authentication credentials ask for.
+type httpCredential int
+
+const (
+	noCredential httpCredential = iota
+	basicCredential
+	bearerCredential
+)
+
+// httpCredential checks creds (nil: none) for an Authorization header to a
+// server reached over scheme, and says which kind they hold. Every HTTP
+// client of this package (git, Helm repositories, OCI registries, cosign)
+// takes them by this rule.
+func (creds *Credentials) httpCredential(scheme string) (httpCredential, error) {
+	if creds == nil {
+		return noCredential, nil
+	}
+	basic := creds.Username != "" || creds.Password != ""
+	bearer := creds.BearerToken != ""
+	switch {
+	case basic && bearer:
+		return 0, credentialsError("both a bearer token and a username or password given; use one")
+	case (basic || bearer) && scheme == schemeHTTP:
+		return 0, credentialsError("refusing to send credentials over plain http; use https")
+	case strings.ContainsAny(creds.Username+creds.Password+creds.BearerToken, "\r\n\x00"):
+		return 0, credentialsError("a credential contains a line break or NUL")
+	case basic:
+		return basicCredential, nil
+	case bearer:
+		return bearerCredential, nil
+	}
+	return noCredential, nil
+}
+
+// credentialSecrets are the forms of creds (nil: none) that must appear in
+// no error or log: the password, the basic authentication header's value,
+// the bearer token.
+func credentialSecrets(creds *Credentials) []string {
+	var s []string
+	if creds == nil {
+		return nil
+	}
+	if creds.Password != "" {
+		s = append(s, creds.Password, base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)))
+	}
+	if creds.BearerToken != "" {
+		s = append(s, creds.BearerToken)
+	}
+	return s
+}
+
 func (c *Client) httpAuth(r remote, creds *Credentials) (*auth, error) {
 	a := &auth{}
+	kind, err := creds.httpCredential(r.scheme)
+	if err != nil {
+		return nil, err
+	}
 	if creds == nil {
 		return a, nil
 	}
-	basic := creds.Username != "" || creds.Password != ""
 	var header string
-	switch {
-	case basic && creds.BearerToken != "":
-		return nil, credentialsError("both a bearer token and a username or password given; use one")
-	case (basic || creds.BearerToken != "") && r.scheme == schemeHTTP:
-		return nil, credentialsError("refusing to send credentials over plain http; use https")
-	case strings.ContainsAny(creds.Username+creds.Password+creds.BearerToken, "\r\n\x00"):
-		return nil, credentialsError("a credential contains a line break or NUL")
-	case basic:
-		encoded := base64.StdEncoding.EncodeToString([]byte(creds.Username + ":" + creds.Password))
-		header = "Authorization: Basic " + encoded
-		a.secrets = append(a.secrets, creds.Password, encoded)
-	case creds.BearerToken != "":
+	switch kind {
+	case basicCredential:
+		header = "Authorization: Basic " + base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password))
+	case bearerCredential:
 		header = "Authorization: Bearer " + creds.BearerToken
-		a.secrets = append(a.secrets, creds.BearerToken)
 	}
+	a.secrets = credentialSecrets(creds)
 	var config [][2]string
 	if header != "" {
 		// Scoped to the repository's origin: git sends it to no other host.

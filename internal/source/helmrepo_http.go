@@ -80,20 +80,13 @@ func parseHelmRepoURL(raw string) (helmRepo, error) {
 // helmAuthorization returns the Authorization header the credentials ask
 // for: basic authentication or a bearer token, never over plain http.
 func helmAuthorization(scheme string, creds *Credentials) (string, error) {
-	if creds == nil {
-		return "", nil
-	}
-	basic := creds.Username != "" || creds.Password != ""
+	kind, err := creds.httpCredential(scheme)
 	switch {
-	case basic && creds.BearerToken != "":
-		return "", credentialsError("both a bearer token and a username or password given; use one")
-	case (basic || creds.BearerToken != "") && scheme == schemeHTTP:
-		return "", credentialsError("refusing to send credentials over plain http; use https")
-	case strings.ContainsAny(creds.Username+creds.Password+creds.BearerToken, "\r\n\x00"):
-		return "", credentialsError("a credential contains a line break or NUL")
-	case basic:
+	case err != nil:
+		return "", err
+	case kind == basicCredential:
 		return "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)), nil
-	case creds.BearerToken != "":
+	case kind == bearerCredential:
 		return "Bearer " + creds.BearerToken, nil
 	}
 	return "", nil

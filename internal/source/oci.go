@@ -245,21 +245,18 @@ func (c *Client) openOCI(raw string, creds *Credentials) (*ociRepo, error) {
 		return nil, err
 	}
 	r := &ociRepo{raw: raw, ref: ref, creds: creds}
-	cred := orasauth.EmptyCredential
-	if creds != nil {
-		basic := creds.Username != "" || creds.Password != ""
-		switch {
-		case basic && creds.BearerToken != "":
-			return nil, credentialsError("both a bearer token and a username or password given; use one")
-		case strings.ContainsAny(creds.Username+creds.Password+creds.BearerToken, "\r\n\x00"):
-			return nil, credentialsError("a credential contains a line break or NUL")
-		case basic:
-			cred = orasauth.Credential{Username: creds.Username, Password: creds.Password}
-		case creds.BearerToken != "":
-			cred = orasauth.Credential{AccessToken: creds.BearerToken}
-		}
-		r.secrets = credentialSecrets(creds)
+	kind, err := creds.httpCredential(schemeHTTPS)
+	if err != nil {
+		return nil, err
 	}
+	cred := orasauth.EmptyCredential
+	switch kind {
+	case basicCredential:
+		cred = orasauth.Credential{Username: creds.Username, Password: creds.Password}
+	case bearerCredential:
+		cred = orasauth.Credential{AccessToken: creds.BearerToken}
+	}
+	r.secrets = credentialSecrets(creds)
 	hc, err := httpClient(creds)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -124,17 +123,4 @@ func codeRune(c rune) rune {
 		return c
 	}
 	return -1
-}
-
-// credentialSecrets are the forms of creds that must not appear in an
-// error.
-func credentialSecrets(creds *Credentials) []string {
-	var s []string
-	if creds.Password != "" {
-		s = append(s, creds.Password, base64.StdEncoding.EncodeToString([]byte(creds.Username+":"+creds.Password)))
-	}
-	if creds.BearerToken != "" {
-		s = append(s, creds.BearerToken)
-	}
-	return s
 }

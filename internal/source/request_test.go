@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -74,6 +75,51 @@ func TestProviderMismatch(t *testing.T) {
 		_, err := c.Get(context.Background(), req)
 		if !errors.Is(err, ErrUnverified) || !errors.Is(err, ErrProviderMismatch) {
 			t.Errorf("%s %s verified by %s: %v, want ErrUnverified and ErrProviderMismatch", req.URL, req.Chart, req.Verify.Provider, err)
+		}
+	}
+}
+
+// TestCredentialsRule: every kind of source takes HTTP credentials by one
+// rule, and refuses the same bad ones before any request (the servers
+// named here do not exist), never repeating a secret.
+func TestCredentialsRule(t *testing.T) {
+	c, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	const secret = "s3cret-token"
+	bad := []struct {
+		name  string
+		creds *Credentials
+		plain bool // refused only over plain http
+	}{
+		{"basic and bearer", &Credentials{Username: "alice", Password: secret, BearerToken: secret}, false},
+		{"line break", &Credentials{BearerToken: secret + "\r\nX-Injected: 1"}, false},
+		{"NUL", &Credentials{Username: "alice\x00", Password: secret}, false},
+		{"over plain http", &Credentials{Username: "alice", Password: secret}, true},
+	}
+	for _, src := range []Request{
+		{URL: "https://127.0.0.1:1/fleet.git"},
+		{URL: "https://127.0.0.1:1/charts", Chart: "web"},
+		{URL: "oci://127.0.0.1:1/apps/web"},
+		{URL: "oci://127.0.0.1:1/charts", Chart: "web"},
+	} {
+		for _, tc := range bad {
+			req := src
+			req.Credentials = tc.creds
+			if tc.plain {
+				if !strings.HasPrefix(req.URL, "https://") {
+					continue // OCI registries are reached over https only
+				}
+				req.URL = "http://" + strings.TrimPrefix(req.URL, "https://")
+			}
+			_, err := c.Get(context.Background(), req)
+			if !errors.Is(err, ErrCredentials) {
+				t.Errorf("%s %s, %s: %v, want ErrCredentials", req.URL, req.Chart, tc.name, err)
+			} else if strings.Contains(err.Error(), secret) {
+				t.Errorf("%s %s, %s: the error repeats the secret: %v", req.URL, req.Chart, tc.name, err)
+			}
 		}
 	}
 }

@@ -178,16 +178,16 @@ func cosignRegistryOptions(ctx context.Context, creds *Credentials) ([]ociremote
 	if err != nil {
 		return nil, err
 	}
+	kind, err := creds.httpCredential(schemeHTTPS)
+	if err != nil {
+		return nil, err
+	}
 	authenticator := authn.Anonymous
-	if creds != nil {
-		switch {
-		case creds.BearerToken != "" && (creds.Username != "" || creds.Password != ""):
-			return nil, credentialsError("both a bearer token and a username or password given; use one")
-		case creds.BearerToken != "":
-			authenticator = authn.FromConfig(authn.AuthConfig{RegistryToken: creds.BearerToken})
-		case creds.Username != "" || creds.Password != "":
-			authenticator = &authn.Basic{Username: creds.Username, Password: creds.Password}
-		}
+	switch kind {
+	case basicCredential:
+		authenticator = &authn.Basic{Username: creds.Username, Password: creds.Password}
+	case bearerCredential:
+		authenticator = authn.FromConfig(authn.AuthConfig{RegistryToken: creds.BearerToken})
 	}
 	return []ociremote.Option{ociremote.WithRemoteOptions(
 		ggcrremote.WithContext(ctx),
