@@ -146,17 +146,13 @@ func cosignTrust(v *Verification) ([]signature.Verifier, *keylessTrust, error) {
 // pemPublicKeys reads the PEM public keys of an entry (cosign.pub holds
 // one; an entry may hold several).
 func pemPublicKeys(entry []byte) ([]crypto.PublicKey, error) {
+	blocks, err := pemBlocks(entry, "PUBLIC KEY")
+	if err != nil {
+		return nil, err
+	}
 	var keys []crypto.PublicKey
-	for {
-		block, rest := pem.Decode(entry)
-		if block == nil {
-			break
-		}
-		entry = rest
-		if block.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("a PEM block of type %q", block.Type)
-		}
-		key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	for _, der := range blocks {
+		key, err := x509.ParsePKIXPublicKey(der)
 		if err != nil {
 			return nil, err
 		}
@@ -166,6 +162,23 @@ func pemPublicKeys(entry []byte) ([]crypto.PublicKey, error) {
 		return nil, errors.New("no PEM public key")
 	}
 	return keys, nil
+}
+
+// pemBlocks returns the contents of the PEM blocks in data, every one of
+// which must be of type typ. What is around and between them is skipped.
+func pemBlocks(data []byte, typ string) ([][]byte, error) {
+	var blocks [][]byte
+	for {
+		block, rest := pem.Decode(data)
+		if block == nil {
+			return blocks, nil
+		}
+		if block.Type != typ {
+			return nil, fmt.Errorf("a PEM block of type %q", block.Type)
+		}
+		blocks = append(blocks, block.Bytes)
+		data = rest
+	}
 }
 
 // cosignRegistryOptions reach the registry as the rest of this package

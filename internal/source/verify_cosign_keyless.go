@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"regexp"
@@ -83,18 +82,14 @@ func readKeyless(k *Keyless) (*keylessTrust, error) {
 // certificatePools sorts PEM certificates into self-signed roots and
 // intermediates; intermediates is nil when there are none.
 func certificatePools(data []byte) (roots, intermediates *x509.CertPool, err error) {
+	blocks, err := pemBlocks(data, "CERTIFICATE")
+	if err != nil {
+		return nil, nil, err
+	}
 	var n int
 	roots = x509.NewCertPool()
-	for {
-		block, rest := pem.Decode(data)
-		if block == nil {
-			break
-		}
-		data = rest
-		if block.Type != "CERTIFICATE" {
-			return nil, nil, fmt.Errorf("a PEM block of type %q", block.Type)
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
+	for _, der := range blocks {
+		c, err := x509.ParseCertificate(der)
 		if err != nil {
 			return nil, nil, errors.New("a certificate cannot be parsed")
 		}

@@ -118,19 +118,8 @@ func TestVerifyCosign(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := OCIReference{Registry: reg.host, Repository: "apps/web", Digest: tt.digest}
-			err := c.verifyCosign(t.Context(), ref, creds,
-				&Verification{Provider: VerifyCosign, Keys: tt.keys})
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("verifyCosign: %v", err)
-			case tt.want == "":
-			case err == nil:
-				t.Fatalf("verifyCosign: nil, want %q", tt.want)
-			case !strings.Contains(err.Error(), tt.want):
-				t.Fatalf("verifyCosign: %v, want %q", err, tt.want)
-			default:
-				wantKind(t, err, ErrUnverified)
-			}
+			wantVerified(t, c.verifyCosign(t.Context(), ref, creds,
+				&Verification{Provider: VerifyCosign, Keys: tt.keys}), tt.want)
 		})
 	}
 }
@@ -218,21 +207,8 @@ func TestVerifyCosignKeyless(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := OCIReference{Registry: reg.host, Repository: "apps/web", Digest: tt.digest}
-			err := c.verifyCosign(t.Context(), ref, creds,
-				&Verification{Provider: VerifyCosign, Keys: tt.keys, Keyless: tt.keyless})
-			switch {
-			case tt.want == "" && err != nil:
-				t.Fatalf("verifyCosign: %v", err)
-			case tt.want == "":
-			case err == nil:
-				t.Fatalf("verifyCosign: nil, want %q", tt.want)
-			case !strings.Contains(err.Error(), tt.want):
-				t.Fatalf("verifyCosign: %v, want %q", err, tt.want)
-			case strings.Contains(err.Error(), "-----BEGIN"):
-				t.Fatalf("verifyCosign: %v, which holds PEM", err)
-			default:
-				wantKind(t, err, ErrUnverified)
-			}
+			wantVerified(t, c.verifyCosign(t.Context(), ref, creds,
+				&Verification{Provider: VerifyCosign, Keys: tt.keys, Keyless: tt.keyless}), tt.want)
 		})
 	}
 }
@@ -268,4 +244,23 @@ func wantKind(t *testing.T, err, kind error) {
 		t.Fatalf("error = %v (%T), want an *Error of kind %v", err, err, kind)
 	}
 	t.Logf("as expected: %v", err)
+}
+
+// wantVerified checks the outcome of a verification: err is nil when want
+// is "", else ErrUnverified saying want, and never quoting a PEM block.
+func wantVerified(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("verifyCosign: %v", err)
+	case want == "":
+	case err == nil:
+		t.Fatalf("verifyCosign: nil, want %q", want)
+	case !strings.Contains(err.Error(), want):
+		t.Fatalf("verifyCosign: %v, want %q", err, want)
+	case strings.Contains(err.Error(), "-----BEGIN"):
+		t.Fatalf("verifyCosign: %v, which holds PEM", err)
+	default:
+		wantKind(t, err, ErrUnverified)
+	}
 }
