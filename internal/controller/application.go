@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -145,9 +146,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// without holding a worker, and writes nothing.
 		return ctrl.Result{RequeueAfter: clusterBusyRetry}, nil
 	}
-	if apierrors.IsConflict(err) {
-		// The Application changed since it was read (the cache was behind
-		// a write of the last reconcile): nothing was applied, nothing is
+	if errors.Is(err, errStaleCopy) {
+		// Found before any write: nothing was applied, nothing is
 		// reported; the next reconcile reads the newer copy.
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
@@ -210,9 +210,17 @@ func (r *ApplicationReconciler) recordInventory(app *flotillav1.Application) fun
 		app.Status.Resources = mergeResourceStatus(app.Status.Resources, inv)
 		now := nowTime()
 		app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationRunning, StartedAt: &now}
-		return patchStatus(ctx, r.Client, app, base)
+		err := patchStatus(ctx, r.Client, app, base)
+		if apierrors.IsConflict(err) {
+			return fmt.Errorf("%w: %w", errStaleCopy, err)
+		}
+		return err
 	}
 }
+
+// errStaleCopy says the Application changed since this reconcile read it:
+// the cache it came from was behind a write, often the last reconcile's.
+var errStaleCopy = errors.New("the Application changed since it was read")
 
 // staleRetry is how soon a reconcile that read an outdated copy tries again.
 const staleRetry = 200 * time.Millisecond

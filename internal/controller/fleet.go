@@ -79,11 +79,9 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	requeue, err := r.sync(ctx, f)
 	setFleetReady(f, err)
 	if !equality.Semantic.DeepEqual(base.Status, f.Status) {
-		perr := patchStatus(ctx, r.Client, f, base)
-		if apierrors.IsConflict(perr) {
-			return ctrl.Result{RequeueAfter: staleRetry}, nil
-		}
-		if perr != nil && !apierrors.IsNotFound(perr) {
+		// Every field is counted afresh from the Applications at each
+		// reconcile: a plain merge patch, unlike an Application's history.
+		if perr := r.Client.Status().Patch(ctx, f, client.MergeFrom(base)); perr != nil && !apierrors.IsNotFound(perr) {
 			return ctrl.Result{}, perr
 		}
 	}

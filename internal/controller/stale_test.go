@@ -88,9 +88,10 @@ func TestStaleReadKeepsHistory(t *testing.T) {
 	eng := engine.New(sources, render.New(render.DefaultOptions()), cluster.NewRegistry(hub, cfg, cluster.DefaultOptions()), engOpts)
 	t.Cleanup(eng.Close)
 	reads := &staleReads{Client: hub}
+	recorder := events.NewFakeRecorder(100)
 	r := &controller.ApplicationReconciler{
 		Client: reads, Reader: hub, Engine: eng, Log: log,
-		Recorder: events.NewFakeRecorder(100),
+		Recorder: recorder,
 		Metrics:  engine.NewMetrics(prometheus.NewRegistry()),
 	}
 
@@ -154,8 +155,14 @@ func TestStaleReadKeepsHistory(t *testing.T) {
 	// The third commit is first synced by a reconcile that read the copy
 	// written after the first sync.
 	third := commit("3")
+	for len(recorder.Events) > 0 {
+		<-recorder.Events
+	}
 	reads.app = &stale
 	res := reconcile("from the stale copy")
+	if len(recorder.Events) > 0 {
+		t.Errorf("a reconcile that stopped at a stale copy reported %q", <-recorder.Events)
+	}
 	if res.RequeueAfter <= 0 || res.RequeueAfter > time.Second {
 		t.Errorf("a reconcile whose status write was refused asks to come back in %s, want within a second", res.RequeueAfter)
 	}
