@@ -87,24 +87,7 @@ func assertChartSyncs(t *testing.T, name, ns, revPrefix string) {
 	if v := configMapValue(t, ns, "shop-config", "greeting"); v != "hello" {
 		t.Errorf("greeting %q, want the chart's default hello", v)
 	}
-	before := resourceVersions(t, ns)
-	updated := setHelmValues(t, name, `{"replicaCount": 2}`)
-	waitApp(t, name, time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Generation >= updated && a.Status.Health.Status == flotillav1.HealthHealthy
-	})
-	waitDeployment(t, env.Client, ns, "shop-web", 2)
-	after := resourceVersions(t, ns)
-	for _, obj := range []string{"Service/shop-web", "ConfigMap/shop-config"} {
-		if before[obj] != after[obj] {
-			t.Errorf("%s changed although its values did not (resourceVersion %s → %s)", obj, before[obj], after[obj])
-		}
-	}
-	note := waitSyncEvent(t, name, "Deployment/"+ns+"/shop-web configured")
-	for _, other := range []string{"Service/", "ConfigMap/", "Gadget"} {
-		if strings.Contains(note, other) {
-			t.Errorf("the values change wrote more than the Deployment: %s", note)
-		}
-	}
+	assertValuesChangeWritesDeploymentOnly(t, name, ns)
 }
 
 // TestFleetOfOCIChart: a Fleet deploys a chart of an OCI registry to two

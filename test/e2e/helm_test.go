@@ -140,21 +140,28 @@ func TestHelmChartFromGit(t *testing.T) {
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "shop-ping"}, &pod); err == nil {
 		t.Errorf("the test hook Pod was applied")
 	}
-	before := resourceVersions(t, ns)
+	assertValuesChangeWritesDeploymentOnly(t, "helm-shop", ns)
+}
 
-	updated := setHelmValues(t, "helm-shop", `{"replicaCount": 2}`)
-	waitApp(t, "helm-shop", time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
+// assertValuesChangeWritesDeploymentOnly sets replicaCount 2 on the shop
+// chart's Application name, waits for it to be applied, and checks that
+// only the Deployment was written: the other objects keep their
+// resourceVersions, and the sync's Event lists the Deployment alone.
+func assertValuesChangeWritesDeploymentOnly(t *testing.T, name, ns string) {
+	t.Helper()
+	before := resourceVersions(t, ns)
+	updated := setHelmValues(t, name, `{"replicaCount": 2}`)
+	waitApp(t, name, time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
 		return synced(a) && a.Generation >= updated && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	waitDeployment(t, env.Client, ns, "shop-web", 2)
 	after := resourceVersions(t, ns)
-	for _, name := range []string{"Service/shop-web", "ConfigMap/shop-config"} {
-		if before[name] != after[name] {
-			t.Errorf("%s changed although its values did not (resourceVersion %s → %s)", name, before[name], after[name])
+	for _, obj := range []string{"Service/shop-web", "ConfigMap/shop-config"} {
+		if before[obj] != after[obj] {
+			t.Errorf("%s changed although its values did not (resourceVersion %s → %s)", obj, before[obj], after[obj])
 		}
 	}
-	// The sync's Event lists what it wrote: the Deployment, nothing else.
-	note := waitSyncEvent(t, "helm-shop", "Deployment/"+ns+"/shop-web configured")
+	note := waitSyncEvent(t, name, "Deployment/"+ns+"/shop-web configured")
 	for _, other := range []string{"Service/", "ConfigMap/", "Gadget", "CustomResourceDefinition"} {
 		if strings.Contains(note, other) {
 			t.Errorf("the values change wrote more than the Deployment: %s", note)
