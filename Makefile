@@ -56,8 +56,11 @@ $(TOOLS)/golangci-lint:
 generate:
 	$(CONTROLLER_GEN) object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
 
+# CI: generated files and go.mod/go.sum are what `make generate` and
+# `go mod tidy` would write.
 verify-generated: generate
-	git diff --exit-code -- api config/crd || (echo "generated files are stale: run make generate" >&2; exit 1)
+	$(GO) mod tidy
+	git diff --exit-code -- api config/crd go.mod go.sum || (echo "generated files or go.mod are stale: run make generate and go mod tidy" >&2; exit 1)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
