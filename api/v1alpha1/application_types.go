@@ -197,8 +197,10 @@ type SyncPolicy struct {
 	// Application owns. Off, an empty render prunes nothing and fails.
 	// +optional
 	AllowEmpty bool `json:"allowEmpty,omitempty"`
-	// Interval is the full resync period, the safety net behind events.
+	// Interval is the full resync period, the safety net behind events:
+	// between 1s and 24h.
 	// +kubebuilder:default="10m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="interval must be between 1s and 24h"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
 	// Retry bounds and spaces retries of a failed sync.
@@ -228,11 +230,17 @@ type RetryPolicy struct {
 
 // Backoff spaces retries: Duration, then times Factor, at most MaxDuration.
 type Backoff struct {
+	// Duration is the wait before the first retry: between 1s and 1h (default 5s).
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('1h')",message="backoff duration must be between 1s and 1h"
 	// +optional
 	Duration *metav1.Duration `json:"duration,omitempty"`
+	// Factor multiplies the wait after each retry: 1 to 10 (default 2).
 	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=10
 	// +optional
 	Factor *int32 `json:"factor,omitempty"`
+	// MaxDuration caps the wait: between 1s and 24h (default 3m).
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="backoff maxDuration must be between 1s and 24h"
 	// +optional
 	MaxDuration *metav1.Duration `json:"maxDuration,omitempty"`
 }

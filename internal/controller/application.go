@@ -237,10 +237,7 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 // requeueAfter is the interval after a success or a stall, the retry backoff
 // after a failure.
 func requeueAfter(app *flotillav1.Application, err error) time.Duration {
-	interval := 10 * time.Minute
-	if i := app.Spec.SyncPolicy.Interval; i != nil && i.Duration > 0 {
-		interval = i.Duration
-	}
+	interval := syncInterval(app.Spec.SyncPolicy)
 	if err == nil || engine.IsStalled(err) {
 		return interval
 	}
@@ -255,27 +252,6 @@ func requeueAfter(app *flotillav1.Application, err error) time.Duration {
 		return d
 	}
 	return interval
-}
-
-// backoff is Duration × Factor^retry, at most MaxDuration (5s, 2, 3m by default).
-func backoff(rp *flotillav1.RetryPolicy, retry int32) time.Duration {
-	d, factor, maxD := 5*time.Second, int64(2), 3*time.Minute
-	if rp != nil && rp.Backoff != nil {
-		b := rp.Backoff
-		if b.Duration != nil && b.Duration.Duration > 0 {
-			d = b.Duration.Duration
-		}
-		if b.Factor != nil && *b.Factor > 0 {
-			factor = int64(*b.Factor)
-		}
-		if b.MaxDuration != nil && b.MaxDuration.Duration > 0 {
-			maxD = b.MaxDuration.Duration
-		}
-	}
-	for i := int32(0); i < retry && d < maxD; i++ {
-		d *= time.Duration(factor)
-	}
-	return min(d, maxD)
 }
 
 func (r *ApplicationReconciler) log(app *flotillav1.Application, res *engine.Result, err error) {

@@ -90,10 +90,7 @@ func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet,
 	}
 	// The Applications are pinned to commits and no longer see the branch
 	// move: the Fleet looks for a new commit at the template's interval.
-	if i := f.Spec.Template.SyncPolicy.Interval; i != nil && i.Duration > 0 {
-		return i.Duration, nil
-	}
-	return 10 * time.Minute, nil
+	return syncInterval(f.Spec.Template.SyncPolicy), nil
 }
 
 // settled is Synced and Healthy at commit.
