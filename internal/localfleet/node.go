@@ -52,7 +52,7 @@ func createNode(ctx context.Context, cs kubernetes.Interface) error {
 	capacity := corev1.ResourceList{
 		corev1.ResourceCPU:    resource.MustParse("64"),
 		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("1000"),
+		corev1.ResourcePods:   resource.MustParse("10000"),
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{
