@@ -9,6 +9,8 @@ import (
 	"unicode"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/flotilla-dev/flotilla/internal/yamlsize"
 )
 
 // Bounds of a Helm repository index. Real indexes stay far below them: a
@@ -28,9 +30,8 @@ const (
 	// ones make their version unusable, not the whole index.
 	maxIndexField = 2048
 	// maxIndexSeparators bounds the YAML structure of an index before it
-	// is parsed: every node but the first follows one of the separators
-	// counted (':', ',', '-', '[', '{', a line break), and the parser keeps
-	// about 250 bytes per node. A realistic index at maxIndexBytes has 2.7
+	// is parsed, counted by yamlsize.Nodes, and the parser keeps about 250
+	// bytes per node. A realistic index at maxIndexBytes has 2.7
 	// million (and parses into about 500 MB); a dense flow list of one
 	// letter values at the same size has 16 million (4 GB, 17 s), refused
 	// here at once.
@@ -79,7 +80,7 @@ func parseIndex(data []byte) (idx *helmIndex, err error) {
 	if len(data) > maxIndexBytes {
 		return nil, invalidIndex("index larger than %d bytes", maxIndexBytes)
 	}
-	if n := separators(data); n > maxIndexSeparators {
+	if yamlsize.Nodes(data, maxIndexSeparators) > maxIndexSeparators {
 		return nil, invalidIndex("index of more than %d YAML nodes", maxIndexSeparators)
 	}
 	defer func() {
@@ -119,18 +120,6 @@ func parseIndex(data []byte) (idx *helmIndex, err error) {
 		return nil, invalidIndex("no apiVersion")
 	}
 	return p.idx, nil
-}
-
-// separators counts the bytes that may start a new YAML node.
-func separators(data []byte) int {
-	n := 0
-	for _, c := range data {
-		switch c {
-		case ':', ',', '-', '[', '{', '\n':
-			n++
-		}
-	}
-	return n
 }
 
 // indexParser converts the entries of an index, remembering the version
