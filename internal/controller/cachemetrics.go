@@ -20,6 +20,10 @@ func registerCacheMetrics(reg prometheus.Registerer, sources *source.Client, ren
 			Help: "Render requests answered from the cache or by a render already running.",
 		}, func() float64 { s := renderer.Stats(); return float64(s.Hits + s.Shared) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "flotilla_render_cache_bytes",
+			Help: "Memory held by the render cache, estimated from its decoded objects.",
+		}, func() float64 { return float64(renderer.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "flotilla_source_checkouts",
 			Help: "Checkouts held in the source cache, one per repository and commit.",
 		}, func() float64 { return float64(sources.CacheStats().Checkouts) }),

@@ -15,18 +15,25 @@ type Stats struct {
 	// Shared counts requests that waited for an identical render already
 	// running instead of starting their own.
 	Shared uint64
-	// Evictions counts results dropped to keep the cache within its size.
+	// Evictions counts results dropped to keep the cache within its size,
+	// and results not kept because they alone are larger than it.
 	Evictions uint64
 	// Entries is the number of results held now.
 	Entries int
+	// Bytes estimates the memory the results held now take.
+	Bytes int64
 }
 
 // cache keeps successful results, least recently used out first, and runs
 // each key's render once however many ask for it at the same time. Errors
-// are not kept: the next request renders again.
+// are not kept: the next request renders again. It is bounded by both its
+// number of entries and their estimated bytes (resultSize), since one dense
+// render can hold as much as a hundred ordinary ones.
 type cache struct {
 	mu       sync.Mutex
 	max      int
+	maxBytes int64
+	bytes    int64
 	order    *list.List // of *entry, most recently used first
 	entries  map[string]*list.Element
 	inflight map[string]*call
@@ -34,8 +41,9 @@ type cache struct {
 }
 
 type entry struct {
-	key string
-	res *Result
+	key  string
+	res  *Result
+	size int64
 }
 
 // call is a render in flight. It runs on its own goroutine under a context
@@ -48,8 +56,8 @@ type call struct {
 	cancel  context.CancelFunc
 }
 
-func newCache(max int) *cache {
-	return &cache{max: max, order: list.New(), entries: map[string]*list.Element{}, inflight: map[string]*call{}}
+func newCache(max int, maxBytes int64) *cache {
+	return &cache{max: max, maxBytes: maxBytes, order: list.New(), entries: map[string]*list.Element{}, inflight: map[string]*call{}}
 }
 
 type renderFunc func(context.Context) (*Result, error)
@@ -88,13 +96,17 @@ func (c *cache) start(ctx context.Context, key string, fn renderFunc) *call {
 	go func() {
 		defer cancel()
 		res, err := fn(rctx)
+		var size int64
+		if err == nil {
+			size = resultSize(res)
+		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if c.inflight[key] == cl {
 			delete(c.inflight, key)
 		}
 		if err == nil {
-			c.add(key, res)
+			c.add(key, res, size)
 		}
 		cl.res, cl.err = res, err
 		close(cl.done)
@@ -124,20 +136,29 @@ func (c *cache) wait(ctx context.Context, key string, cl *call) (*Result, error)
 	}
 }
 
-// add stores a result; c.mu is held.
-func (c *cache) add(key string, res *Result) {
+// add stores a result of the given estimated size; c.mu is held.
+func (c *cache) add(key string, res *Result, size int64) {
 	if el, ok := c.entries[key]; ok {
-		el.Value.(*entry).res = res
-		c.order.MoveToFront(el)
+		c.remove(el)
+	}
+	if size > c.maxBytes {
+		c.stats.Evictions++
 		return
 	}
-	c.entries[key] = c.order.PushFront(&entry{key: key, res: res})
-	for c.order.Len() > c.max {
-		oldest := c.order.Back()
-		c.order.Remove(oldest)
-		delete(c.entries, oldest.Value.(*entry).key)
+	c.entries[key] = c.order.PushFront(&entry{key: key, res: res, size: size})
+	c.bytes += size
+	for c.order.Len() > c.max || c.bytes > c.maxBytes {
+		c.remove(c.order.Back())
 		c.stats.Evictions++
 	}
+}
+
+// remove drops one entry; c.mu is held.
+func (c *cache) remove(el *list.Element) {
+	e := el.Value.(*entry)
+	c.order.Remove(el)
+	delete(c.entries, e.key)
+	c.bytes -= e.size
 }
 
 func (c *cache) countRender() {
@@ -151,5 +172,6 @@ func (c *cache) snapshot() Stats {
 	defer c.mu.Unlock()
 	s := c.stats
 	s.Entries = c.order.Len()
+	s.Bytes = c.bytes
 	return s
 }

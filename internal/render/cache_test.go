@@ -3,6 +3,9 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +25,7 @@ func TestCacheServesSecondRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(Stats{Renders: 1, Hits: 1, Entries: 1}, r.Stats()); diff != "" {
+	if diff := cmp.Diff(Stats{Renders: 1, Hits: 1, Entries: 1}, countsOf(r)); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(first.Objects, second.Objects); diff != "" {
@@ -50,7 +53,7 @@ func TestCacheKeyedByInputs(t *testing.T) {
 			t.Fatalf("%+v: %v", req, err)
 		}
 	}
-	if diff := cmp.Diff(Stats{Renders: 8, Hits: 1, Entries: 6}, r.Stats()); diff != "" {
+	if diff := cmp.Diff(Stats{Renders: 8, Hits: 1, Entries: 6}, countsOf(r)); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 	// The name prefix really applied: the cache did not mix the variants up.
@@ -137,7 +140,7 @@ func TestCacheEvictsLeastRecentlyUsed(t *testing.T) {
 	render("c") // evicts b
 	render("a") // still cached
 	render("b") // rendered again
-	if diff := cmp.Diff(Stats{Renders: 4, Hits: 2, Evictions: 2, Entries: 2}, r.Stats()); diff != "" {
+	if diff := cmp.Diff(Stats{Renders: 4, Hits: 2, Evictions: 2, Entries: 2}, countsOf(r)); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 }
@@ -160,7 +163,7 @@ func TestCacheKeepsNoErrors(t *testing.T) {
 // A caller that gives up does not end the render for the others, and the
 // last one to give up ends it.
 func TestCacheWaitersCancel(t *testing.T) {
-	c := newCache(4)
+	c := newCache(4, 1<<20)
 	release := make(chan struct{})
 	renderCtx := make(chan context.Context, 1)
 	fn := func(ctx context.Context) (*Result, error) {
@@ -204,5 +207,95 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("timed out")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// countsOf returns the cache's counters without its byte estimate, which
+// the tests of its other counters leave alone.
+func countsOf(r *Renderer) Stats {
+	s := r.Stats()
+	s.Bytes = 0
+	return s
+}
+
+// denseRepo writes a folder holding one ConfigMap with a list of n short
+// values: a render whose decoded objects are large for their file.
+func denseRepo(t *testing.T, n int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, dir, "app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dense}\nlist: ["+strings.Repeat("a,", n)+"a]\n")
+	return dir
+}
+
+// The cache is bounded by the bytes its results hold, not only by their
+// number: a result is dropped to make room, and one larger than the whole
+// cache is not kept at all.
+func TestCacheEvictsByBytes(t *testing.T) {
+	dir := denseRepo(t, 20000) // about 650 KB decoded
+	ctx := context.Background()
+	one, err := New(Options{CacheBytes: 1 << 30}).Render(ctx, Request{Root: dir, Path: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := resultSize(one)
+	t.Logf("one result: %s estimated", sizeText(size))
+
+	r := New(Options{CacheEntries: 100, CacheBytes: size + size/2})
+	render := func(rev string) {
+		t.Helper()
+		if _, err := r.Render(ctx, Request{Root: dir, Path: "app", Revision: rev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	render("a")
+	render("b") // a goes: both do not fit
+	render("b")
+	render("a") // rendered again
+	want := Stats{Renders: 3, Hits: 1, Evictions: 2, Entries: 1, Bytes: size}
+	if diff := cmp.Diff(want, r.Stats()); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+
+	small := New(Options{CacheEntries: 100, CacheBytes: size / 2})
+	if _, err := small.Render(ctx, Request{Root: dir, Path: "app", Revision: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := small.Stats(); s.Entries != 0 || s.Bytes != 0 || s.Evictions != 1 {
+		t.Errorf("stats %+v: a result larger than the cache must not be kept", s)
+	}
+}
+
+// The byte estimate follows what decoded objects really take on the heap,
+// within a factor of two, for dense and for ordinary manifests.
+func TestResultSizeFollowsHeap(t *testing.T) {
+	var ordinary strings.Builder
+	for i := range 2000 {
+		fmt.Fprintf(&ordinary, "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-%d\n  labels: {app: web, tier: frontend}\n"+
+			"spec:\n  replicas: 3\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n"+
+			"        ports: [{containerPort: 80, protocol: TCP}]\n        env: [{name: MODE, value: production}]\n", i)
+	}
+	cases := map[string]string{
+		"dense":    denseRepo(t, 200000),
+		"ordinary": t.TempDir(),
+	}
+	write(t, cases["ordinary"], "app/deploy.yaml", ordinary.String())
+	for name, dir := range cases {
+		r := New(Options{CacheEntries: -1})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		res, err := r.Render(context.Background(), Request{Root: dir, Path: "app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		est := resultSize(res)
+		runtime.KeepAlive(res)
+		t.Logf("%s: %d objects hold %s on the heap, estimated %s", name, len(res.Objects), sizeText(held), sizeText(est))
+		if est < held/2 || est > held*2 {
+			t.Errorf("%s: estimate %d bytes, heap %d bytes", name, est, held)
+		}
 	}
 }

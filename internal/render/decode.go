@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,11 +20,16 @@ type docFunc func(doc int, obj map[string]any) error
 // values (map[string]any, []any, string, int64, float64, bool, nil), the
 // types unstructured.Unstructured expects.
 //
-// It streams: memory follows the largest document, not the file. Nesting is
-// capped by Options.MaxDepth, and YAML alias expansion by the budget's
-// remaining alias values (shared by the whole render), so an alias bomb
-// fails after a bounded amount of work.
-func decodeManifests(r io.Reader, file string, asJSON bool, b *budget, fn docFunc) (err error) {
+// The text's nodes are counted and charged to the render's budget before
+// it is parsed (see budget.takeNodes); then it streams: memory follows the
+// largest document, not the file. Nesting is capped by Options.MaxDepth, and
+// YAML alias expansion by the budget's remaining alias values (shared by the
+// whole render), so an alias bomb fails after a bounded amount of work.
+func decodeManifests[T string | []byte](data T, file string, asJSON bool, b *budget, fn docFunc) (err error) {
+	if err := takeNodes(b, file, data); err != nil {
+		return err
+	}
+	r := textReader(data)
 	defer func() {
 		// The YAML parser reports its errors by panicking internally; should
 		// a bug let one escape, it is one bad file, not a crashed process.
@@ -35,6 +41,14 @@ func decodeManifests(r io.Reader, file string, asJSON bool, b *budget, fn docFun
 		return decodeJSON(r, file, b, fn)
 	}
 	return decodeYAML(r, file, b, fn)
+}
+
+// textReader reads a string or a byte slice without copying it.
+func textReader[T string | []byte](data T) io.Reader {
+	if s, ok := any(data).(string); ok {
+		return strings.NewReader(s)
+	}
+	return bytes.NewReader(any(data).([]byte))
 }
 
 func decodeYAML(r io.Reader, file string, b *budget, fn docFunc) error {

@@ -11,7 +11,7 @@ import (
 // decodeAll collects the documents of a stream, numbered.
 func decodeAll(data string, asJSON bool, opts Options) (map[int]map[string]any, error) {
 	out := map[int]map[string]any{}
-	err := decodeManifests(strings.NewReader(data), "f.yaml", asJSON, newBudget(opts.withDefaults()), func(doc int, m map[string]any) error {
+	err := decodeManifests(data, "f.yaml", asJSON, newBudget(opts.withDefaults()), func(doc int, m map[string]any) error {
 		out[doc] = m
 		return nil
 	})

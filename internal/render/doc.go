@@ -65,13 +65,18 @@
 //     read; bytes read per render; objects per render (for kustomize, also
 //     the YAML documents it is handed, before it holds them all); nesting
 //     depth; values added by YAML aliases, which stops alias bombs early with
-//     bounded memory. Going past one is ErrTooLarge, naming the file. A
+//     bounded memory; YAML nodes per render, counted from each text before
+//     it is parsed (internal/yamlsize), which refuses dense YAML before the
+//     parser spends memory on it. Going past one is ErrTooLarge, naming the
+//     file. A
 //     Renderer runs at most Options.MaxConcurrent renders at once, so that
 //     the memory of all renders together stays bounded too.
 //   - Errors about the source are *Error values: the file relative to the
 //     checkout (never a machine path), the document number when it applies,
 //     and a Kind for errors.Is.
-//   - Results with a Revision are cached (least recently used out first);
+//   - Results with a Revision are cached (least recently used out first,
+//     within a number of results and a byte size estimated from the decoded
+//     objects);
 //     identical renders running at once happen once, and a render's context
 //     ends only when every caller waiting for it has gone. Every caller gets
 //     its own deep copy of the objects. Errors are not cached.

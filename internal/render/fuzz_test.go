@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"errors"
 	"path"
 	"strings"
@@ -31,7 +30,7 @@ func FuzzDecodeManifests(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, asJSON bool) {
 		opts := Options{MaxDepth: 32, MaxAliasNodes: 1000, MaxObjects: 100}.withDefaults()
 		b := newBudget(opts)
-		err := decodeManifests(bytes.NewReader(data), "f.yaml", asJSON, b, func(doc int, m map[string]any) error {
+		err := decodeManifests(data, "f.yaml", asJSON, b, func(doc int, m map[string]any) error {
 			if doc < 1 {
 				t.Fatalf("document %d", doc)
 			}

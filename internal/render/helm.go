@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -236,7 +235,7 @@ func helmValues(t *tree, chartRel string, ho HelmOptions) (map[string]any, error
 // limit, read as a values file would be (numbers as float64, as Helm does).
 func inlineValues(raw json.RawMessage, b *budget) (map[string]any, error) {
 	objects := 0
-	err := decodeManifests(bytes.NewReader(raw), "", true, b, func(int, map[string]any) error {
+	err := decodeManifests([]byte(raw), "", true, b, func(int, map[string]any) error {
 		objects++
 		return nil
 	})

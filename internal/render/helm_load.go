@@ -300,7 +300,7 @@ var schemaRefKeys = map[string]bool{"$ref": true, "$dynamicRef": true, "$recursi
 // the JSON schema drafts, which the library knows without fetching.
 func checkSchema(file string, data []byte, b *budget) error {
 	var bad string
-	err := decodeManifests(bytes.NewReader(data), file, true, b, func(_ int, m map[string]any) error {
+	err := decodeManifests(data, file, true, b, func(_ int, m map[string]any) error {
 		bad = schemaReference(m)
 		return nil
 	})

@@ -58,7 +58,7 @@ func helmObjects(ctx context.Context, chrt *chart.Chart, files map[string]string
 }
 
 func decodeHelmFile(ctx context.Context, file, content string, b *budget, dups duplicates, out *[]*unstructured.Unstructured) error {
-	return decodeManifests(strings.NewReader(content), file, false, b, func(doc int, m map[string]any) error {
+	return decodeManifests(content, file, false, b, func(doc int, m map[string]any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

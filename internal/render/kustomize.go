@@ -167,24 +167,23 @@ func editKustomization(t *tree, dir string, ko KustomizeOptions) (string, []byte
 		if _, _, err := t.resolve(rel); errors.Is(err, ErrNotFound) {
 			continue
 		}
-		rc, err := t.openRegular(rel)
+		data, err := t.readFile(rel)
 		if err != nil {
 			return "", nil, err
 		}
 		k := map[string]any{}
-		err = decodeManifests(rc, rel, false, t.b, func(doc int, m map[string]any) error {
+		err = decodeManifests(data, rel, false, t.b, func(doc int, m map[string]any) error {
 			if doc == 1 {
 				k = m
 			}
 			return nil
 		})
-		_ = rc.Close() // read-only: nothing to flush
 		if err != nil {
 			return "", nil, err
 		}
 		applyKustomizeOptions(k, ko)
-		data, err := json.Marshal(k) // JSON is YAML to kustomize
-		return name, data, err
+		out, err := json.Marshal(k) // JSON is YAML to kustomize
+		return name, out, err
 	}
 	return "", nil, newError(ErrNotFound, orDot(dir), "has no kustomization file")
 }

@@ -132,13 +132,17 @@ func inlineYAML(k *types.Kustomization) []string {
 	return out
 }
 
-// checkYAML refuses YAML that kustomize must not be handed: aliases that
-// would expand beyond the render's alias budget, nesting deeper than
+// checkYAML refuses YAML that kustomize must not be handed: more nodes than
+// the render has left, aliases that would expand beyond the render's alias
+// budget, nesting deeper than
 // Options.MaxDepth, or more documents than Options.MaxObjects (kustomize
 // would hold them all before its output could be counted). It measures the parsed document without expanding it,
 // counting each anchor's size once. Text that is not YAML passes: kustomize
 // reads some files (generator inputs) as plain data.
 func checkYAML(file string, data []byte, b *budget) error {
+	if err := takeNodes(b, file, data); err != nil {
+		return err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for doc := 1; ; doc++ {
 		var n yaml.Node

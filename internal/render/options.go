@@ -3,6 +3,13 @@ package render
 // Options bounds what one render may consume. A zero or negative field takes
 // its value from DefaultOptions, except CacheEntries, where a negative value
 // turns the cache off.
+//
+// Together they set the ceiling of the memory rendering takes: at most
+// MaxConcurrent renders, each parsing at most MaxYAMLNodes nodes (about 250
+// bytes each while parsed, about 40 once decoded) plus what MaxAliasNodes
+// lets aliases add, and a cache of at most CacheBytes. With the defaults:
+// 4 × 250 MB + 128 MiB, about 1.1 GiB in the worst case; renders of real
+// repositories take a few megabytes each.
 type Options struct {
 	// MaxFileBytes caps one file read from the source (a manifest, a
 	// kustomization, a patch, a generator input). Larger files are refused
@@ -19,9 +26,20 @@ type Options struct {
 	// across one render. It stops alias bombs ("billion laughs") early, with
 	// memory bounded by this number.
 	MaxAliasNodes int64
+	// MaxYAMLNodes caps the YAML (and JSON) nodes one render may parse,
+	// counted from the text before each file, value file, patch or Helm
+	// output is parsed (a text parsed twice, such as a SOPS file before and
+	// after decryption, counts twice). Parsing holds about 250 bytes per
+	// node, so this bounds a render's memory whatever the files look like:
+	// a dense 8 MiB list of one-letter values is four million nodes.
+	MaxYAMLNodes int
 	// CacheEntries is how many render results the Renderer keeps (least
 	// recently used first out). Negative: no cache.
 	CacheEntries int
+	// CacheBytes caps the memory the kept results take, estimated from
+	// their decoded objects; the least recently used go first, and a result
+	// larger than the whole cache is not kept.
+	CacheBytes int64
 	// MaxConcurrent caps the renders a Renderer runs at once; others wait
 	// their turn (or their context). With the limits above it bounds the
 	// memory all renders take together: parsing dense YAML (a flow list of
@@ -31,7 +49,8 @@ type Options struct {
 
 // DefaultOptions returns the limits Flotilla uses: 8 MiB per file, 64 MiB per
 // render, 10000 objects, nesting depth 128, 100000 values added by YAML
-// aliases, a cache of 256 results and 4 renders at once.
+// aliases, one million YAML nodes per render, a cache of 256 results and
+// 128 MiB, and 4 renders at once.
 func DefaultOptions() Options {
 	return Options{
 		MaxFileBytes:  8 << 20,
@@ -39,7 +58,9 @@ func DefaultOptions() Options {
 		MaxObjects:    10000,
 		MaxDepth:      128,
 		MaxAliasNodes: 100000,
+		MaxYAMLNodes:  1_000_000,
 		CacheEntries:  256,
+		CacheBytes:    128 << 20,
 		MaxConcurrent: 4,
 	}
 }
@@ -60,6 +81,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAliasNodes <= 0 {
 		o.MaxAliasNodes = d.MaxAliasNodes
+	}
+	if o.MaxYAMLNodes <= 0 {
+		o.MaxYAMLNodes = d.MaxYAMLNodes
+	}
+	if o.CacheBytes <= 0 {
+		o.CacheBytes = d.CacheBytes
 	}
 	if o.CacheEntries == 0 {
 		o.CacheEntries = d.CacheEntries

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"io/fs"
 	"path"
@@ -51,7 +50,7 @@ func decodeFile(ctx context.Context, t *tree, file string, dups duplicates, out 
 		return err
 	}
 	asJSON := strings.EqualFold(path.Ext(file), ".json")
-	return decodeManifests(bytes.NewReader(data), file, asJSON, t.b, func(doc int, m map[string]any) error {
+	return decodeManifests(data, file, asJSON, t.b, func(doc int, m map[string]any) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

@@ -119,7 +119,7 @@ type Renderer struct {
 // of DefaultOptions.
 func New(opts Options) *Renderer {
 	opts = opts.withDefaults()
-	return &Renderer{opts: opts, cache: newCache(opts.CacheEntries), slots: make(chan struct{}, opts.MaxConcurrent)}
+	return &Renderer{opts: opts, cache: newCache(opts.CacheEntries, opts.CacheBytes), slots: make(chan struct{}, opts.MaxConcurrent)}
 }
 
 // Stats reports what the cache did so far.

@@ -370,7 +370,7 @@ func TestAliasBomb(t *testing.T) {
 func TestObjectLimit(t *testing.T) {
 	dir := t.TempDir()
 	var b strings.Builder
-	for i := range 100000 {
+	for i := range 12000 { // over the object limit, within the node limit
 		fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c%d}\n", i)
 	}
 	write(t, dir, "app/many.yaml", b.String())
@@ -487,5 +487,87 @@ func TestSpecialFilesNotOpened(t *testing.T) {
 	_, err = r.Render(context.Background(), Request{Root: dir, Path: "k"})
 	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("pipe as a kustomize resource: got %v", err)
+	}
+}
+
+// denseList is a manifest of about size bytes whose list holds one-letter
+// values: four million YAML nodes in 8 MiB, which would take about a
+// gigabyte to parse.
+func denseList(size int) string {
+	head := "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dense}\nx: ["
+	return head + strings.Repeat("a,", (size-len(head)-3)/2) + "a]\n"
+}
+
+// A file dense with YAML nodes is refused from its text, before the parser
+// builds any of them: what the refusal allocates is the file read, not the
+// gigabyte parsing would take. Kustomize inputs and Helm value files are
+// counted the same way.
+func TestDenseYAMLRefusedBeforeParsing(t *testing.T) {
+	dense := denseList(8<<20 - 1024)
+	cases := []struct {
+		name string
+		req  func(dir string) Request
+	}{
+		{"plain", func(dir string) Request {
+			write(t, dir, "app/dense.yaml", dense)
+			return Request{Root: dir, Path: "app"}
+		}},
+		{"kustomize", func(dir string) Request {
+			write(t, dir, "app/dense.yaml", dense)
+			write(t, dir, "app/kustomization.yaml", "resources: [dense.yaml]\n")
+			return Request{Root: dir, Path: "app"}
+		}},
+		{"helm value file", func(dir string) Request {
+			write(t, dir, "app/Chart.yaml", "apiVersion: v2\nname: app\nversion: 1.0.0\n")
+			write(t, dir, "app/dense.yaml", dense)
+			return Request{Root: dir, Path: "app", Helm: HelmOptions{ValueFiles: []string{"dense.yaml"}}}
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := c.req(t.TempDir())
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := New(DefaultOptions()).Render(context.Background(), req)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "app/dense.yaml") || !strings.Contains(err.Error(), "1000000 nodes") {
+				t.Fatalf("got %v, want ErrTooLarge naming app/dense.yaml and the node limit", err)
+			}
+			grew := after.TotalAlloc - before.TotalAlloc
+			t.Logf("refusing %s of dense YAML allocated %s", sizeText(int64(len(dense))), sizeText(int64(grew)))
+			// Reading is all it may cost: the file once, or for Helm as a
+			// chart file and again as a value file.
+			if grew > 64<<20 {
+				t.Errorf("allocated %s to refuse the file", sizeText(int64(grew)))
+			}
+		})
+	}
+}
+
+// BenchmarkDenseYAMLRefused reports what refusing an 8 MiB dense file costs
+// (B/op), against BenchmarkDenseYAMLParsed: what parsing a quarter of it
+// would.
+func BenchmarkDenseYAMLRefused(b *testing.B) {
+	dir := b.TempDir()
+	write(b, dir, "app/dense.yaml", denseList(8<<20-1024))
+	r := New(DefaultOptions())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(context.Background(), Request{Root: dir, Path: "app"}); !errors.Is(err, ErrTooLarge) {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDenseYAMLParsed(b *testing.B) {
+	dir := b.TempDir()
+	write(b, dir, "app/dense.yaml", denseList(2<<20))
+	r := New(Options{MaxYAMLNodes: 2 << 20, CacheEntries: -1})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(context.Background(), Request{Root: dir, Path: "app"}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -193,6 +193,9 @@ func isSOPSINI(data []byte) bool {
 func checkSOPSInput(file string, format sopsFormat, data []byte, b *budget) error {
 	switch format {
 	case formatYAML:
+		if err := takeNodes(b, file, data); err != nil {
+			return err
+		}
 		return eachYAMLNode(bytes.NewReader(data), file, func(doc int, n *yaml.Node) error {
 			if err := checkSOPSNode(n, 0, b.opts.MaxDepth); err != nil {
 				return docError(ErrMalformed, file, doc, "is SOPS-encrypted but "+err.Error())

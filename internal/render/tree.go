@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/flotilla-dev/flotilla/internal/yamlsize"
 )
 
 // maxLinkHops bounds symbolic-link chains, as the kernel does (ELOOP).
@@ -22,12 +24,26 @@ type budget struct {
 	opts      Options
 	bytesLeft int64
 	aliasLeft int64
+	nodesLeft int
 	objects   int // objects produced
 	docs      int // YAML documents handed to kustomize
 }
 
 func newBudget(opts Options) *budget {
-	return &budget{opts: opts, bytesLeft: opts.MaxTotalBytes, aliasLeft: opts.MaxAliasNodes}
+	return &budget{opts: opts, bytesLeft: opts.MaxTotalBytes, aliasLeft: opts.MaxAliasNodes, nodesLeft: opts.MaxYAMLNodes}
+}
+
+// takeNodes charges the YAML nodes of a text before it is parsed, counted
+// by yamlsize.Nodes, refusing it when they pass what the render has left:
+// parsing takes about 250 bytes of memory per node whatever the file's size
+// (a dense 8 MiB list of one-letter values would take a gigabyte).
+func takeNodes[T string | []byte](b *budget, file string, data T) error {
+	n := yamlsize.Nodes(data, b.nodesLeft)
+	if n > b.nodesLeft {
+		return newError(ErrTooLarge, file, "the YAML read adds up to more than %d nodes, the limit for one render", b.opts.MaxYAMLNodes)
+	}
+	b.nodesLeft -= n
+	return nil
 }
 
 // takeBytes charges a file of n bytes, refusing it from its size alone.
