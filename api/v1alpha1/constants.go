@@ -63,10 +63,16 @@ const (
 
 // Condition reasons. Each names the step that decided the condition.
 const (
-	ReasonSucceeded        = "Succeeded"
-	ReasonProgressing      = "Progressing"
-	ReasonInvalidSpec      = "InvalidSpec"
-	ReasonFetchFailed      = "FetchFailed"
+	ReasonSucceeded   = "Succeeded"
+	ReasonProgressing = "Progressing"
+	ReasonInvalidSpec = "InvalidSpec"
+	ReasonFetchFailed = "FetchFailed"
+	// ReasonAddressRefused: the repository's host is, or resolves to, an
+	// address the controller does not connect to: loopback (without
+	// --allow-local-repos), link-local (cloud metadata), unspecified or
+	// multicast, or private with --deny-private-repos. The message names
+	// the address class; nothing was sent.
+	ReasonAddressRefused   = "AddressRefused"
 	ReasonAuthFailed       = "AuthenticationFailed"
 	ReasonRevisionNotFound = "RevisionNotFound"
 	ReasonRenderFailed     = "RenderFailed"

@@ -39,8 +39,11 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" turns it off.
 	HealthAddr string
-	// AllowLocalRepos permits file:// repository URLs (for development).
+	// AllowLocalRepos permits file:// repository URLs and repositories on
+	// loopback addresses (for development).
 	AllowLocalRepos bool
+	// DenyPrivateRepos refuses repositories on private addresses.
+	DenyPrivateRepos bool
 	// AllowExecCredentials permits kubeconfig exec plugins in Cluster Secrets.
 	AllowExecCredentials bool
 	// CacheDir holds fetched sources. Empty means a folder under the user cache.
@@ -198,6 +201,8 @@ func start(ctx context.Context, mgr ctrl.Manager, member *shard.Member, log *slo
 func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
+	srcOpts.AllowLoopback = opts.AllowLocalRepos
+	srcOpts.DenyPrivate = opts.DenyPrivateRepos
 	srcOpts.CacheDir = opts.CacheDir
 	if srcOpts.CacheDir == "" {
 		dir, err := os.UserCacheDir()

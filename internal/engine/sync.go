@@ -123,6 +123,8 @@ func sourceError(err error) error {
 	switch {
 	case errors.Is(err, source.ErrInvalidURL), errors.Is(err, source.ErrInvalidRevision):
 		return stalled(flotillav1.ReasonInvalidSpec, err)
+	case errors.Is(err, source.ErrAddressRefused):
+		return failed(flotillav1.ReasonAddressRefused, err)
 	case errors.Is(err, source.ErrCredentials):
 		return stalled(flotillav1.ReasonAuthFailed, err)
 	case errors.Is(err, source.ErrAuth), errors.Is(err, source.ErrHostVerification):

@@ -40,6 +40,9 @@ type auth struct {
 	env     []string
 	secrets []string
 	dir     string
+	// sshCommand is the ssh command line for GIT_SSH_COMMAND, to which
+	// each git command adds the address it pinned (see pin).
+	sshCommand string
 }
 
 // cleanup removes the credential files.
@@ -195,7 +198,8 @@ func (c *Client) sshAuth(creds *Credentials) (*auth, error) {
 		"-o", "ForwardAgent=no", "-o", "ClearAllForwardings=yes", "-o", "ControlMaster=no",
 		"-o", "ProxyCommand=none", "-o", "PermitLocalCommand=no",
 	}, " ")
-	a.env = append(a.env, "GIT_SSH_COMMAND="+command, "GIT_SSH_VARIANT=ssh")
+	a.sshCommand = command
+	a.env = append(a.env, "GIT_SSH_VARIANT=ssh")
 	return a, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -37,6 +38,18 @@ type Options struct {
 	// AllowLocal permits file:// URLs. For tests and local development only:
 	// with it, a repository URL may read any repository on this machine.
 	AllowLocal bool
+	// AllowLoopback permits connections to loopback addresses (127/8, ::1).
+	// For tests and local development only, like AllowLocal. Link-local
+	// (cloud metadata), unspecified and multicast addresses are refused
+	// whatever the options.
+	AllowLoopback bool
+	// DenyPrivate refuses connections to private addresses (10/8,
+	// 172.16/12, 192.168/16, 100.64/10, fc00::/7), for controllers whose
+	// repositories are all on the internet.
+	DenyPrivate bool
+	// Resolver resolves repository host names before their addresses are
+	// checked; nil means net.DefaultResolver.
+	Resolver Resolver
 	// Git and SSH are the binaries run; empty means "git" and "ssh" found
 	// on PATH.
 	Git, SSH string
@@ -84,6 +97,9 @@ func (o Options) withDefaults() Options {
 	if o.SSH == "" {
 		o.SSH = "ssh"
 	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -94,6 +110,7 @@ func (o Options) withDefaults() Options {
 // safe for concurrent use.
 type Client struct {
 	opts    Options
+	rule    addressRule
 	home    string // empty HOME of every git process
 	tmp     string // scratch space: fetches in progress, credential files
 	cache   *cache
@@ -113,7 +130,7 @@ type Client struct {
 // New returns a Client. Close it to stop fetches in progress.
 func New(opts Options) (*Client, error) {
 	opts = opts.withDefaults()
-	c := &Client{opts: opts}
+	c := &Client{opts: opts, rule: addressRule{allowLoopback: opts.AllowLoopback, denyPrivate: opts.DenyPrivate}}
 	var err error
 	if opts.CacheDir == "" {
 		if c.opts.CacheDir, err = os.MkdirTemp("", "flotilla-source-"); err != nil {

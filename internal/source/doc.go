@@ -39,6 +39,15 @@
 //     without tag, digest, credentials or query. Helm repositories: https,
 //     or http without credentials. Chart names: letters, digits, '-', '_'
 //     and '.', no path.
+//   - Every connection goes to an address the Client checked: host names
+//     are resolved by Options.Resolver and each address is classed
+//     (AddressClass); loopback is refused unless Options.AllowLoopback,
+//     private unless not Options.DenyPrivate, link-local (cloud metadata),
+//     unspecified and multicast always (ErrAddressRefused, naming the
+//     class). HTTP clients dial the checked addresses, and a net.Dialer
+//     Control function checks each socket's address again, redirects
+//     included; git is handed the checked addresses (http.curloptResolve,
+//     ssh's HostName) so that it never resolves the name itself.
 //   - git runs with no system, global or user configuration and a private
 //     empty HOME, allows only the URL's own transport, never prompts, never
 //     follows a redirect, runs no hooks, fetches no submodules, checks

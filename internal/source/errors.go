@@ -25,6 +25,11 @@ var (
 	// ErrHostVerification: the server's identity could not be verified (an
 	// unknown or changed ssh host key, an untrusted TLS certificate).
 	ErrHostVerification = errors.New("server identity not verified")
+	// ErrAddressRefused: the repository's host is, or resolves to, an
+	// address of a class the Client does not connect to (see AddressClass):
+	// loopback without Options.AllowLoopback, link-local, unspecified,
+	// multicast, or private with Options.DenyPrivate. Nothing was sent.
+	ErrAddressRefused = errors.New("address refused")
 	// ErrUnreachable: the server could not be reached or broke off.
 	ErrUnreachable = errors.New("repository unreachable")
 	// ErrRepositoryNotFound: the server has no such repository.

@@ -31,9 +31,13 @@ var errOutputTooLarge = errors.New("output too large")
 func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 	callCtx, cancel := context.WithTimeout(ctx, inv.timeout)
 	defer cancel()
-	args := append(c.configFlags(inv.remote.scheme), inv.args...)
+	pin, err := c.pin(callCtx, inv.remote)
+	if err != nil {
+		return nil, err
+	}
+	args := append(append(c.configFlags(inv.remote.scheme), pin.config...), inv.args...)
 	cmd := exec.CommandContext(callCtx, c.opts.Git, args...)
-	cmd.Env = c.env(inv.auth)
+	cmd.Env = c.env(inv.auth, pin)
 	cmd.Dir = c.tmp
 	// git starts helpers (git-remote-https, ssh); its own process group lets
 	// a time limit end all of them, and WaitDelay bounds the wait for pipes
@@ -44,7 +48,7 @@ func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 	stdout := &limitedBuffer{max: inv.maxStdout}
 	stderr := &tailBuffer{max: c.opts.MaxStderrBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	if err == nil {
 		return stdout.buf.Bytes(), nil
 	}
@@ -111,7 +115,7 @@ func (c *Client) configFlags(scheme string) []string {
 // env is the whole environment of a git command: nothing is inherited but
 // PATH, proxies and the system's CA locations, so no GIT_* variable or user
 // configuration of this process changes what git does.
-func (c *Client) env(a *auth) []string {
+func (c *Client) env(a *auth, pin gitPin) []string {
 	env := []string{
 		"HOME=" + c.home,
 		"XDG_CONFIG_HOME=" + c.home,
@@ -137,6 +141,9 @@ func (c *Client) env(a *auth) []string {
 	}
 	if a != nil {
 		env = append(env, a.env...)
+		if a.sshCommand != "" {
+			env = append(env, "GIT_SSH_COMMAND="+a.sshCommand+pin.ssh)
+		}
 	}
 	return env
 }

@@ -27,7 +27,7 @@ func (c *Client) downloadIndex(ctx context.Context, p *chartPrep) (*helmIndex, e
 	start := time.Now()
 	ctx, cancel := withTimeLimit(ctx, c.opts.ResolveTimeout)
 	defer cancel()
-	client, err := httpClient(p.req.Credentials)
+	client, err := c.httpClient(p.req.Credentials)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (c *Client) saveArchive(ctx context.Context, p *chartPrep, u *url.URL, file
 
 // downloadArchive copies a chart archive into w, up to MaxCheckoutBytes.
 func (c *Client) downloadArchive(ctx context.Context, p *chartPrep, u *url.URL, w io.Writer) error {
-	client, err := httpClient(p.req.Credentials)
+	client, err := c.httpClient(p.req.Credentials)
 	if err != nil {
 		return err
 	}

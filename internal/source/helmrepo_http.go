@@ -139,6 +139,10 @@ func helmTransportError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctxError(ctx)
 	}
+	var own *Error
+	if errors.As(err, &own) {
+		return own // the address rule refused the connection
+	}
 	var (
 		uerr     *url.Error
 		verify   *tls.CertificateVerificationError

@@ -26,6 +26,7 @@ func newClient(t *testing.T, edit func(*source.Options)) *source.Client {
 	opts.CacheDir = t.TempDir()
 	opts.ResolveTimeout = 30 * time.Second
 	opts.FetchTimeout = 30 * time.Second
+	opts.AllowLoopback = true // the test servers listen on loopback
 	if edit != nil {
 		edit(&opts)
 	}

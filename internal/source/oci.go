@@ -257,7 +257,7 @@ func (c *Client) openOCI(raw string, creds *Credentials) (*ociRepo, error) {
 		cred = orasauth.Credential{AccessToken: creds.BearerToken}
 	}
 	r.secrets = credentialSecrets(creds)
-	hc, err := httpClient(creds)
+	hc, err := c.httpClient(creds)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -22,12 +21,14 @@ const (
 // httpClient returns a client for OCI registries and Helm repositories:
 // TLS 1.2 or newer, trusting creds.CACert instead of the system's roots when
 // given, no proxy from the environment, and at most maxRedirects redirects,
-// never from https to plain http. A redirect to another host is followed,
+// never from https to plain http. Every connection, the first and those
+// of redirects, goes through the Client's address rule (dialContext) on the
+// address it really connects to. A redirect to another host is followed,
 // as registries send layers and chart archives to a CDN or object store:
 // the Authorization header is dropped on the way to any other host or
 // port, and what arrives is checked against its digest. It never
 // adds credentials itself: callers set headers per request.
-func httpClient(creds *Credentials) (*http.Client, error) {
+func (c *Client) httpClient(creds *Credentials) (*http.Client, error) {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	if creds != nil && len(creds.CACert) > 0 {
 		pool := x509.NewCertPool()
@@ -37,7 +38,8 @@ func httpClient(creds *Credentials) (*http.Client, error) {
 		tlsConfig.RootCAs = pool
 	}
 	transport := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: dialTimeout}).DialContext,
+		Proxy:                 nil,
+		DialContext:           c.dialContext,
 		TLSClientConfig:       tlsConfig,
 		TLSHandshakeTimeout:   tlsHandshakeTimeout,
 		ResponseHeaderTimeout: responseHeaderTimeout,

@@ -32,6 +32,9 @@ type remote struct {
 	// key names the repository in cache keys: scheme and host lower-case,
 	// default port and trailing slashes dropped.
 	key string
+	// host and port are what git connects to (port with its default
+	// filled in); empty for file://.
+	host, port string
 }
 
 // ValidateURL reports whether raw is a repository URL this package would
@@ -173,7 +176,10 @@ func parseNetworkURL(raw, scheme string, u *url.URL) (remote, error) {
 	if port != "" && port != defaultPort[scheme] {
 		hostport += ":" + port
 	}
-	r := remote{raw: raw, scheme: scheme}
+	r := remote{raw: raw, scheme: scheme, host: host, port: port}
+	if r.port == "" {
+		r.port = defaultPort[scheme]
+	}
 	r.key = scheme + "://" + user + hostport + "/" + strings.Trim(u.EscapedPath(), "/")
 	if scheme != schemeSSH {
 		r.origin = scheme + "://" + hostport + "/"
@@ -222,7 +228,8 @@ func parseSCP(raw string) (remote, error) {
 	}
 	// Relative scp paths start in the user's home folder, unlike ssh://
 	// paths, so the key keeps the two forms apart.
-	return remote{raw: raw, scheme: schemeSSH, key: "scp://" + user + host + ":" + strings.TrimRight(path, "/")}, nil
+	return remote{raw: raw, scheme: schemeSSH, key: "scp://" + user + host + ":" + strings.TrimRight(path, "/"),
+		host: host, port: defaultPort[schemeSSH]}, nil
 }
 
 // checkHost accepts DNS names and IP addresses. A host starting with '-'

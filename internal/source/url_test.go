@@ -17,26 +17,26 @@ func TestParseURLAccepts(t *testing.T) {
 	}{
 		{raw: "https://git.example.com/org/config.git", want: remote{
 			raw: "https://git.example.com/org/config.git", scheme: "https",
-			origin: "https://git.example.com/", key: "https://git.example.com/org/config.git"}},
+			origin: "https://git.example.com/", key: "https://git.example.com/org/config.git", host: "git.example.com", port: "443"}},
 		{raw: "https://Git.Example.COM:443/org/Config.git/", want: remote{
 			raw: "https://Git.Example.COM:443/org/Config.git/", scheme: "https",
-			origin: "https://git.example.com/", key: "https://git.example.com/org/Config.git"}},
+			origin: "https://git.example.com/", key: "https://git.example.com/org/Config.git", host: "git.example.com", port: "443"}},
 		{raw: "http://127.0.0.1:8080/r.git", want: remote{
 			raw: "http://127.0.0.1:8080/r.git", scheme: "http",
-			origin: "http://127.0.0.1:8080/", key: "http://127.0.0.1:8080/r.git"}},
+			origin: "http://127.0.0.1:8080/", key: "http://127.0.0.1:8080/r.git", host: "127.0.0.1", port: "8080"}},
 		{raw: "https://[::1]:8443/r", want: remote{
-			raw: "https://[::1]:8443/r", scheme: "https", origin: "https://[::1]:8443/", key: "https://[::1]:8443/r"}},
+			raw: "https://[::1]:8443/r", scheme: "https", origin: "https://[::1]:8443/", key: "https://[::1]:8443/r", host: "::1", port: "8443"}},
 		{raw: "ssh://git@github.com:22/org/repo.git", want: remote{
-			raw: "ssh://git@github.com:22/org/repo.git", scheme: "ssh", key: "ssh://git@github.com/org/repo.git"}},
+			raw: "ssh://git@github.com:22/org/repo.git", scheme: "ssh", key: "ssh://git@github.com/org/repo.git", host: "github.com", port: "22"}},
 		{raw: "ssh://host.example/~user/repo", want: remote{
-			raw: "ssh://host.example/~user/repo", scheme: "ssh", key: "ssh://host.example/~user/repo"}},
+			raw: "ssh://host.example/~user/repo", scheme: "ssh", key: "ssh://host.example/~user/repo", host: "host.example", port: "22"}},
 		{raw: "git@github.com:org/repo.git", want: remote{
-			raw: "git@github.com:org/repo.git", scheme: "ssh", key: "scp://git@github.com:org/repo.git"}},
+			raw: "git@github.com:org/repo.git", scheme: "ssh", key: "scp://git@github.com:org/repo.git", host: "github.com", port: "22"}},
 		{raw: "host.example:/srv/repo.git", want: remote{
-			raw: "host.example:/srv/repo.git", scheme: "ssh", key: "scp://host.example:/srv/repo.git"}},
+			raw: "host.example:/srv/repo.git", scheme: "ssh", key: "scp://host.example:/srv/repo.git", host: "host.example", port: "22"}},
 		{raw: "https://dev.azure.com/org/My%20Project/_git/repo", want: remote{
 			raw: "https://dev.azure.com/org/My%20Project/_git/repo", scheme: "https",
-			origin: "https://dev.azure.com/", key: "https://dev.azure.com/org/My%20Project/_git/repo"}},
+			origin: "https://dev.azure.com/", key: "https://dev.azure.com/org/My%20Project/_git/repo", host: "dev.azure.com", port: "443"}},
 		{raw: "file:///srv/git/repo.git", allowLocal: true, want: remote{
 			raw: "file:///srv/git/repo.git", scheme: "file", key: "file:///srv/git/repo.git"}},
 	}

@@ -54,7 +54,7 @@ func (c *Client) verifyCosign(ctx context.Context, ref OCIReference, creds *Cred
 	if err != nil {
 		return unverified(fmt.Sprintf("not a manifest digest: %s", ref.Digest))
 	}
-	opts, err := cosignRegistryOptions(ctx, creds)
+	opts, err := c.cosignRegistryOptions(ctx, creds)
 	if err != nil {
 		return err
 	}
@@ -186,8 +186,8 @@ func pemBlocks(data []byte, typ string) ([][]byte, error) {
 // environment), https only, and the credentials given, sent to the
 // registry and the token service it names, as for a pull; never a keychain
 // of this machine's.
-func cosignRegistryOptions(ctx context.Context, creds *Credentials) ([]ociremote.Option, error) {
-	hc, err := httpClient(creds)
+func (c *Client) cosignRegistryOptions(ctx context.Context, creds *Credentials) ([]ociremote.Option, error) {
+	hc, err := c.httpClient(creds)
 	if err != nil {
 		return nil, err
 	}

@@ -229,6 +229,7 @@ func newInternalClient(t *testing.T) *Client {
 	t.Helper()
 	opts := DefaultOptions()
 	opts.CacheDir = t.TempDir()
+	opts.AllowLoopback = true // the test servers listen on loopback
 	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
