@@ -24,10 +24,6 @@ type archiveLimits struct {
 	MaxFiles int
 }
 
-// defaultMaxArchiveFiles bounds the entries of an OCI layer or a chart
-// archive: real ones hold tens or hundreds.
-const defaultMaxArchiveFiles = 10000
-
 // maxEntryNameLength bounds an entry's name; tar's own limits are larger.
 const maxEntryNameLength = 4096
 

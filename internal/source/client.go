@@ -26,6 +26,10 @@ type Options struct {
 	// MaxCheckoutBytes bounds one fetch: the git objects received and the
 	// files checked out.
 	MaxCheckoutBytes int64
+	// MaxCheckoutFiles bounds the files of one git checkout, counted before
+	// any is written, and the entries of one archive (an OCI layer, a chart
+	// archive), folders included.
+	MaxCheckoutFiles int
 	// MaxRefsBytes bounds the ref listing of a repository.
 	MaxRefsBytes int64
 	// MaxStderrBytes bounds how much of git's error output is kept to
@@ -58,12 +62,13 @@ type Options struct {
 }
 
 // DefaultOptions returns a Client fit for a controller: a temporary cache
-// folder of at most 2 GiB, 512 MiB per checkout, 16 MiB of refs, a minute
+// folder of at most 2 GiB, 512 MiB and 10,000 files per checkout, 16 MiB of refs, a minute
 // to list refs and five to fetch, and no file:// URLs.
 func DefaultOptions() Options {
 	return Options{
 		MaxCacheBytes:    2 << 30,
 		MaxCheckoutBytes: 512 << 20,
+		MaxCheckoutFiles: 10000,
 		MaxRefsBytes:     16 << 20,
 		MaxStderrBytes:   64 << 10,
 		ResolveTimeout:   time.Minute,
@@ -78,6 +83,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxCheckoutBytes <= 0 {
 		o.MaxCheckoutBytes = d.MaxCheckoutBytes
+	}
+	if o.MaxCheckoutFiles <= 0 {
+		o.MaxCheckoutFiles = d.MaxCheckoutFiles
 	}
 	if o.MaxRefsBytes <= 0 {
 		o.MaxRefsBytes = d.MaxRefsBytes

@@ -42,7 +42,7 @@
 //   - Every connection goes to an address the Client checked: host names
 //     are resolved by Options.Resolver and each address is classed
 //     (AddressClass); loopback is refused unless Options.AllowLoopback,
-//     private unless not Options.DenyPrivate, link-local (cloud metadata),
+//     private when Options.DenyPrivate is set, link-local (cloud metadata),
 //     unspecified and multicast always (ErrAddressRefused, naming the
 //     class). HTTP clients dial the checked addresses, and a net.Dialer
 //     Control function checks each socket's address again, redirects
@@ -93,6 +93,12 @@
 //     "remote:" lines and the bodies of Helm repository and registry
 //     responses are left out (the cosign check keeps its library's message,
 //     credentials scrubbed).
+//
+// A git checkout is measured before it is written: the files and bytes
+// the commit's tree names (`git ls-tree -r -l`, read as git writes it and
+// stopped at the first entry past a limit) must stay within
+// Options.MaxCheckoutFiles and MaxCheckoutBytes, or nothing is checked out
+// (ErrTooLarge).
 //
 // A git checkout is the commit's files alone: no .git folder, no submodules,
 // no Git LFS content (pointer files stay as they are). Symbolic links are

@@ -150,6 +150,9 @@ func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, com
 	if err := c.runBounded(ctx, fetch, gitDir); err != nil {
 		return 0, err
 	}
+	if err := c.checkTree(ctx, gitDir, commit); err != nil {
+		return 0, err
+	}
 	if _, err := c.run(ctx, local("--git-dir="+gitDir, "--work-tree="+tree, "checkout", "--quiet", "--force", commit)); err != nil {
 		return 0, err
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,6 +21,9 @@ type invocation struct {
 	timeout time.Duration
 	// maxStdout bounds the output kept; 0 discards stdout.
 	maxStdout int64
+	// stdout, when set, receives the output instead, as git writes it; its
+	// error ends the command.
+	stdout io.Writer
 }
 
 // errOutputTooLarge stops a command whose output passed its bound.
@@ -48,6 +52,9 @@ func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 	stdout := &limitedBuffer{max: inv.maxStdout}
 	stderr := &tailBuffer{max: c.opts.MaxStderrBytes}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if inv.stdout != nil {
+		cmd.Stdout = inv.stdout
+	}
 	err = cmd.Run()
 	if err == nil {
 		return stdout.buf.Bytes(), nil

@@ -96,7 +96,7 @@ func (c *Client) downloadChart(ctx context.Context, p *chartPrep, u *url.URL, di
 	if err := os.Mkdir(tree, 0o700); err != nil {
 		return 0, &Error{Kind: ErrRegistry, Detail: "cannot make a staging folder", cause: err}
 	}
-	lim := archiveLimits{MaxBytes: c.opts.MaxCheckoutBytes, MaxFiles: defaultMaxArchiveFiles}
+	lim := archiveLimits{MaxBytes: c.opts.MaxCheckoutBytes, MaxFiles: c.opts.MaxCheckoutFiles}
 	if _, err := untarChart(f, tree, p.req.Chart, lim); err != nil {
 		return 0, err
 	}

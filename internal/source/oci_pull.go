@@ -103,7 +103,7 @@ func (c *Client) unpackLayer(ctx context.Context, r *ociRepo, kind ociKind, laye
 	}
 	defer func() { _ = rc.Close() }()
 	vr := content.NewVerifyReader(rc, layer)
-	lim := archiveLimits{MaxBytes: c.opts.MaxCheckoutBytes, MaxFiles: defaultMaxArchiveFiles}
+	lim := archiveLimits{MaxBytes: c.opts.MaxCheckoutBytes, MaxFiles: c.opts.MaxCheckoutFiles}
 	var size int64
 	if kind.chart != "" {
 		size, err = untarChart(vr, tree, kind.chart, lim)
