@@ -24,6 +24,10 @@ type SSHOptions struct {
 	// AuthorizedKeys are the client keys allowed to log in, as any user;
 	// at least one is required.
 	AuthorizedKeys []ssh.PublicKey
+	// Refusal, when set, answers every command with this text on stderr
+	// and exit status 128, as a hostile or broken server might: a client
+	// must not repeat it as it is.
+	Refusal string
 }
 
 // SSHCounts says what reached an SSH server.
@@ -39,6 +43,7 @@ type SSHCounts struct {
 // SSH is a running SSH git server.
 type SSH struct {
 	root    string
+	refusal string
 	config  *ssh.ServerConfig
 	hostKey ssh.PublicKey
 	ln      net.Listener
@@ -62,7 +67,7 @@ func NewSSH(t testing.TB, opts SSHOptions) *SSH {
 	if err != nil {
 		t.Fatalf("gitserver: host key: %v", err)
 	}
-	s := &SSH{root: opts.Root, hostKey: signer.PublicKey(), conns: map[net.Conn]struct{}{}}
+	s := &SSH{root: opts.Root, refusal: opts.Refusal, hostKey: signer.PublicKey(), conns: map[net.Conn]struct{}{}}
 	s.config = &ssh.ServerConfig{PublicKeyCallback: s.checkKey(opts.AuthorizedKeys)}
 	s.config.AddHostKey(signer)
 	if s.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {

@@ -46,6 +46,10 @@ func (s *SSH) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request) {
 // runGitCommand runs an exec request such as `git-upload-pack 'org/x.git'`
 // and returns its exit status.
 func (s *SSH) runGitCommand(ch ssh.Channel, command, protocol string) uint32 {
+	if s.refusal != "" {
+		_, _ = io.WriteString(ch.Stderr(), s.refusal)
+		return 128
+	}
 	service, dir, err := s.parseCommand(command)
 	if err != nil {
 		fmt.Fprintf(ch.Stderr(), "gitserver: %v\n", err)

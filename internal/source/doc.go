@@ -88,8 +88,11 @@
 //     index-based repositories carry no signature and are refused.
 //   - Errors are *Error values whose Kind (ErrAuth, ErrRevisionNotFound, …)
 //     is checked with errors.Is. They name the kind of source, the
-//     repository (without credentials) and the revision, and carry git's or
-//     the server's message with secrets and URL userinfo removed; git's
+//     repository (without credentials) and the revision in Flotilla's
+//     words. What git printed, which may hold a server's words (a "remote
+//     error:" line, an ssh server's stderr), is kept only as a quoted
+//     excerpt: its last two lines, each cut to 120 bytes, printable ASCII,
+//     with secrets, URL userinfo and credential-like values masked; git's
 //     "remote:" lines and the bodies of Helm repository and registry
 //     responses are left out (the cosign check keeps its library's message,
 //     credentials scrubbed).

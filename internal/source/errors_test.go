@@ -82,7 +82,17 @@ func TestScrub(t *testing.T) {
 		{
 			name:   "carriage returns and last lines",
 			stderr: "Receiving objects: 10%\rReceiving objects: 100%\n1\n2\n3\n4\n5\nfatal: 6",
-			want:   "1; 2; 3; 4; 5; 6",
+			want:   "5; 6",
+		},
+		{
+			name:   "credential-like values masked",
+			stderr: "fatal: remote error: token=ghp_x1 password: hunter2 Bearer abc.def key AKIAIOSFODNN7EXAMPLE9 at 0123456789abcdef0123456789abcdef01234567",
+			want:   "remote error: token=*** password: *** Bearer *** key *** at 0123456789abcdef0123456789abcdef01234567",
+		},
+		{
+			name:   "long lines cut",
+			stderr: "fatal: remote error: " + strings.Repeat("a", 500) + "\nfatal: Could not read from remote repository.",
+			want:   "remote error: " + strings.Repeat("a", maxLineBytes-len("remote error: ")) + "…; Could not read from remote repository.",
 		},
 	}
 	for _, tt := range tests {

@@ -64,8 +64,13 @@ func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 		secrets = inv.auth.secrets
 	}
 	// Paths of the cache folder (credential files among them) say nothing
-	// to the reader of an error.
-	detail := strings.ReplaceAll(scrub(stderr.String(), secrets), c.opts.CacheDir, "<cache>")
+	// to the reader of an error. What git printed may hold a server's
+	// words: it is shown as a quoted excerpt, after Flotilla's own (the
+	// Kind, and the hint below).
+	detail := ""
+	if excerpt := scrub(strings.ReplaceAll(stderr.String(), c.opts.CacheDir, "<cache>"), secrets); excerpt != "" {
+		detail = "git said " + quoteExcerpt(excerpt)
+	}
 	switch {
 	case errors.Is(context.Cause(ctx), errCheckoutTooLarge):
 		return nil, &Error{Kind: ErrTooLarge, Detail: fmt.Sprintf("received more than %d bytes", c.opts.MaxCheckoutBytes)}
@@ -81,7 +86,7 @@ func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 		return nil, &Error{Kind: ErrGit, Detail: scrub(err.Error(), secrets), cause: err}
 	}
 	if strings.Contains(stderr.String(), "returned error: 30") {
-		detail += "; redirects are not followed: use the repository's final URL"
+		detail = "redirects are not followed: use the repository's final URL; " + detail
 	}
 	return nil, &Error{Kind: classify(stderr.String()), Detail: detail}
 }
