@@ -93,6 +93,11 @@ const (
 	ReasonDependencyCycle    = "DependencyCycle"
 	ReasonProjectViolation   = "ProjectViolation"
 	ReasonForbidden          = "Forbidden"
+	// ReasonTemplateRefused: a Fleet's template uses what Fleet templates
+	// may not (range, with, define, template, block, declaring variables,
+	// functions other than the documented ones) or produces more than
+	// 256 KiB for one cluster; none of the Fleet's Applications is changed.
+	ReasonTemplateRefused = "TemplateRefused"
 )
 
 // SyncStatusCode says whether the cluster matches the source.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -240,6 +241,9 @@ func setFleetReady(f *flotillav1.Fleet, err error) {
 		ObservedGeneration: f.Generation, Message: fmt.Sprintf("%d clusters selected", f.Status.Summary.Clusters)}
 	if err != nil {
 		c.Status, c.Reason, c.Message = metav1.ConditionFalse, flotillav1.ReasonInvalidSpec, truncate(err.Error(), 2048)
+		if errors.Is(err, errTemplateRefused) {
+			c.Reason = flotillav1.ReasonTemplateRefused
+		}
 	}
 	meta.SetStatusCondition(&f.Status.Conditions, c)
 }
