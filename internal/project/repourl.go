@@ -3,110 +3,30 @@ package project
 import (
 	"strconv"
 	"strings"
+
+	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 // maxURLLen bounds a repository URL; real ones are far shorter.
 const maxURLLen = 2048
 
-// urlForm says how a repository URL is written.
-type urlForm int
-
-const (
-	// formPlain is anything else, such as the pattern `*`: matched whole.
-	formPlain urlForm = iota
-	// formScheme is scheme://[userinfo@]host[:port]/path.
-	formScheme
-	// formSCP is git's scp-like [user@]host:path, which is ssh. Its path is
-	// relative to the user's home folder, unlike an ssh:// path, so the two
-	// forms name different repositories and are kept apart.
-	formSCP
-)
-
-// repoParts is a repository URL, or a pattern for one, cut into the parts
-// that normalization treats differently.
-type repoParts struct {
-	form   urlForm
-	scheme string
-	// host is host[:port] without userinfo (formScheme), or the host
-	// (formSCP); empty for formPlain.
-	host string
-	// path is everything after the host: for formScheme it starts with
-	// '/', '?' or '#' or is empty; for formPlain it is the whole text.
-	path string
-}
-
-// splitRepo cuts s the way git's URL readers do: a scheme form when s starts
-// with scheme "://", where the authority ends at the first '/', '?', '#'
-// or '\' and userinfo runs to the last '@' before that; otherwise the
-// scp-like form when a ':' comes before any '/'. Works on compiled patterns
-// too: a wildcard is never one of these separators.
-func splitRepo(s string) repoParts {
-	if i := strings.Index(s, "://"); i > 0 && isSchemeText(s[:i]) {
-		rest := s[i+len("://"):]
-		end := strings.IndexAny(rest, `/?#\`)
-		if end < 0 {
-			end = len(rest)
-		}
-		return repoParts{form: formScheme, scheme: s[:i], host: dropUserinfo(rest[:end]), path: rest[end:]}
-	}
-	if i := strings.IndexByte(s, ':'); i > 0 && !strings.ContainsAny(s[:i], `/\`) {
-		return repoParts{form: formSCP, host: dropUserinfo(s[:i]), path: s[i+1:]}
-	}
-	return repoParts{form: formPlain, path: s}
-}
-
-func isSchemeText(s string) bool {
-	for _, r := range s {
-		ok := 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||
-			r == '+' || r == '-' || r == '.' || r == wildRun || r == wildOne
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// dropUserinfo removes "user[:password]@" from an authority: credentials are
-// never matched and never shown.
-func dropUserinfo(authority string) string {
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		return authority[at+1:]
-	}
-	return authority
-}
-
-func (r repoParts) String() string {
-	switch r.form {
-	case formScheme:
-		return r.scheme + "://" + r.host + r.path
-	case formSCP:
-		return r.host + ":" + r.path
-	default:
-		return r.path
-	}
-}
-
-// defaultPorts are dropped from a host: https://h:443/x is https://h/x.
-var defaultPorts = map[string]string{"https": "443", "http": "80", "ssh": "22", "oci": "443"}
-
 // normalize puts r in the form that matching compares: scheme and host in
 // lower case (ASCII only: a non-ASCII host matches no ASCII pattern), no
 // default or empty port, percent-escapes of unreserved characters decoded
 // and the others in upper case, and no trailing ".git" or '/' in the path.
-// ok is false when a percent-escape is malformed or encodes a '/', '\' or
+// Userinfo is dropped: credentials are never matched and never shown. ok is
+// false when a percent-escape is malformed or encodes a '/', '\' or
 // control character; a URL with one is refused, a pattern keeps it as is.
-func (r repoParts) normalize() (_ repoParts, ok bool) {
+func normalize(r repourl.URL) (_ repourl.URL, ok bool) {
 	var hostOK, pathOK bool
-	r.host, hostOK = normalizePercent(r.host)
-	r.path, pathOK = normalizePercent(r.path)
-	r.scheme, r.host = lowerASCII(r.scheme), lowerASCII(r.host)
-	if p, has := defaultPorts[r.scheme]; has {
-		r.host = strings.TrimSuffix(r.host, ":"+p)
-	}
-	r.host = strings.TrimSuffix(r.host, ":")
-	r.path = strings.TrimRight(r.path, "/")
-	r.path = strings.TrimSuffix(r.path, ".git")
-	r.path = strings.TrimRight(r.path, "/")
+	r.User, r.HasUser = "", false
+	r.Host, hostOK = normalizePercent(r.Host)
+	r.Path, pathOK = normalizePercent(r.Path)
+	r.Scheme, r.Host = lowerASCII(r.Scheme), lowerASCII(r.Host)
+	r.Host = repourl.WithoutDefaultPort(r.Scheme, r.Host)
+	r.Path = strings.TrimRight(r.Path, "/")
+	r.Path = strings.TrimSuffix(r.Path, ".git")
+	r.Path = strings.TrimRight(r.Path, "/")
 	return r, hostOK && pathOK
 }
 
@@ -175,8 +95,8 @@ func isUnreserved(c byte) bool {
 // host (see hostStop). A wildcard that ends the whole pattern, as in
 // `https://*`, is left free to match the rest of the URL.
 func normalizeRepoPattern(compiled string) string {
-	r, _ := splitRepo(compiled).normalize()
-	if r.form == formPlain {
+	r, _ := normalize(repourl.Split(compiled))
+	if r.Form == repourl.Plain {
 		return r.String()
 	}
 	bound := func(s string, keepLast bool) string {
@@ -194,8 +114,8 @@ func normalizeRepoPattern(compiled string) string {
 		}
 		return string(rs)
 	}
-	r.scheme = bound(r.scheme, false)
-	r.host = bound(r.host, r.path == "")
+	r.Scheme = bound(r.Scheme, false)
+	r.Host = bound(r.Host, r.Path == "")
 	return r.String()
 }
 
@@ -205,7 +125,7 @@ func normalizeRepoPattern(compiled string) string {
 // percent-escape, or a '.' or '..' path segment (which a server resolves,
 // so that https://h/team-a/../team-b/x is really team-b's).
 func normalizeRepoURL(raw string) (normalized, problem string) {
-	r, ok := splitRepo(raw).normalize()
+	r, ok := normalize(repourl.Split(raw))
 	normalized = r.String()
 	switch {
 	case raw == "":
@@ -218,7 +138,7 @@ func normalizeRepoURL(raw string) (normalized, problem string) {
 		return normalized, "has a query or fragment"
 	case !ok:
 		return normalized, "has a malformed percent-escape, or one that encodes '/', '\\' or a control character"
-	case hasDotSegment(r.path):
+	case hasDotSegment(r.Path):
 		return normalized, "has a '.' or '..' path segment"
 	}
 	return normalized, ""

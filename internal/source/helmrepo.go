@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 // Index-based Helm repositories: an index.yaml that lists each chart's
@@ -258,7 +260,8 @@ func sameOrigin(a, b *url.URL) bool {
 		if p := u.Port(); p != "" {
 			return p
 		}
-		return defaultPort[u.Scheme]
+		p, _ := repourl.DefaultPort(u.Scheme)
+		return p
 	}
 	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }

@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 // helmRepo is the URL of an index-based Helm repository that passed
@@ -61,9 +63,7 @@ func parseHelmRepoURL(raw string) (helmRepo, error) {
 	if strings.Contains(host, ":") {
 		hostport = "[" + host + "]"
 	}
-	if port != "" && port != defaultPort[u.Scheme] {
-		hostport += ":" + port
-	}
+	hostport = repourl.WithoutDefaultPort(u.Scheme, hostport+":"+port)
 	base := *u
 	base.Path = strings.TrimRight(u.Path, "/") + "/"
 	base.RawPath = ""

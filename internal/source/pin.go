@@ -37,7 +37,7 @@ func (c *Client) pin(ctx context.Context, r remote) (gitPin, error) {
 	}
 	if r.scheme == schemeSSH {
 		alias := r.host
-		if r.port != defaultPort[schemeSSH] {
+		if r.port != sshPort {
 			alias = "[" + r.host + "]:" + r.port
 		}
 		return gitPin{ssh: " -o HostName=" + addrs[0].String() + " -o HostKeyAlias=" + shellQuote(alias) + " -o CheckHostIP=no"}, nil

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 // maxURLLength bounds a repository URL; real ones are far shorter.
@@ -19,6 +21,9 @@ const (
 	schemeSSH   = "ssh"
 	schemeFile  = "file"
 )
+
+// sshPort is the port of ssh URLs that name none.
+var sshPort, _ = repourl.DefaultPort(schemeSSH)
 
 // remote is a repository URL that passed validation.
 type remote struct {
@@ -149,6 +154,11 @@ func parseNetworkURL(raw, scheme string, u *url.URL) (remote, error) {
 	if err := checkHost(host); err != nil {
 		return remote{}, err
 	}
+	// Projects decide by the host repourl.Split reads; the fetch must
+	// reach that host and no other.
+	if cut := repourl.Split(raw); cut.Form != repourl.Scheme || !strings.EqualFold(cut.Host, u.Host) {
+		return remote{}, fmt.Errorf("host is read differently by URL parsers")
+	}
 	if err := checkPort(u, port); err != nil {
 		return remote{}, err
 	}
@@ -173,12 +183,10 @@ func parseNetworkURL(raw, scheme string, u *url.URL) (remote, error) {
 	if strings.Contains(host, ":") {
 		hostport = "[" + host + "]"
 	}
-	if port != "" && port != defaultPort[scheme] {
-		hostport += ":" + port
-	}
+	hostport = repourl.WithoutDefaultPort(scheme, hostport+":"+port)
 	r := remote{raw: raw, scheme: scheme, host: host, port: port}
 	if r.port == "" {
-		r.port = defaultPort[scheme]
+		r.port, _ = repourl.DefaultPort(scheme)
 	}
 	r.key = scheme + "://" + user + hostport + "/" + strings.Trim(u.EscapedPath(), "/")
 	if scheme != schemeSSH {
@@ -187,22 +195,19 @@ func parseNetworkURL(raw, scheme string, u *url.URL) (remote, error) {
 	return r, nil
 }
 
-var defaultPort = map[string]string{schemeHTTPS: "443", schemeHTTP: "80", schemeSSH: "22"}
-
 // parseSCP reads git's scp-like form, [user@]host:path, which is ssh.
 // Anything else without a scheme is a local path and is refused.
 func parseSCP(raw string) (remote, error) {
-	hostPart, path, ok := strings.Cut(raw, ":")
-	if !ok || strings.Contains(hostPart, "/") {
+	cut := repourl.Split(raw)
+	if cut.Form != repourl.SCP {
 		return remote{}, fmt.Errorf("local paths are not allowed (want https://, ssh:// or user@host:path)")
 	}
-	user, host, hasUser := strings.Cut(hostPart, "@")
-	if !hasUser {
-		user, host = "", hostPart
-	} else if err := checkUser(user); err != nil {
-		return remote{}, err
+	user, host, path := cut.User, strings.ToLower(cut.Host), cut.Path
+	if cut.HasUser {
+		if err := checkUser(user); err != nil {
+			return remote{}, err
+		}
 	}
-	host = strings.ToLower(host)
 	if strings.ContainsAny(host, "[]") {
 		return remote{}, fmt.Errorf("brackets not allowed in a scp-like host; use ssh://")
 	}
@@ -229,7 +234,7 @@ func parseSCP(raw string) (remote, error) {
 	// Relative scp paths start in the user's home folder, unlike ssh://
 	// paths, so the key keeps the two forms apart.
 	return remote{raw: raw, scheme: schemeSSH, key: "scp://" + user + host + ":" + strings.TrimRight(path, "/"),
-		host: host, port: defaultPort[schemeSSH]}, nil
+		host: host, port: sshPort}, nil
 }
 
 // checkHost accepts DNS names and IP addresses. A host starting with '-'

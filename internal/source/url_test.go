@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 func TestParseURLAccepts(t *testing.T) {
@@ -206,4 +208,34 @@ func checkAccepted(t *testing.T, raw string, allowLocal bool, r remote) {
 	if r.scheme != schemeFile && (u.Hostname() == "" || strings.HasPrefix(u.Hostname(), "-")) {
 		t.Fatalf("accepted %q with host %q", raw, u.Hostname())
 	}
+}
+
+// FuzzParseURLHost: every URL this package accepts reaches the host that
+// internal/repourl (and so a Project's source rule) reads in it.
+func FuzzParseURLHost(f *testing.F) {
+	for _, s := range []string{"https://git.example.com/org/r.git", "ssh://git@h:2222/r", "git@github.com:org/r",
+		"https://u@h/r", "https://%67ithub.com/r", "https://[::1]:443/r", `https://a\@b/r`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		r, err := parseURL(raw, false)
+		if err != nil {
+			return
+		}
+		got := repourl.WithoutDefaultPort(r.scheme, strings.ToLower(repourl.Split(raw).Host))
+		want := bracket(r.host)
+		if p, _ := repourl.DefaultPort(r.scheme); r.port != p {
+			want += ":" + r.port
+		}
+		if got != want {
+			t.Fatalf("%q: source connects to %q, repourl reads %q", raw, want, got)
+		}
+	})
+}
+
+func bracket(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
 }
