@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -38,8 +39,8 @@ func DefaultOptions() Options {
 type Target struct {
 	Name   string
 	Config *rest.Config
-	// Generation changes whenever the Cluster or its Secret changes; callers
-	// cache clients by (Name, Generation).
+	// Generation changes whenever the Cluster's spec or its Secret changes
+	// (not its status); callers cache clients by (Name, Generation).
 	Generation string
 }
 
@@ -81,7 +82,10 @@ func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, er
 		}
 		return nil, fmt.Errorf("cluster %s: read credentials Secret %s: %w", name, c.Spec.CredentialsRef.Name, err)
 	}
-	gen := c.ResourceVersion + "/" + s.ResourceVersion
+	// The Cluster's generation (its spec), not its resourceVersion: every
+	// heartbeat written to its status would otherwise make new clients and
+	// refill every watch cache of the cluster.
+	gen := strconv.FormatInt(c.Generation, 10) + "/" + s.ResourceVersion
 	key := namespace + "/" + name
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,27 +24,64 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
 
+// ErrNotManaged marks an object that carries the tracking label but whose
+// owner annotation names no known Application: the cache keeps only its name.
+var ErrNotManaged = errors.New("not managed by a known Application")
+
+// WatcherOptions configure a Watcher.
+type WatcherOptions struct {
+	// OnChange is called with the owning Application of every object that
+	// is changed or deleted in the cluster, of every object that was found
+	// missing and has appeared since, and of every Application that asked
+	// for a kind whose cache had not filled yet, once it has.
+	OnChange func(app types.NamespacedName)
+	// Known says whether an Application exists. The cache keeps only the
+	// name and owner of an object whose owner annotation names none; nil
+	// means every owner is known.
+	Known func(app types.NamespacedName) bool
+}
+
 // Watcher watches, in one cluster, only the objects that carry Flotilla's
 // tracking label, one informer per kind, started the first time an
 // Application owns an object of that kind. Its cache is what health and
 // drift read: memory grows with what Flotilla manages, never with the size
-// of the cluster.
+// of the cluster, and each cached object keeps only what health needs
+// (see slim).
 type Watcher struct {
-	cluster  string
-	factory  dynamicinformer.DynamicSharedInformerFactory
-	mapper   *restmapper.DeferredDiscoveryRESTMapper
-	onChange func(app types.NamespacedName)
+	cluster string
+	factory dynamicinformer.DynamicSharedInformerFactory
+	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	opts    WatcherOptions
 
 	mu        sync.Mutex
-	informers map[schema.GroupVersionResource]cache.SharedIndexInformer
-	stop      chan struct{}
-	stopOnce  sync.Once
+	informers map[schema.GroupVersionResource]*kindWatch
+	// missed are the objects a reader found absent: when one appears, its
+	// owner is told, so that its health is read again at once.
+	missed   map[objectKey]bool
+	stop     chan struct{}
+	stopOnce sync.Once
 }
 
-// NewWatcher makes a Watcher for the cluster reached through cfg. onChange
-// is called with the owning Application of every object that is changed or
-// deleted in the cluster.
-func NewWatcher(cfg *rest.Config, cluster string, onChange func(app types.NamespacedName)) (*Watcher, error) {
+// kindWatch is the informer of one kind and the Applications waiting for
+// its cache to fill.
+type kindWatch struct {
+	informer cache.SharedIndexInformer
+	waiting  map[types.NamespacedName]bool
+}
+
+type objectKey struct {
+	gvr             schema.GroupVersionResource
+	namespace, name string
+}
+
+// NewWatcher makes a Watcher for the cluster reached through cfg. Watches
+// are long requests that the API server ends itself (after 5 to 10
+// minutes): cfg's Timeout, meant for short requests, is not applied to
+// them, or every watch would be cut, and every cache refilled, each time it
+// runs out.
+func NewWatcher(cfg *rest.Config, cluster string, opts WatcherOptions) (*Watcher, error) {
+	cfg = rest.CopyConfig(cfg)
+	cfg.Timeout = 0
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
@@ -52,43 +90,103 @@ func NewWatcher(cfg *rest.Config, cluster string, onChange func(app types.Namesp
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
 	}
+	if opts.OnChange == nil {
+		opts.OnChange = func(types.NamespacedName) {}
+	}
 	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.LabelSelector = flotillav1.TrackingLabel })
 	return &Watcher{
 		cluster:   cluster,
 		factory:   factory,
 		mapper:    restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
-		onChange:  onChange,
-		informers: map[schema.GroupVersionResource]cache.SharedIndexInformer{},
+		opts:      opts,
+		informers: map[schema.GroupVersionResource]*kindWatch{},
+		missed:    map[objectKey]bool{},
 		stop:      make(chan struct{}),
 	}, nil
 }
 
-// Watch makes sure the managed objects of resource gvr are watched, and
-// waits (bounded by ctx) until its cache is filled.
-func (w *Watcher) Watch(ctx context.Context, gvr schema.GroupVersionResource) error {
+// Start makes sure the managed objects of resource gvr are watched, without
+// waiting for the cache to fill.
+func (w *Watcher) Start(gvr schema.GroupVersionResource) error {
+	_, err := w.start(gvr)
+	return err
+}
+
+func (w *Watcher) start(gvr schema.GroupVersionResource) (*kindWatch, error) {
 	w.mu.Lock()
-	inf, ok := w.informers[gvr]
+	defer w.mu.Unlock()
+	if kw, ok := w.informers[gvr]; ok {
+		return kw, nil
+	}
+	inf := w.factory.ForResource(gvr).Informer()
+	if err := inf.SetTransform(w.slim); err != nil {
+		return nil, fmt.Errorf("cluster %s: watch %s: %w", w.cluster, gvr.String(), err)
+	}
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    func(obj any, initial bool) { w.added(gvr, obj, initial) },
+		UpdateFunc: func(oldObj, newObj any) { w.changed(oldObj, newObj) },
+		DeleteFunc: func(obj any) { w.changed(nil, obj) },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: watch %s: %w", w.cluster, gvr.String(), err)
+	}
+	kw := &kindWatch{informer: inf, waiting: map[types.NamespacedName]bool{}}
+	w.informers[gvr] = kw
+	go inf.Run(w.stop)
+	go w.tellWhenSynced(kw)
+	return kw, nil
+}
+
+// Wait waits (bounded by ctx) until the cache of gvr, started before, is
+// filled. When it is not, app is told through OnChange once it is: its
+// health is read again then, not only at its next interval.
+func (w *Watcher) Wait(ctx context.Context, gvr schema.GroupVersionResource, app types.NamespacedName) error {
+	w.mu.Lock()
+	kw, ok := w.informers[gvr]
+	w.mu.Unlock()
 	if !ok {
-		inf = w.factory.ForResource(gvr).Informer()
-		_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			UpdateFunc: func(oldObj, newObj any) { w.changed(oldObj, newObj) },
-			DeleteFunc: func(obj any) { w.changed(nil, obj) },
-		})
-		if err != nil {
-			w.mu.Unlock()
-			return err
-		}
-		w.informers[gvr] = inf
-		go inf.Run(w.stop)
+		return fmt.Errorf("cluster %s: %s is not watched", w.cluster, gvr.String())
+	}
+	if cache.WaitForCacheSync(ctx.Done(), kw.informer.HasSynced) {
+		return nil
+	}
+	w.mu.Lock()
+	synced := kw.informer.HasSynced()
+	if !synced {
+		kw.waiting[app] = true
 	}
 	w.mu.Unlock()
+	if synced {
+		return nil
+	}
+	return fmt.Errorf("cluster %s: watch %s: cache did not sync", w.cluster, gvr.String())
+}
+
+// Watch starts watching gvr and waits until its cache is filled, at most
+// 30s or until ctx ends.
+func (w *Watcher) Watch(ctx context.Context, gvr schema.GroupVersionResource, app types.NamespacedName) error {
+	if err := w.Start(gvr); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if !cache.WaitForCacheSync(ctx.Done(), inf.HasSynced) {
-		return fmt.Errorf("cluster %s: watch %s: cache did not sync", w.cluster, gvr.String())
+	return w.Wait(ctx, gvr, app)
+}
+
+// tellWhenSynced tells the Applications that waited in vain for kw's cache
+// that it is filled now.
+func (w *Watcher) tellWhenSynced(kw *kindWatch) {
+	if !cache.WaitForCacheSync(w.stop, kw.informer.HasSynced) {
+		return
 	}
-	return nil
+	w.mu.Lock()
+	apps := kw.waiting
+	kw.waiting = nil
+	w.mu.Unlock()
+	for app := range apps {
+		w.opts.OnChange(app)
+	}
 }
 
 // Resource maps a kind to its resource, refreshing discovery once when the
@@ -106,25 +204,34 @@ func (w *Watcher) Resource(gvk schema.GroupVersionKind) (schema.GroupVersionReso
 }
 
 // Get returns the object from the cache; ok is false when it is not there
-// (deleted, or not carrying the tracking label).
+// (deleted, or not carrying the tracking label). An object found absent is
+// remembered: its owner is told when it appears.
 func (w *Watcher) Get(gvr schema.GroupVersionResource, namespace, name string) (obj *unstructured.Unstructured, ok bool, err error) {
+	key := objectKey{gvr: gvr, namespace: namespace, name: name}
 	w.mu.Lock()
-	inf, watched := w.informers[gvr]
+	kw, watched := w.informers[gvr]
+	if watched {
+		// Before the read: an object added after it is then told.
+		w.missed[key] = true
+	}
 	w.mu.Unlock()
 	if !watched {
 		return nil, false, fmt.Errorf("cluster %s: %s is not watched", w.cluster, gvr.String())
 	}
-	key := name
+	storeKey := name
 	if namespace != "" {
-		key = namespace + "/" + name
+		storeKey = namespace + "/" + name
 	}
-	item, exists, err := inf.GetStore().GetByKey(key)
-	if err != nil || !exists {
+	item, exists, err := kw.informer.GetStore().GetByKey(storeKey)
+	u, isU := item.(*unstructured.Unstructured)
+	if err != nil || !exists || !isU {
 		return nil, false, err
 	}
-	u, isU := item.(*unstructured.Unstructured)
-	if !isU {
-		return nil, false, nil
+	w.mu.Lock()
+	delete(w.missed, key)
+	w.mu.Unlock()
+	if isStub(u) {
+		return nil, false, fmt.Errorf("%w: its owner annotation names no Application of this controller", ErrNotManaged)
 	}
 	return u, true, nil
 }
@@ -139,9 +246,38 @@ func (w *Watcher) Watched() int {
 // Stop ends every watch.
 func (w *Watcher) Stop() { w.stopOnce.Do(func() { close(w.stop) }) }
 
-// changed tells the owner of an object that changed in a way that matters:
-// status-only updates (same generation, same metadata) are noise here, but a
-// change to metadata or, for kinds without generation, anything is not.
+// Stopped says whether Stop was called.
+func (w *Watcher) Stopped() bool {
+	select {
+	case <-w.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// added tells the owner of an object that appeared after a reader found it
+// missing; the objects of a cache's first fill are not news.
+func (w *Watcher) added(gvr schema.GroupVersionResource, obj any, initial bool) {
+	u := asUnstructured(obj)
+	if u == nil || initial {
+		return
+	}
+	key := objectKey{gvr: gvr, namespace: u.GetNamespace(), name: u.GetName()}
+	w.mu.Lock()
+	missed := w.missed[key]
+	delete(w.missed, key)
+	w.mu.Unlock()
+	if !missed {
+		return
+	}
+	if app, ok := ownerOf(u); ok {
+		w.opts.OnChange(app)
+	}
+}
+
+// changed tells the owner of an object that changed: a resync or a relist
+// that finds the same resourceVersion is not a change.
 func (w *Watcher) changed(oldObj, newObj any) {
 	u := asUnstructured(newObj)
 	if u == nil {
@@ -150,11 +286,9 @@ func (w *Watcher) changed(oldObj, newObj any) {
 	if old := asUnstructured(oldObj); old != nil && old.GetResourceVersion() == u.GetResourceVersion() {
 		return // a resync, not a change
 	}
-	ns, name, ok := ownerOf(u)
-	if !ok {
-		return
+	if app, ok := ownerOf(u); ok {
+		w.opts.OnChange(app)
 	}
-	w.onChange(types.NamespacedName{Namespace: ns, Name: name})
 }
 
 func asUnstructured(obj any) *unstructured.Unstructured {
@@ -169,10 +303,10 @@ func asUnstructured(obj any) *unstructured.Unstructured {
 }
 
 // ownerOf reads the owning Application from the owner annotation.
-func ownerOf(u *unstructured.Unstructured) (namespace, name string, ok bool) {
+func ownerOf(u *unstructured.Unstructured) (types.NamespacedName, bool) {
 	parts := strings.Split(u.GetAnnotations()[flotillav1.OwnerAnnotation], "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
-		return "", "", false
+		return types.NamespacedName{}, false
 	}
-	return parts[0], parts[1], true
+	return types.NamespacedName{Namespace: parts[0], Name: parts[1]}, true
 }

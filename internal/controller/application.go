@@ -270,11 +270,10 @@ func (r *ApplicationReconciler) log(app *flotillav1.Application, res *engine.Res
 
 func (r *ApplicationReconciler) event(app *flotillav1.Application, p plan, res *engine.Result, err error) {
 	if err != nil {
-		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, engine.ReasonOf(err, "Failed"), "Sync", "%s", truncate(err.Error(), 1024))
+		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, engine.ReasonOf(err, "Failed"), "Sync", "%s", limitNote(err.Error()))
 		return
 	}
 	if p.apply && res != nil && res.Changes != nil && res.Changes.HasChanges() {
-		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync",
-			"%s", truncate("revision "+engine.ShortSHA(res.Revision)+": "+res.Changes.String(), 1024))
+		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync", "%s", syncedNote(res))
 	}
 }

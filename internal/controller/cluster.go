@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -66,6 +67,17 @@ type ClusterReconciler struct {
 	// Shard, when sharding is on, is this replica's share of the clusters:
 	// the heartbeat of a Cluster another replica owns is left to it.
 	Shard *shard.Member
+	// Clients, if set, holds the watches and clients syncs use; those of a
+	// Cluster deleted, moved to agent mode or another replica, or pointed
+	// at another server or credentials are released at once.
+	Clients ClusterClients
+}
+
+// ClusterClients are the per-cluster watches and clients of the engine.
+type ClusterClients interface {
+	// Release drops those of the Cluster unless made for generation ("":
+	// whatever they were made for).
+	Release(namespace, name, generation string)
 }
 
 // NewClusterReconciler makes a ClusterReconciler for the manager, with a
@@ -131,13 +143,18 @@ func clusterOfApplication(_ context.Context, obj client.Object) []reconcile.Requ
 func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	c := &flotillav1.Cluster{}
 	if err := r.Client.Get(ctx, req.NamespacedName, c); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.release(req.Namespace, req.Name, "")
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !c.DeletionTimestamp.IsZero() || c.Spec.Mode == flotillav1.ClusterModeAgent {
+		r.release(c.Namespace, c.Name, "")
 		return ctrl.Result{}, nil
 	}
 	ctx, done, owned := r.Shard.Hold(ctx, c.Name)
 	if !owned {
+		r.release(c.Namespace, c.Name, "")
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	}
 	defer done()
@@ -179,8 +196,14 @@ func (r *ClusterReconciler) countApplications(ctx context.Context, c *flotillav1
 func (r *ClusterReconciler) probe(ctx context.Context, c *flotillav1.Cluster) (string, error) {
 	t, err := r.Registry.Get(ctx, c.Namespace, c.Name)
 	if err != nil {
+		if errors.Is(err, cluster.ErrUnavailable) {
+			// Its credentials are gone or unusable: so are the watches
+			// made with them.
+			r.release(c.Namespace, c.Name, "")
+		}
 		return "", err
 	}
+	r.release(c.Namespace, c.Name, t.Generation)
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = clusterVersionTimeout
@@ -197,6 +220,12 @@ func (r *ClusterReconciler) probe(ctx context.Context, c *flotillav1.Cluster) (s
 		return "", fmt.Errorf("cluster %s: %s refuses the credentials: %w", c.Name, cfg.Host, err)
 	default:
 		return "", fmt.Errorf("cluster %s: unreachable at %s: %w", c.Name, cfg.Host, err)
+	}
+}
+
+func (r *ClusterReconciler) release(namespace, name, generation string) {
+	if r.Clients != nil {
+		r.Clients.Release(namespace, name, generation)
 	}
 }
 

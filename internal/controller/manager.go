@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -120,7 +121,7 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("controller manager: %w", err)
 	}
 	drift, onChange := DriftChannel()
-	eng, sources, err := newEngine(mgr.GetAPIReader(), metrics, onChange, opts)
+	eng, sources, err := newEngine(mgr, metrics, onChange, opts)
 	if err != nil {
 		return err
 	}
@@ -167,6 +168,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 	}
 	clusters := NewClusterReconciler(mgr, opts)
 	clusters.Shard = parts.member
+	clusters.Clients = parts.engine
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -198,7 +200,22 @@ func start(ctx context.Context, mgr ctrl.Manager, member *shard.Member, log *slo
 	return nil
 }
 
-func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {
+// knownApplication says whether an Application exists, from the cache: the
+// watches of destination clusters keep only the name of an object whose
+// owner annotation names none (anyone who can write to a destination may
+// put Flotilla's label on anything). A read that fails for another reason
+// counts as known: health stays readable.
+func knownApplication(c client.Reader, namespace string) func(types.NamespacedName) bool {
+	return func(app types.NamespacedName) bool {
+		if app.Namespace != namespace {
+			return false
+		}
+		err := c.Get(context.Background(), app, &flotillav1.Application{})
+		return !apierrors.IsNotFound(err)
+	}
+}
+
+func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
 	srcOpts.AllowLoopback = opts.AllowLocalRepos
@@ -217,11 +234,12 @@ func newEngine(reader client.Reader, metrics *engine.Metrics, onChange func(type
 	}
 	clOpts := cluster.DefaultOptions()
 	clOpts.AllowExec = opts.AllowExecCredentials
-	registry := cluster.NewRegistry(reader, opts.Config, clOpts)
+	registry := cluster.NewRegistry(mgr.GetAPIReader(), opts.Config, clOpts)
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger = opts.Logger
 	engOpts.Metrics = metrics
 	engOpts.OnChange = onChange
+	engOpts.KnownApplication = knownApplication(mgr.GetClient(), opts.Namespace)
 	renderer := render.New(render.DefaultOptions())
 	registerCacheMetrics(crmetrics.Registry, sources, renderer)
 	return engine.New(sources, renderer, registry, engOpts), sources, nil

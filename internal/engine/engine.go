@@ -34,9 +34,13 @@ type Options struct {
 	// so that a slow cluster holds at most that many of the controller's
 	// workers and never stalls the others. Zero means 2.
 	SyncsPerCluster int
-	// RequestTimeout bounds every request to a destination cluster. Zero
-	// means 30s.
+	// RequestTimeout bounds every request to a destination cluster but
+	// watches, which the API server ends itself. Zero means 30s.
 	RequestTimeout time.Duration
+	// KnownApplication, if set, says whether an Application exists; the
+	// watch caches keep only the name of an object whose owner annotation
+	// names none. Nil means every owner is known.
+	KnownApplication func(app types.NamespacedName) bool
 }
 
 // ErrClusterBusy says the destination cluster already runs as many syncs as
@@ -130,11 +134,7 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	onChange := e.opts.OnChange
-	if onChange == nil {
-		onChange = func(types.NamespacedName) {}
-	}
-	w, err := cluster.NewWatcher(cfg, t.Name, onChange)
+	w, err := cluster.NewWatcher(cfg, t.Name, cluster.WatcherOptions{OnChange: e.opts.OnChange, Known: e.opts.KnownApplication})
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +155,24 @@ func (e *Engine) syncsPerCluster() int {
 		return e.opts.SyncsPerCluster
 	}
 	return 2
+}
+
+// Release stops the watches and drops the clients of the Cluster name in
+// namespace, unless they were made for its current generation: a Cluster
+// deleted (generation "") or pointed at another server or credentials stops
+// being watched with what it was at once, not at the controller's next
+// start. The next sync to it makes new ones.
+func (e *Engine) Release(namespace, name, generation string) {
+	key := namespace + "/" + name
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, ok := e.managers[key]
+	if !ok || (generation != "" && m.generation == generation) {
+		return
+	}
+	m.watcher.Stop()
+	delete(e.managers, key)
+	e.opts.Logger.Info("cluster clients released", "cluster", key)
 }
 
 // Close stops every watch.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
 )
 
@@ -35,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"cluster", "action"}),
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_cluster_requests_total",
-			Help: "Requests Flotilla sent to a cluster's API server, by method (a dry-run is PATCH-dryrun) and status code.",
+			Help: "Requests Flotilla sent to a cluster's API server, by method (a dry-run is PATCH-dryrun, the start of a watch WATCH) and status code.",
 		}, []string{"cluster", "method", "code"}),
 	}
 	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests)
@@ -69,6 +70,9 @@ func (m *Metrics) Instrument(cfg *rest.Config, cluster string) *rest.Config {
 	return cfg
 }
 
+// countingTransport counts each request by cluster, method and status. It is
+// a wrapper in client-go's sense (utilnet.RoundTripperWrapper): client-go
+// reaches through it to cancel a request on the transport underneath.
 type countingTransport struct {
 	next     http.RoundTripper
 	cluster  string
@@ -81,10 +85,25 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err == nil {
 		code = strconv.Itoa(resp.StatusCode)
 	}
-	method := req.Method
-	if req.URL.Query().Has("dryRun") {
-		method += "-dryrun"
-	}
-	t.requests.WithLabelValues(t.cluster, method, code).Inc()
+	t.requests.WithLabelValues(t.cluster, requestMethod(req), code).Inc()
 	return resp, err
 }
+
+// WrappedRoundTripper is the transport underneath.
+func (t *countingTransport) WrappedRoundTripper() http.RoundTripper { return t.next }
+
+// requestMethod is the method a request is counted under: PATCH-dryrun for
+// a dry-run, WATCH for a watch (whose count over time says how often
+// watches are restarted).
+func requestMethod(req *http.Request) string {
+	q := req.URL.Query()
+	switch {
+	case q.Has("dryRun"):
+		return req.Method + "-dryrun"
+	case req.Method == http.MethodGet && (q.Get("watch") == "true" || q.Get("watch") == "1"):
+		return "WATCH"
+	}
+	return req.Method
+}
+
+var _ utilnet.RoundTripperWrapper = (*countingTransport)(nil)

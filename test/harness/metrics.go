@@ -49,6 +49,9 @@ func (h *Hub) Writes() (float64, error) {
 	return total, nil
 }
 
+// Scrape reads the controller's metrics.
+func (h *Hub) Scrape() (map[string]*dto.MetricFamily, error) { return h.scrape() }
+
 func (h *Hub) scrape() (map[string]*dto.MetricFamily, error) {
 	client := &http.Client{Timeout: 10 * time.Second}
 	resp, err := client.Get("http://" + h.Metrics + "/metrics")

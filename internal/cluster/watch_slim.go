@@ -1,0 +1,100 @@
+package cluster
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+)
+
+// stubAnnotation marks, in the cache only, an object kept as a name: its
+// owner annotation names no Application the controller knows.
+const stubAnnotation = "cache.flotilla.dev/stub"
+
+// lastAppliedAnnotation is kubectl's copy of a whole object: never needed
+// for health, often as large as the object.
+const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// maxOwnerAnnotation bounds the owner annotation a stub keeps: a real one
+// is "namespace/name/uid", well under it.
+const maxOwnerAnnotation = 512
+
+// specless are the kinds whose health reads no spec: a CRD's spec (its
+// schema) may be megabytes, and its health is in its conditions.
+var specless = map[schema.GroupKind]bool{
+	{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"}: true,
+}
+
+// slim is the transform every watched object goes through before it is
+// cached. Anyone who may write to a destination cluster can put the tracking
+// label on any object, so what is cached is bounded by what health and
+// change detection need, not by what the object holds:
+//
+//   - an object whose owner annotation names no Application the controller
+//     knows is kept as its name, resourceVersion and owner annotation;
+//   - any other keeps apiVersion, kind, metadata (without managedFields and
+//     kubectl's last-applied copy), spec and status: no data of a
+//     ConfigMap or Secret, no rules, webhooks or other top-level fields, no
+//     spec of a CRD.
+func (w *Watcher) slim(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil // a tombstone: its object went through slim already
+	}
+	app, owned := ownerOf(u)
+	if !owned || (w.opts.Known != nil && !w.opts.Known(app)) {
+		return stub(u), nil
+	}
+	return healthView(u), nil
+}
+
+func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: map[string]any{}}
+	out.SetAPIVersion(u.GetAPIVersion())
+	out.SetKind(u.GetKind())
+	md, _ := u.Object["metadata"].(map[string]any)
+	slimMD := make(map[string]any, len(md))
+	for k, v := range md {
+		if k != "managedFields" {
+			slimMD[k] = v
+		}
+	}
+	out.Object["metadata"] = slimMD
+	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
+		kept := make(map[string]string, len(ann))
+		for k, v := range ann {
+			if k != lastAppliedAnnotation {
+				kept[k] = v
+			}
+		}
+		out.SetAnnotations(kept)
+	}
+	if spec, ok := u.Object["spec"]; ok && !specless[u.GroupVersionKind().GroupKind()] {
+		out.Object["spec"] = spec
+	}
+	if status, ok := u.Object["status"]; ok {
+		out.Object["status"] = status
+	}
+	return out
+}
+
+func stub(u *unstructured.Unstructured) *unstructured.Unstructured {
+	out := &unstructured.Unstructured{Object: map[string]any{}}
+	out.SetAPIVersion(u.GetAPIVersion())
+	out.SetKind(u.GetKind())
+	out.SetNamespace(u.GetNamespace())
+	out.SetName(u.GetName())
+	out.SetUID(u.GetUID())
+	out.SetResourceVersion(u.GetResourceVersion())
+	ann := map[string]string{stubAnnotation: "true"}
+	if owner, ok := u.GetAnnotations()[flotillav1.OwnerAnnotation]; ok && len(owner) <= maxOwnerAnnotation {
+		ann[flotillav1.OwnerAnnotation] = owner
+	}
+	out.SetAnnotations(ann)
+	return out
+}
+
+// isStub says whether a cached object was kept as a name only.
+func isStub(u *unstructured.Unstructured) bool {
+	return u.GetAnnotations()[stubAnnotation] != ""
+}
