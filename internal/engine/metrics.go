@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
@@ -16,6 +18,9 @@ type Metrics struct {
 	Syncs        *prometheus.CounterVec
 	Objects      *prometheus.CounterVec
 	Requests     *prometheus.CounterVec
+	// Watches are the watch streams open to each cluster, counted from
+	// their response to the close of their body.
+	Watches *prometheus.GaugeVec
 }
 
 // NewMetrics makes the metrics and registers them with reg.
@@ -39,7 +44,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Requests Flotilla sent to a cluster's API server, by method (a dry-run is PATCH-dryrun, the start of a watch WATCH) and status code.",
 		}, []string{"cluster", "method", "code"}),
 	}
-	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests)
+	m.Watches = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "flotilla_cluster_watches",
+		Help: "Watch streams open to a cluster's API server.",
+	}, []string{"cluster"})
+	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests, m.Watches)
 	return m
 }
 
@@ -65,7 +74,7 @@ func (m *Metrics) Observe(res *Result, err error) {
 func (m *Metrics) Instrument(cfg *rest.Config, cluster string) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return &countingTransport{next: rt, cluster: cluster, requests: m.Requests}
+		return &countingTransport{next: rt, cluster: cluster, requests: m.Requests, watches: m.Watches}
 	})
 	return cfg
 }
@@ -77,6 +86,7 @@ type countingTransport struct {
 	next     http.RoundTripper
 	cluster  string
 	requests *prometheus.CounterVec
+	watches  *prometheus.GaugeVec
 }
 
 func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -85,8 +95,26 @@ func (t *countingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err == nil {
 		code = strconv.Itoa(resp.StatusCode)
 	}
-	t.requests.WithLabelValues(t.cluster, requestMethod(req), code).Inc()
+	method := requestMethod(req)
+	t.requests.WithLabelValues(t.cluster, method, code).Inc()
+	if method == "WATCH" && err == nil && resp.StatusCode == http.StatusOK {
+		g := t.watches.WithLabelValues(t.cluster)
+		g.Inc()
+		resp.Body = &watchBody{ReadCloser: resp.Body, done: g.Dec}
+	}
 	return resp, err
+}
+
+// watchBody counts a watch stream as closed once, when its body is.
+type watchBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *watchBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
 }
 
 // WrappedRoundTripper is the transport underneath.
