@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Application is one source path deployed to one destination.
@@ -56,6 +57,39 @@ type ApplicationSpec struct {
 	// HealthChecks are custom health checks, in CEL, per group and kind.
 	// +optional
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
+	// DeletionPolicy says what happens to the objects the Application owns
+	// when it is deleted, or when its destination cluster changes: Delete
+	// removes them, Orphan releases them (they lose Flotilla's label and
+	// annotation and stay). Empty means Delete when syncPolicy.automated.prune
+	// is true, else Orphan.
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
+}
+
+// DeletionPolicy says what happens to an Application's objects when it
+// lets them go.
+// +kubebuilder:validation:Enum=Delete;Orphan
+type DeletionPolicy string
+
+const (
+	// DeletionPolicyDelete removes the objects, in reverse order of staging,
+	// and keeps Namespaces and CRDs that hold objects Flotilla does not own.
+	DeletionPolicyDelete DeletionPolicy = "Delete"
+	// DeletionPolicyOrphan removes Flotilla's tracking label and owner
+	// annotation from the objects and leaves them running.
+	DeletionPolicyOrphan DeletionPolicy = "Orphan"
+)
+
+// EffectiveDeletionPolicy is spec.deletionPolicy, or its default: Delete
+// when automated prune is on, else Orphan.
+func (s *ApplicationSpec) EffectiveDeletionPolicy() DeletionPolicy {
+	if s.DeletionPolicy != "" {
+		return s.DeletionPolicy
+	}
+	if a := s.SyncPolicy.Automated; a != nil && a.Prune {
+		return DeletionPolicyDelete
+	}
+	return DeletionPolicyOrphan
 }
 
 // ApplicationSource is a Git repository, an OCI artifact or a Helm chart.
@@ -206,6 +240,14 @@ type SyncPolicy struct {
 	// Retry bounds and spaces retries of a failed sync.
 	// +optional
 	Retry *RetryPolicy `json:"retry,omitempty"`
+	// PruneLimit, when set, bounds how many objects one sync may prune: a
+	// count, or a percentage of the objects the Application owns (rounded
+	// down). A larger prune is held, with reason PruneRefused, until the
+	// flotilla.dev/confirm-prune annotation confirms it once.
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="pruneLimit is a count of at least 0 or a percentage from 0% to 100%"
+	// +optional
+	PruneLimit *intstr.IntOrString `json:"pruneLimit,omitempty"`
 }
 
 // AutomatedSync configures automated sync.
@@ -312,6 +354,16 @@ type ApplicationStatus struct {
 	// LastHandledRefresh is the value of the refresh annotation last acted on.
 	// +optional
 	LastHandledRefresh string `json:"lastHandledRefresh,omitempty"`
+	// LastHandledPrune is the value of the confirm-prune annotation last
+	// seen: a confirmation is used once.
+	// +optional
+	LastHandledPrune string `json:"lastHandledPrune,omitempty"`
+	// Cluster is the cluster the inventory (resources) lives in. When
+	// spec.destination.cluster moves away from it, the objects there are
+	// deleted or released (deletionPolicy) before anything is applied in
+	// the new cluster.
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Pin is a rollback in force.

@@ -47,7 +47,23 @@ const (
 	// set, the Application is pinned to that entry's revision, also with
 	// automated sync on. Removing it returns to targetRevision.
 	RollbackAnnotation = "flotilla.dev/rollback"
+	// ConfirmPruneAnnotation, set to a new token, lets the next sync prune
+	// more than syncPolicy.pruneLimit allows, once.
+	ConfirmPruneAnnotation = "flotilla.dev/confirm-prune"
+	// AbandonDeletionAnnotation, set to "true" on an Application being
+	// deleted (or moved to another cluster), gives up on the objects it
+	// owns in a cluster that cannot be reached: they are left as they are
+	// and the Application goes (or moves) at once.
+	AbandonDeletionAnnotation = "flotilla.dev/abandon-deletion"
+	// ConfirmRemovalAnnotation, set on a Fleet to a new token, lets it
+	// remove more generated Applications at once than its guard allows,
+	// once.
+	ConfirmRemovalAnnotation = "flotilla.dev/confirm-removal"
 )
+
+// Finalizer holds an Application until its objects are deleted or released
+// per spec.deletionPolicy.
+const Finalizer = "flotilla.dev/resources"
 
 // Condition types, following kstatus conventions.
 const (
@@ -86,6 +102,9 @@ const (
 	ReasonDryRunFailed       = "DryRunFailed"
 	ReasonApplyFailed        = "ApplyFailed"
 	ReasonPruneFailed        = "PruneFailed"
+	// ReasonPruneRefused: a sync would prune more objects than
+	// syncPolicy.pruneLimit allows; they stay until the confirm-prune
+	// annotation confirms it once.
 	ReasonPruneRefused       = "PruneRefused"
 	ReasonOwnershipConflict  = "OwnershipConflict"
 	ReasonOutOfSync          = "OutOfSync"
@@ -98,6 +117,18 @@ const (
 	// functions other than the documented ones) or produces more than
 	// 256 KiB for one cluster; none of the Fleet's Applications is changed.
 	ReasonTemplateRefused = "TemplateRefused"
+	// ReasonDeleting: the Application is being deleted and its objects are
+	// being deleted or released; the message counts what is left.
+	ReasonDeleting = "Deleting"
+	// ReasonMoving: spec.destination.cluster changed and the objects in the
+	// previous cluster are being deleted or released first.
+	ReasonMoving = "Moving"
+	// ReasonMassRemovalRefused: a Fleet would remove more of its generated
+	// Applications at once than spec.rollout.maxRemoval allows (by default
+	// all of them, or more than half of four or more); nothing is removed
+	// until spec.rollout.allowMassRemoval or the confirm-removal annotation
+	// says so.
+	ReasonMassRemovalRefused = "MassRemovalRefused"
 )
 
 // SyncStatusCode says whether the cluster matches the source.

@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // Fleet is one Application template deployed to every cluster its selector
@@ -59,6 +60,10 @@ type FleetTemplate struct {
 	IgnoreDifferences []IgnoreDifference `json:"ignoreDifferences,omitempty"`
 	// +optional
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
+	// DeletionPolicy of the generated Applications: what happens to their
+	// objects when the Fleet removes them (see ApplicationSpec).
+	// +optional
+	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 }
 
 // FleetDestination is the namespace in each cluster.
@@ -73,6 +78,18 @@ type Rollout struct {
 	// number or a percentage of the fleet. Empty means all at once.
 	// +optional
 	MaxParallel string `json:"maxParallel,omitempty"`
+	// MaxRemoval bounds how many generated Applications one reconcile may
+	// remove: a count, or a percentage of the Applications the Fleet has.
+	// Empty means: not all of them, and not more than half when there are
+	// four or more. A larger removal waits, with reason MassRemovalRefused.
+	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^(100|[1-9]?[0-9])%$')",message="maxRemoval is a count of at least 0 or a percentage from 0% to 100%"
+	// +optional
+	MaxRemoval *intstr.IntOrString `json:"maxRemoval,omitempty"`
+	// AllowMassRemoval lets the Fleet remove any number of its Applications
+	// at once, as its selector says.
+	// +optional
+	AllowMassRemoval bool `json:"allowMassRemoval,omitempty"`
 }
 
 // FleetStatus summarizes the generated Applications.
@@ -91,6 +108,10 @@ type FleetStatus struct {
 	Clusters []string `json:"clusters,omitempty"`
 	// +optional
 	Summary FleetSummary `json:"summary,omitempty"`
+	// LastHandledRemoval is the value of the confirm-removal annotation last
+	// seen: a confirmation is used once.
+	// +optional
+	LastHandledRemoval string `json:"lastHandledRemoval,omitempty"`
 }
 
 // FleetSummary counts the generated Applications.
