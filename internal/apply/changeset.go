@@ -24,6 +24,9 @@ const (
 	ActionDeleted Action = "Deleted"
 	// ActionSkipped: prune left the object in place; Message says why.
 	ActionSkipped Action = "Skipped"
+	// ActionOrphaned: the object lost Flotilla's tracking label and owner
+	// annotation and was left running; it is no longer the Application's.
+	ActionOrphaned Action = "Orphaned"
 	// ActionConflict: the object exists and is not this Application's; it was
 	// neither applied nor adopted. CurrentOwner and Message say whose it is.
 	ActionConflict Action = "Conflict"
@@ -35,7 +38,7 @@ const (
 // actionOrder is the order of counts in Summary.
 var actionOrder = []Action{
 	ActionCreated, ActionConfigured, ActionUnchanged, ActionDeleted,
-	ActionSkipped, ActionConflict, ActionFailed,
+	ActionSkipped, ActionOrphaned, ActionConflict, ActionFailed,
 }
 
 // Change is what happened to one object.
@@ -54,6 +57,25 @@ type Change struct {
 	// Application's (its owner annotation is absent or another's): it leaves
 	// the inventory, unlike objects skipped for other reasons.
 	Foreign bool `json:"foreign,omitempty"`
+}
+
+// Messages of a Deleted change whose object was gone before the call.
+const (
+	msgAlreadyGone = "already gone"
+	msgKindGone    = "gone: its kind is no longer served"
+)
+
+// MayRemain says whether the object may still be in the cluster, as the
+// owner's, after the change: deleted by this call (deletion takes its time
+// when a finalizer holds the object) or failed.
+func (c Change) MayRemain() bool {
+	switch c.Action {
+	case ActionFailed:
+		return true
+	case ActionDeleted:
+		return c.Message != msgAlreadyGone && c.Message != msgKindGone
+	}
+	return false
 }
 
 // String is "Deployment/shop/web configured", with the message after a colon

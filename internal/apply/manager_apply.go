@@ -95,6 +95,8 @@ func (m *Manager) namespaceToCreate(ctx context.Context, objs []*unstructured.Un
 		return nil, fmt.Errorf("reading namespace %s: %w", name, err)
 	case live.GetAnnotations()[flotillav1.OwnerAnnotation] == opts.Owner.Annotation():
 		return ns, nil
+	case opts.AdoptEarlier && earlierOwner(opts.Owner, live.GetAnnotations()[flotillav1.OwnerAnnotation]):
+		return ns, nil
 	}
 	return nil, nil
 }

@@ -32,6 +32,13 @@ type ApplyOptions struct {
 	// annotation. Off by default: such an object is a Conflict. An object
 	// owned by another Application is a Conflict either way.
 	AdoptUnowned bool
+	// AdoptEarlier takes over objects whose owner annotation names an
+	// earlier Application of the same namespace and name (another uid): the
+	// Application was deleted and made again, for example restored from a
+	// backup. One hub never holds two Applications of one namespace and name,
+	// so the earlier owner no longer exists. An object of any other
+	// Application stays a Conflict.
+	AdoptEarlier bool
 }
 
 // plan is what the manager found for one object: its action and, when the
@@ -72,15 +79,13 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 	case err != nil:
 		return p.fail(OpRead, flotillav1.ReasonDryRunFailed, err)
 	}
-	adopted := false
+	adopted := ""
 	if live != nil {
 		current := live.GetAnnotations()[flotillav1.OwnerAnnotation]
-		if current != opts.Owner.Annotation() {
-			if current != "" || !opts.AdoptUnowned {
-				p.action, p.owner, p.message = ActionConflict, current, conflictMessage(opts.Owner, current)
-				return p
-			}
-			adopted = true
+		adopted = adoption(opts, current)
+		if current != opts.Owner.Annotation() && adopted == "" {
+			p.action, p.owner, p.message = ActionConflict, current, conflictMessage(opts.Owner, current)
+			return p
 		}
 	}
 	dry, err := ri.Apply(ctx, o.key.Name, o.u, m.applyOptions(true))
@@ -90,14 +95,37 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 	switch {
 	case live == nil:
 		p.action = ActionCreated
-	case adopted:
-		p.action, p.message = ActionConfigured, "adopted: it had no owner"
+	case adopted != "":
+		p.action, p.message = ActionConfigured, adopted
 	case sameObject(live, dry):
 		p.action = ActionUnchanged
 	default:
 		p.action = ActionConfigured
 	}
 	return p
+}
+
+// adoption says why opts.Owner may take over an object whose owner
+// annotation is current ("adopted: …"), or "" when it may not (or when the
+// object is already the owner's).
+func adoption(opts ApplyOptions, current string) string {
+	switch {
+	case current == opts.Owner.Annotation():
+		return ""
+	case current == "" && opts.AdoptUnowned:
+		return "adopted: it had no owner"
+	case opts.AdoptEarlier && earlierOwner(opts.Owner, current):
+		return "adopted from an earlier Application of the same name"
+	}
+	return ""
+}
+
+// earlierOwner says whether the owner annotation current names owner's
+// namespace and name with another uid.
+func earlierOwner(owner Owner, current string) bool {
+	parts := strings.Split(current, "/")
+	return len(parts) == 3 && parts[0] == owner.Namespace && parts[1] == owner.Name &&
+		parts[2] != "" && parts[2] != owner.UID
 }
 
 func (p plan) fail(op Op, reason string, err error) plan {

@@ -37,8 +37,9 @@ type PruneOptions struct {
 // (namespace, name and uid) and tracking label. Anything else is Skipped with
 // a reason and never deleted. Objects already gone count as Deleted.
 //
-// Ordinary objects go first, then CRDs, then Namespaces, so that the guards
-// of the last two see what this prune deleted. Deletion propagates in the
+// Objects go in reverse order of Apply's staging: ordinary objects first,
+// then ClusterRoles, then CRDs, then Namespaces, so that the guards of the
+// last two see what this prune deleted. Deletion propagates in the
 // background and is not waited for. One failing object does not stop the
 // others: the ChangeSet lists every object and the error joins an
 // *ObjectError per failure.
@@ -78,15 +79,18 @@ func (m *Manager) Prune(ctx context.Context, stale []inventory.ObjMetadata, owne
 	return cs, errors.Join(errs...)
 }
 
-// pruneGroups splits objs into ordinary objects, CRDs and Namespaces.
+// pruneGroups splits objs into ordinary objects, ClusterRoles, CRDs and
+// Namespaces: the reverse of the order Apply writes them in.
 func pruneGroups(objs []inventory.ObjMetadata) [][]inventory.ObjMetadata {
-	groups := make([][]inventory.ObjMetadata, 3)
+	groups := make([][]inventory.ObjMetadata, 4)
 	for _, o := range objs {
 		switch o.GroupKind() {
-		case crdGK:
+		case clusterRoleGK:
 			groups[1] = append(groups[1], o)
-		case namespaceGK:
+		case crdGK:
 			groups[2] = append(groups[2], o)
+		case namespaceGK:
+			groups[3] = append(groups[3], o)
 		default:
 			groups[0] = append(groups[0], o)
 		}
@@ -105,7 +109,7 @@ func (m *Manager) pruneObject(ctx context.Context, owner Owner, key inventory.Ob
 	}
 	switch {
 	case meta.IsNoMatchError(mapErr):
-		c.Action, c.Message = ActionDeleted, "gone: its kind is no longer served"
+		c.Action, c.Message = ActionDeleted, msgKindGone
 		return c, nil
 	case mapErr != nil:
 		return fail(mapErr)
@@ -116,7 +120,7 @@ func (m *Manager) pruneObject(ctx context.Context, owner Owner, key inventory.Ob
 	live, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		c.Action, c.Message = ActionDeleted, "already gone"
+		c.Action, c.Message = ActionDeleted, msgAlreadyGone
 		return c, nil
 	case err != nil:
 		return fail(err)
