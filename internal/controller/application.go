@@ -47,7 +47,7 @@ type ApplicationReconciler struct {
 func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int, drift <-chan event.GenericEvent) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flotillav1.Application{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted))).
 		WatchesRawSource(crsource.Channel(drift, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
@@ -80,28 +80,35 @@ type plan struct {
 	lastApplied      string
 	// pin is the rollback in force, if any.
 	pin *flotillav1.Pin
-	// syncToken and refreshToken are the request annotations being handled.
-	syncToken, refreshToken string
+	// syncToken, refreshToken and pruneToken are the request annotations
+	// being handled.
+	syncToken, refreshToken, pruneToken string
 }
 
-// Reconcile is the recipe: load → decide → sync → one status patch → requeue.
+// Reconcile is the recipe: load → deletion (finalize) → decide → move off
+// a previous cluster → sync → one status patch → requeue.
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &flotillav1.Application{}
 	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !app.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
 	}
 	ctx, done, owned := r.Shard.Hold(ctx, destinationName(app))
 	if !owned {
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	}
 	defer done()
+	if !app.DeletionTimestamp.IsZero() {
+		return r.finalize(ctx, app)
+	}
+	if err := r.ensureFinalizer(ctx, app); err != nil {
+		if errors.Is(err, errStaleCopy) {
+			return ctrl.Result{RequeueAfter: staleRetry}, nil
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
 	p := decide(app)
 	base := app.DeepCopy()
 	started := time.Now()
-	prev := inventory.FromResourceStatus(app.Status.Resources)
 
 	var res *engine.Result
 	pinned, err := pin(app)
@@ -115,6 +122,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	var proj *flotillav1.Project
 	if err == nil {
 		proj, err = r.projectOf(ctx, app)
+	}
+	if err == nil {
+		err = r.move(ctx, app, base, proj)
 	}
 	var secrets sourceSecrets
 	if err == nil {
@@ -132,7 +142,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			ApplyNewRevision: p.applyNewRevision,
 			LastApplied:      p.lastApplied,
 			Prune:            p.prune,
-			Previous:         prev,
+			PruneConfirmed:   p.pruneToken != "",
+			Previous:         inventory.FromResourceStatus(app.Status.Resources),
 			BeforeWrite:      r.recordInventory(app),
 		})
 	}
@@ -198,6 +209,9 @@ func decide(app *flotillav1.Application) plan {
 	if tok := app.Annotations[flotillav1.RefreshAnnotation]; tok != "" && tok != app.Status.LastHandledRefresh {
 		p.refreshToken = tok
 	}
+	if tok := app.Annotations[flotillav1.ConfirmPruneAnnotation]; tok != "" && tok != app.Status.LastHandledPrune {
+		p.pruneToken = tok
+	}
 	return p
 }
 
@@ -208,6 +222,7 @@ func (r *ApplicationReconciler) recordInventory(app *flotillav1.Application) fun
 	return func(ctx context.Context, inv inventory.Set) error {
 		base := app.DeepCopy()
 		app.Status.Resources = mergeResourceStatus(app.Status.Resources, inv)
+		app.Status.Cluster = destinationName(app)
 		now := nowTime()
 		app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationRunning, StartedAt: &now}
 		err := patchStatus(ctx, r.Client, app, base)

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
@@ -124,11 +125,13 @@ func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet) (time.D
 	if err != nil {
 		return 0, err
 	}
-	if err := r.apply(ctx, f, desired, owned.Items); err != nil {
+	confirmed := takeRemovalToken(f)
+	err = r.apply(ctx, f, desired, owned.Items, confirmed)
+	if err != nil && engine.ReasonOf(err, "") != flotillav1.ReasonMassRemovalRefused {
 		return 0, err
 	}
 	summarize(f, clusters, desired, owned.Items)
-	return requeue, nil
+	return requeue, err
 }
 
 func (r *FleetReconciler) selectClusters(ctx context.Context, f *flotillav1.Fleet) ([]flotillav1.Cluster, error) {
@@ -169,8 +172,9 @@ func (r *FleetReconciler) stamp(f *flotillav1.Fleet, c *flotillav1.Cluster) (*fl
 }
 
 // apply creates and updates the desired Applications and deletes the owned
-// ones whose cluster left the selection.
-func (r *FleetReconciler) apply(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application, owned []flotillav1.Application) error {
+// ones whose cluster left the selection, unless that removes too many at
+// once (checkRemoval).
+func (r *FleetReconciler) apply(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application, owned []flotillav1.Application, confirmed bool) error {
 	existing := map[string]*flotillav1.Application{}
 	for i := range owned {
 		existing[owned[i].Name] = &owned[i]
@@ -193,11 +197,22 @@ func (r *FleetReconciler) apply(ctx context.Context, f *flotillav1.Fleet, desire
 			return fmt.Errorf("update Application %s: %w", name, err)
 		}
 	}
+	var remove []string
+	total := 0
 	for name, have := range existing {
-		if _, ok := desired[name]; ok || !metav1.IsControlledBy(have, f) {
+		if !metav1.IsControlledBy(have, f) {
 			continue
 		}
-		if err := r.Client.Delete(ctx, have); err != nil && !apierrors.IsNotFound(err) {
+		total++
+		if _, ok := desired[name]; !ok && have.DeletionTimestamp.IsZero() {
+			remove = append(remove, name)
+		}
+	}
+	if err := checkRemoval(f, remove, total, confirmed); err != nil {
+		return err
+	}
+	for _, name := range remove {
+		if err := r.Client.Delete(ctx, existing[name]); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("delete Application %s: %w", name, err)
 		}
 	}
@@ -240,7 +255,7 @@ func setFleetReady(f *flotillav1.Fleet, err error) {
 	c := metav1.Condition{Type: flotillav1.ConditionReady, Status: metav1.ConditionTrue, Reason: flotillav1.ReasonSucceeded,
 		ObservedGeneration: f.Generation, Message: fmt.Sprintf("%d clusters selected", f.Status.Summary.Clusters)}
 	if err != nil {
-		c.Status, c.Reason, c.Message = metav1.ConditionFalse, flotillav1.ReasonInvalidSpec, truncate(err.Error(), 2048)
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, engine.ReasonOf(err, flotillav1.ReasonInvalidSpec), truncate(err.Error(), 2048)
 		if errors.Is(err, errTemplateRefused) {
 			c.Reason = flotillav1.ReasonTemplateRefused
 		}

@@ -26,6 +26,12 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	if p.refreshToken != "" {
 		st.LastHandledRefresh = p.refreshToken
 	}
+	if p.pruneToken != "" {
+		st.LastHandledPrune = p.pruneToken
+	}
+	if res != nil && res.Planned {
+		st.Cluster = res.Cluster
+	}
 	st.Pin = p.pin
 	if res != nil && res.Revision != "" {
 		st.Sync.Revision = res.Revision

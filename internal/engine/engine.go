@@ -206,6 +206,8 @@ type Request struct {
 	LastApplied      string
 	// Prune deletes objects that left the source (with Apply).
 	Prune bool
+	// PruneConfirmed lets this sync prune more than syncPolicy.pruneLimit.
+	PruneConfirmed bool
 	// Previous is the inventory of the last sync.
 	Previous inventory.Set
 	// BeforeWrite, if set, is called with the inventory the Application will

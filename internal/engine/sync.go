@@ -11,6 +11,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -242,6 +243,9 @@ func (e *Engine) prune(ctx context.Context, s *syncState) error {
 		s.result.InSync = stale.Len() == 0
 		return nil
 	}
+	if err := s.checkPruneLimit(); err != nil {
+		return err
+	}
 	cs, err := s.manager.Prune(ctx, stale.Keys(), s.owner, apply.PruneOptions{})
 	s.result.Changes.Merge(cs)
 	s.result.Inventory = s.result.Desired.Union(inventory.NewSet(cs.Remaining()...))
@@ -257,23 +261,34 @@ func (s *syncState) applyOptions() apply.ApplyOptions {
 		Owner:            s.owner,
 		DefaultNamespace: s.app.Spec.Destination.Namespace,
 		CreateNamespace:  s.app.Spec.SyncPolicy.CreateNamespace,
+		AdoptEarlier:     true,
 	}
+}
+
+// checkPruneLimit holds a prune larger than syncPolicy.pruneLimit, unless
+// the request confirms it: the stale objects stay, listed OutOfSync.
+func (s *syncState) checkPruneLimit() error {
+	limit := s.app.Spec.SyncPolicy.PruneLimit
+	if limit == nil || s.req.PruneConfirmed {
+		return nil
+	}
+	n, total := s.result.Stale.Len(), s.req.Previous.Len()
+	allowed, err := intstr.GetScaledValueFromIntOrPercent(limit, total, false)
+	if err != nil {
+		return stalled(flotillav1.ReasonInvalidSpec, fmt.Errorf("spec.syncPolicy.pruneLimit: %w", err))
+	}
+	if n <= allowed {
+		return nil
+	}
+	return stalled(flotillav1.ReasonPruneRefused, fmt.Errorf(
+		"revision %s would prune %d of the %d objects the Application owns, over syncPolicy.pruneLimit %s; nothing is pruned until annotation %s is set to a new value, which confirms this prune once",
+		ShortSHA(s.result.Revision), n, total, limit.String(), flotillav1.ConfirmPruneAnnotation))
 }
 
 // applyError keeps the reason an apply error carries, or uses fallback; a
 // cluster that cannot be reached is ClusterUnavailable.
 func (s *syncState) applyError(err error, fallback string) error {
-	if unreachable(err) {
-		return failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s is unreachable: %w", s.result.Cluster, err))
-	}
-	if forbidden(err) {
-		return failed(flotillav1.ReasonForbidden, err)
-	}
-	var oe *apply.ObjectError
-	if errors.As(err, &oe) && oe.Reason != "" {
-		return failed(oe.Reason, err)
-	}
-	return failed(fallback, err)
+	return clusterError(s.result.Cluster, err, fallback)
 }
 
 func kustomizeOptions(k *flotillav1.KustomizeSource) render.KustomizeOptions {
