@@ -131,7 +131,7 @@ func (r *ApplicationReconciler) release(ctx context.Context, app *flotillav1.App
 		out.untouched = fmt.Sprintf("cluster %s is no longer registered: its %d objects are not reachable and were left as they are", cluster, inv.Len())
 		return out, nil
 	}
-	res, err := r.Engine.Release(ctx, engine.ReleaseRequest{App: app, Project: proj, Cluster: cluster, Inventory: inv, Policy: policy})
+	res, err := r.Engine.ReleaseObjects(ctx, engine.ReleaseRequest{App: app, Project: proj, Cluster: cluster, Inventory: inv, Policy: policy})
 	out.ReleaseResult = res
 	return out, err
 }

@@ -37,7 +37,7 @@ type ReleaseResult struct {
 	Remaining inventory.Set
 }
 
-// Release deletes (Delete) or releases (Orphan) the Application's objects in
+// ReleaseObjects deletes (Delete) or releases (Orphan) the Application's objects in
 // req.Cluster. Delete goes in reverse order of staging and may delete
 // Namespaces, CRDs and PersistentVolumeClaims, but keeps a Namespace or a CRD
 // that holds objects the Application does not own; what it keeps is
@@ -45,7 +45,7 @@ type ReleaseResult struct {
 // gone. Only objects carrying the Application's exact owner annotation are
 // touched. It is safe to call again: each call picks up where the last one
 // left off.
-func (e *Engine) Release(ctx context.Context, req ReleaseRequest) (*ReleaseResult, error) {
+func (e *Engine) ReleaseObjects(ctx context.Context, req ReleaseRequest) (*ReleaseResult, error) {
 	res := &ReleaseResult{Cluster: req.Cluster, Changes: &apply.ChangeSet{}, Remaining: req.Inventory}
 	if req.Inventory.Len() == 0 {
 		return res, nil
