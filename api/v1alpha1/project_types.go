@@ -52,6 +52,14 @@ type ProjectSpec struct {
 	// error, never a fall-back to the controller's own identity.
 	// +optional
 	ServiceAccount string `json:"serviceAccount,omitempty"`
+	// Secrets are the names (globs) of the Secrets of the namespace that
+	// its Applications and Fleets may name as source.credentialsRef,
+	// source.verify.secretRef and source.decryption.secretRef, besides
+	// the Secrets labelled flotilla.dev/project=<this Project's name>. A
+	// leading '!' denies, also a labelled Secret. Empty allows only the
+	// labelled Secrets. A Cluster's credentials are never allowed.
+	// +optional
+	Secrets []string `json:"secrets,omitempty"`
 	// Roles grant groups of users actions on the Project's Applications
 	// through the API.
 	// +optional

@@ -944,6 +944,11 @@ func (in *ProjectSpec) DeepCopyInto(out *ProjectSpec) {
 		*out = make([]GroupKindPattern, len(*in))
 		copy(*out, *in)
 	}
+	if in.Secrets != nil {
+		in, out := &in.Secrets, &out.Secrets
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Roles != nil {
 		in, out := &in.Roles, &out.Roles
 		*out = make([]ProjectRole, len(*in))

@@ -88,17 +88,35 @@ func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, er
 	gen := strconv.FormatInt(c.Generation, 10) + "/" + s.ResourceVersion
 	key := namespace + "/" + name
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	if t, ok := r.targets[key]; ok && t.Generation == gen {
+	t, ok := r.targets[key]
+	r.mu.Unlock()
+	if ok && t.Generation == gen {
 		return t, nil
 	}
-	cfg, err := r.configFor(&c, &s)
+	t, err := r.build(ctx, &c, &s, gen)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", name, err)
 	}
-	t := &Target{Name: name, Config: cfg, Generation: gen}
+	r.mu.Lock()
 	r.targets[key] = t
+	r.mu.Unlock()
 	return t, nil
+}
+
+// build makes the Target of Cluster c from its credentials Secret s, once
+// s is c's own and only if its credentials never travel over plain http.
+func (r *Registry) build(ctx context.Context, c *flotillav1.Cluster, s *corev1.Secret, gen string) (*Target, error) {
+	if err := r.checkBinding(ctx, c, s); err != nil {
+		return nil, err
+	}
+	cfg, err := r.configFor(c, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := refusePlainHTTP(cfg); err != nil {
+		return nil, err
+	}
+	return &Target{Name: c.Name, Config: cfg, Generation: gen}, nil
 }
 
 // configFor builds a rest.Config from the Secret: a kubeconfig, or a bearer

@@ -25,6 +25,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
@@ -39,6 +40,9 @@ type ApplicationReconciler struct {
 	// Shard, when sharding is on, is this replica's share of the clusters:
 	// an Application whose destination another replica owns is skipped.
 	Shard *shard.Member
+	// Projects compiles Projects: its OwnNamespace is the namespace the
+	// controller runs in.
+	Projects project.Options
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
@@ -126,9 +130,13 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	if err == nil {
 		err = r.move(ctx, app, base, proj)
 	}
+	var policy *project.Policy
+	if err == nil {
+		policy, err = compileProject(proj, r.Projects)
+	}
 	var secrets sourceSecrets
 	if err == nil {
-		secrets, err = r.sourceSecrets(ctx, app)
+		secrets, err = r.sourceSecrets(ctx, app, policy)
 	}
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{

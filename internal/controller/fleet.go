@@ -21,6 +21,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
@@ -37,6 +38,8 @@ type FleetReconciler struct {
 	// Shard, when sharding is on, is this replica's share: a Fleet is
 	// reconciled only by the replica that owns it by name (fleetKey).
 	Shard *shard.Member
+	// Projects compiles the Fleet's Project, as for Applications.
+	Projects project.Options
 }
 
 // SetupWithManager watches Fleets, the Applications they own, and Clusters
@@ -121,7 +124,11 @@ func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet) (time.D
 		}
 		desired[app.Name] = app
 	}
-	requeue, err := r.pinRevisions(ctx, f, desired, owned.Items)
+	policy, err := r.admit(ctx, f, desired)
+	if err != nil {
+		return 0, err
+	}
+	requeue, err := r.pinRevisions(ctx, f, policy, desired, owned.Items)
 	if err != nil {
 		return 0, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
@@ -20,11 +21,15 @@ import (
 // others take the new one.
 type revisionResolver struct {
 	sources *source.Client
-	reader  client.Reader
+	// reader reads Secrets uncached; clusters lists Clusters.
+	reader, clusters client.Reader
 }
 
-func (r *revisionResolver) resolve(ctx context.Context, namespace string, src flotillav1.ApplicationSource) (string, error) {
-	creds, err := readCredentials(ctx, r.reader, namespace, src.CredentialsRef)
+// resolve pins src, whose URL policy allowed, with the credentials it names
+// once policy allows those too.
+func (r *revisionResolver) resolve(ctx context.Context, policy *project.Policy, namespace string, src flotillav1.ApplicationSource) (string, error) {
+	acc := secretAccess{reader: r.reader, clusters: r.clusters, policy: policy, namespace: namespace}
+	creds, err := readCredentials(ctx, acc, src.CredentialsRef)
 	if err != nil {
 		return "", err
 	}
@@ -40,7 +45,7 @@ const rolloutPoll = 3 * time.Second
 // way to a new commit at once: a cluster is on its way until its
 // Application is Synced and Healthy at that commit. New clusters take the
 // new commit at once: they have nothing running to protect.
-func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application, owned []flotillav1.Application) (time.Duration, error) {
+func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet, policy *project.Policy, desired map[string]*flotillav1.Application, owned []flotillav1.Application) (time.Duration, error) {
 	if f.Spec.Rollout == nil || f.Spec.Rollout.MaxParallel == "" || len(desired) == 0 {
 		return 0, nil
 	}
@@ -60,7 +65,7 @@ func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet,
 		key := want.Spec.Source.RepoURL + "\x00" + want.Spec.Source.Chart + "@" + want.Spec.Source.TargetRevision
 		commit, ok := resolved[key]
 		if !ok {
-			if commit, err = r.Revisions.resolve(ctx, f.Namespace, want.Spec.Source); err != nil {
+			if commit, err = r.Revisions.resolve(ctx, policy, f.Namespace, want.Spec.Source); err != nil {
 				return 0, fmt.Errorf("resolve %s: %w", want.Spec.Source.TargetRevision, err)
 			}
 			resolved[key] = commit

@@ -25,6 +25,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 	"github.com/flotilla-dev/flotilla/internal/source"
@@ -162,6 +163,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Metrics:  parts.metrics,
 		Log:      opts.Logger,
 		Shard:    parts.member,
+		Projects: projectOptions(opts),
 	}
 	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
 		return err
@@ -175,10 +177,20 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 	fleets := &FleetReconciler{
 		Client:    mgr.GetClient(),
 		Log:       opts.Logger,
-		Revisions: &revisionResolver{sources: parts.sources, reader: mgr.GetAPIReader()},
+		Revisions: &revisionResolver{sources: parts.sources, reader: mgr.GetAPIReader(), clusters: mgr.GetClient()},
 		Shard:     parts.member,
+		Projects:  projectOptions(opts),
 	}
 	return fleets.SetupWithManager(mgr)
+}
+
+// projectOptions compile Projects for a controller of opts: Flotilla's own
+// namespace, which no Project reaches through a wildcard, is the one the
+// controller runs in.
+func projectOptions(opts Options) project.Options {
+	p := project.DefaultOptions()
+	p.OwnNamespace = opts.Namespace
+	return p
 }
 
 // start runs the manager until ctx ends; then, once every reconciler has
@@ -240,6 +252,7 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	engOpts.Metrics = metrics
 	engOpts.OnChange = onChange
 	engOpts.KnownApplication = knownApplication(mgr.GetClient(), opts.Namespace)
+	engOpts.Project = projectOptions(opts)
 	renderer := render.New(render.DefaultOptions())
 	registerCacheMetrics(crmetrics.Registry, sources, renderer)
 	return engine.New(sources, renderer, registry, engOpts), sources, nil

@@ -4,17 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
@@ -27,29 +23,29 @@ type sourceSecrets struct {
 	decryption  *render.Decryption
 }
 
-// sourceSecrets reads the Secrets spec.source names. Secrets are read
-// uncached: the controller never holds every Secret of the namespace in
-// memory.
-func (r *ApplicationReconciler) sourceSecrets(ctx context.Context, app *flotillav1.Application) (sourceSecrets, error) {
+// sourceSecrets reads the Secrets spec.source names, each only once its
+// Project allows it (see secretAccess).
+func (r *ApplicationReconciler) sourceSecrets(ctx context.Context, app *flotillav1.Application, policy *project.Policy) (sourceSecrets, error) {
 	var out sourceSecrets
 	var err error
+	acc := secretAccess{reader: r.Reader, clusters: r.Client, policy: policy, namespace: app.Namespace}
 	src := app.Spec.Source
-	if out.credentials, err = readCredentials(ctx, r.Reader, app.Namespace, src.CredentialsRef); err != nil {
+	if out.credentials, err = readCredentials(ctx, acc, src.CredentialsRef); err != nil {
 		return out, err
 	}
-	if out.verify, err = readVerification(ctx, r.Reader, app.Namespace, src.Verify); err != nil {
+	if out.verify, err = readVerification(ctx, acc, src.Verify); err != nil {
 		return out, err
 	}
-	out.decryption, err = readDecryption(ctx, r.Reader, app.Namespace, src.Decryption)
+	out.decryption, err = readDecryption(ctx, acc, src.Decryption)
 	return out, err
 }
 
 // readCredentials reads a source credentials Secret; nil ref means none.
-func readCredentials(ctx context.Context, reader client.Reader, namespace string, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
+func readCredentials(ctx context.Context, acc secretAccess, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
 	if ref == nil {
 		return nil, nil
 	}
-	s, err := readSecret(ctx, reader, namespace, ref.Name, "credentials", flotillav1.ReasonAuthFailed)
+	s, err := acc.read(ctx, ref.Name, "credentials", flotillav1.ReasonAuthFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -63,27 +59,16 @@ func readCredentials(ctx context.Context, reader client.Reader, namespace string
 	}, nil
 }
 
-// readSecret reads one Secret, the error naming its use and giving reason.
-func readSecret(ctx context.Context, reader client.Reader, namespace, name, use, reason string) (*corev1.Secret, error) {
-	var s corev1.Secret
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &s); err != nil {
-		if apierrors.IsNotFound(err) {
-			err = errors.New("not found")
-		}
-		return nil, &engine.Error{Reason: reason, Err: fmt.Errorf("%s Secret %s/%s: %w", use, namespace, name, err)}
-	}
-	return &s, nil
-}
-
 // readVerification reads the trusted public keys of spec.source.verify:
 // every entry of the Secret is a key (or, for ssh and gpg, several), taken
 // in the order of the entries' names. For cosign, some entries are the
 // trust of keyless signatures instead (see cosignEntry).
-func readVerification(ctx context.Context, reader client.Reader, namespace string, v *flotillav1.Verification) (*source.Verification, error) {
+func readVerification(ctx context.Context, acc secretAccess, v *flotillav1.Verification) (*source.Verification, error) {
 	if v == nil {
 		return nil, nil
 	}
-	s, err := readSecret(ctx, reader, namespace, v.SecretRef.Name, "verification", flotillav1.ReasonVerificationFailed)
+	namespace := acc.namespace
+	s, err := acc.read(ctx, v.SecretRef.Name, "verification", flotillav1.ReasonVerificationFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +141,12 @@ func cosignEntry(v *source.Verification, name string, data []byte) error {
 // identities (lines starting AGE-SECRET-KEY-, as age-keygen writes them,
 // in any entry; Flux names such entries *.agekey) and armored OpenPGP
 // private keys.
-func readDecryption(ctx context.Context, reader client.Reader, namespace string, d *flotillav1.Decryption) (*render.Decryption, error) {
+func readDecryption(ctx context.Context, acc secretAccess, d *flotillav1.Decryption) (*render.Decryption, error) {
 	if d == nil {
 		return nil, nil
 	}
-	s, err := readSecret(ctx, reader, namespace, d.SecretRef.Name, "decryption", flotillav1.ReasonDecryptionFailed)
+	namespace := acc.namespace
+	s, err := acc.read(ctx, d.SecretRef.Name, "decryption", flotillav1.ReasonDecryptionFailed)
 	if err != nil {
 		return nil, err
 	}

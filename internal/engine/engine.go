@@ -17,6 +17,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/health"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
@@ -41,6 +42,10 @@ type Options struct {
 	// watch caches keep only the name of an object whose owner annotation
 	// names none. Nil means every owner is known.
 	KnownApplication func(app types.NamespacedName) bool
+	// Project compiles every Application's Project; its OwnNamespace is the
+	// namespace the controller runs in, which no Project reaches through a
+	// wildcard. Zero fields take project.DefaultOptions.
+	Project project.Options
 }
 
 // ErrClusterBusy says the destination cluster already runs as many syncs as

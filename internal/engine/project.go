@@ -18,7 +18,7 @@ import (
 // admit checks the source and the destination against the Application's
 // Project before anything is fetched.
 func (e *Engine) admit(ctx context.Context, s *syncState) error {
-	policy, err := project.Compile(s.req.Project)
+	policy, err := project.CompileWith(s.req.Project, e.opts.Project)
 	if err != nil {
 		return stalled(flotillav1.ReasonProjectViolation, err)
 	}

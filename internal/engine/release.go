@@ -85,7 +85,7 @@ func (e *Engine) ReleaseObjects(ctx context.Context, req ReleaseRequest) (*Relea
 // releaseManager is the apply manager a release acts through: the
 // Project's ServiceAccount when it names one, as for a sync.
 func (e *Engine) releaseManager(ctx context.Context, target *managerEntry, cluster string, req ReleaseRequest) (*apply.Manager, error) {
-	policy, err := project.Compile(req.Project)
+	policy, err := project.CompileWith(req.Project, e.opts.Project)
 	if err != nil {
 		return nil, stalled(flotillav1.ReasonProjectViolation, err)
 	}

@@ -70,6 +70,18 @@
 // engine's; an Application that writes or prunes them can take it over.
 // This holds for the built-in "default" Project too.
 //
+// The controller sets OwnNamespace to the namespace it runs in (its
+// --namespace), so the rule follows it.
+//
+// # Secrets
+//
+// CheckSecret decides, from a Secret's name and labels, whether the
+// Project's Applications and Fleets may name it as source credentials,
+// verification or decryption keys: labelled v1alpha1.ProjectLabel with the
+// Project's name, or matching spec.secrets, and matching no `!pattern`
+// there. The built-in default allows every Secret. A Cluster's credentials
+// are refused by the caller whatever the Project.
+//
 // # Objects
 //
 // CheckObjects checks what a render yields, with what the cluster's

@@ -32,6 +32,7 @@ const (
 	RuleClusterResourceWhitelist   Rule = "clusterResourceWhitelist"
 	RuleNamespaceResourceBlacklist Rule = "namespaceResourceBlacklist"
 	RuleServiceAccount             Rule = "serviceAccount"
+	RuleSecrets                    Rule = "secrets"
 )
 
 // ViolationError is one broken rule. Its message names the Project, what

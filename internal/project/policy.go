@@ -53,6 +53,7 @@ type Policy struct {
 	destinations []destEntry
 	whitelist    []kindEntry
 	blacklist    []kindEntry
+	secrets      []entry
 	sa           string
 	roles        []role
 }
@@ -91,13 +92,15 @@ type role struct {
 }
 
 // builtinDefault is the Project used when none named "default" exists:
-// every source, destination and kind. As for any Project, Flotilla's own
-// namespace is not among its destinations, since no pattern of it names
-// that namespace exactly.
+// every source, destination, kind and Secret. As for any Project,
+// Flotilla's own namespace is not among its destinations, since no pattern
+// of it names that namespace exactly, and a Cluster's credentials are not
+// among its Secrets (the caller refuses those for every Project).
 var builtinDefault = flotillav1.ProjectSpec{
 	SourceRepos:              []string{"*"},
 	Destinations:             []flotillav1.ProjectDestination{{Cluster: "*", Namespace: "*"}},
 	ClusterResourceWhitelist: []flotillav1.GroupKindPattern{{Group: "*", Kind: "*"}},
+	Secrets:                  []string{"*"},
 }
 
 // Compile checks every pattern of p and returns its Policy, with
@@ -131,6 +134,7 @@ func CompileWith(p *flotillav1.Project, opts Options) (*Policy, error) {
 		destinations: c.destinations(spec.Destinations),
 		whitelist:    c.kinds("clusterResourceWhitelist", spec.ClusterResourceWhitelist, true),
 		blacklist:    c.kinds("namespaceResourceBlacklist", spec.NamespaceResourceBlacklist, false),
+		secrets:      c.secrets(spec.Secrets),
 		sa:           spec.ServiceAccount,
 		roles:        c.roles(spec.Roles),
 	}
