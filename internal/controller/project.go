@@ -44,7 +44,7 @@ func readProject(ctx context.Context, c client.Reader, namespace, name string) (
 func compileProject(p *flotillav1.Project, opts project.Options) (*project.Policy, error) {
 	pol, err := project.CompileWith(p, opts)
 	if err != nil {
-		return nil, &engine.Error{Reason: flotillav1.ReasonProjectViolation, Stalled: true, Err: err}
+		return nil, projectViolation(err)
 	}
 	return pol, nil
 }
