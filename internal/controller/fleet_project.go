@@ -30,7 +30,7 @@ func (r *FleetReconciler) admit(ctx context.Context, f *flotillav1.Fleet, desire
 	slices.Sort(names)
 	for _, name := range names {
 		if err := policy.CheckSource(desired[name].Spec.Source.RepoURL); err != nil {
-			return nil, projectViolation(fmt.Errorf("Application %s: %w", name, err))
+			return nil, projectViolation(fmt.Errorf("generated Application %s: %w", name, err))
 		}
 	}
 	return policy, nil

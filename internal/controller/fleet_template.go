@@ -209,7 +209,7 @@ func checkTemplate(tmpl *template.Template) error {
 		return refused("define and block are not allowed")
 	}
 	c := templateChecker{funcs: (&stamper{}).funcs()}
-	return c.walk(tmpl.Tree.Root)
+	return c.walk(tmpl.Root)
 }
 
 func refused(format string, args ...any) error {
@@ -244,18 +244,7 @@ func (c *templateChecker) walk(n parse.Node) error {
 	case *parse.IfNode:
 		return c.walkAll([]parse.Node{n.Pipe, n.List, n.ElseList})
 	case *parse.PipeNode:
-		if n == nil {
-			return nil
-		}
-		if len(n.Decl) > 0 {
-			return refused("variables are not allowed")
-		}
-		for _, cmd := range n.Cmds {
-			if err := c.walk(cmd); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.walkPipe(n)
 	case *parse.CommandNode:
 		return c.walkAll(n.Args)
 	case *parse.ChainNode:
@@ -265,6 +254,28 @@ func (c *templateChecker) walk(n parse.Node) error {
 			return nil
 		}
 		return refused("function %q is not allowed", n.Ident)
+	}
+	return refusedNode(n)
+}
+
+func (c *templateChecker) walkPipe(n *parse.PipeNode) error {
+	if n == nil {
+		return nil
+	}
+	if len(n.Decl) > 0 {
+		return refused("variables are not allowed")
+	}
+	for _, cmd := range n.Cmds {
+		if err := c.walk(cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refusedNode names what a refused node is.
+func refusedNode(n parse.Node) error {
+	switch n.(type) {
 	case *parse.RangeNode:
 		return refused("range is not allowed")
 	case *parse.WithNode:
