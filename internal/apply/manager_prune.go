@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
@@ -101,34 +102,11 @@ func pruneGroups(objs []inventory.ObjMetadata) [][]inventory.ObjMetadata {
 // pruneObject is the one per-object flow of Prune: read, decide, delete.
 // The returned error is nil or an *ObjectError.
 func (m *Manager) pruneObject(ctx context.Context, owner Owner, key inventory.ObjMetadata, mapping *meta.RESTMapping, mapErr error, opts PruneOptions, deleted inventory.Set) (Change, error) {
-	c := Change{Object: key, Action: ActionFailed}
-	fail := func(err error) (Change, error) {
-		oe := newObjectError(key, nil, OpPrune, flotillav1.ReasonPruneFailed, err)
-		c.Message = oe.Detail()
-		return c, oe
+	ri, live, c, err := m.readOwned(ctx, owner, key, mapping, mapErr, "not pruned")
+	if live == nil {
+		return c, err
 	}
-	switch {
-	case meta.IsNoMatchError(mapErr):
-		c.Action, c.Message = ActionDeleted, msgKindGone
-		return c, nil
-	case mapErr != nil:
-		return fail(mapErr)
-	case mapping.Scope.Name() == meta.RESTScopeNameNamespace && key.Namespace == "":
-		return fail(fmt.Errorf("%w: a namespaced object without a namespace", ErrInvalidObject))
-	}
-	ri := m.resource(mapping, key.Namespace)
-	live, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		c.Action, c.Message = ActionDeleted, msgAlreadyGone
-		return c, nil
-	case err != nil:
-		return fail(err)
-	}
-	if current := live.GetAnnotations()[flotillav1.OwnerAnnotation]; current != owner.Annotation() {
-		c.Action, c.Message, c.CurrentOwner, c.Foreign = ActionSkipped, "not pruned: "+conflictMessage(owner, current), current, true
-		return c, nil
-	}
+	fail := func(err error) (Change, error) { return removalFailed(c, err) }
 	why, err := m.keep(ctx, owner, key, live, opts, deleted)
 	switch {
 	case err != nil:
@@ -152,6 +130,49 @@ func (m *Manager) pruneObject(ctx context.Context, owner Owner, key inventory.Ob
 	}
 	c.Action, c.Message = ActionDeleted, ""
 	return c, nil
+}
+
+// readOwned is the start both per-object flows of a removal share (prune
+// and orphan): map, read, and check that the live object carries owner's
+// exact annotation. When live is nil the returned Change (and error, nil or
+// an *ObjectError) is the object's outcome: its kind or itself is gone, it
+// could not be read, or it is someone else's (skipped with verb, such as
+// "not pruned").
+func (m *Manager) readOwned(ctx context.Context, owner Owner, key inventory.ObjMetadata, mapping *meta.RESTMapping, mapErr error, verb string) (dynamic.ResourceInterface, *unstructured.Unstructured, Change, error) {
+	c := Change{Object: key, Action: ActionFailed}
+	switch {
+	case meta.IsNoMatchError(mapErr):
+		c.Action, c.Message = ActionDeleted, msgKindGone
+		return nil, nil, c, nil
+	case mapErr != nil:
+		c, err := removalFailed(c, mapErr)
+		return nil, nil, c, err
+	case mapping.Scope.Name() == meta.RESTScopeNameNamespace && key.Namespace == "":
+		c, err := removalFailed(c, fmt.Errorf("%w: a namespaced object without a namespace", ErrInvalidObject))
+		return nil, nil, c, err
+	}
+	ri := m.resource(mapping, key.Namespace)
+	live, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		c.Action, c.Message = ActionDeleted, msgAlreadyGone
+		return nil, nil, c, nil
+	case err != nil:
+		c, err := removalFailed(c, err)
+		return nil, nil, c, err
+	}
+	if current := live.GetAnnotations()[flotillav1.OwnerAnnotation]; current != owner.Annotation() {
+		c.Action, c.Message, c.CurrentOwner, c.Foreign = ActionSkipped, verb+": "+conflictMessage(owner, current), current, true
+		return nil, nil, c, nil
+	}
+	return ri, live, c, nil
+}
+
+// removalFailed records err as c's failure to prune or release.
+func removalFailed(c Change, err error) (Change, error) {
+	oe := newObjectError(c.Object, nil, OpPrune, flotillav1.ReasonPruneFailed, err)
+	c.Action, c.Message = ActionFailed, oe.Detail()
+	return c, oe
 }
 
 // keep says why the live object of key, which carries owner's annotation,

@@ -48,32 +48,11 @@ func (m *Manager) Orphan(ctx context.Context, objs []inventory.ObjMetadata, owne
 
 // orphanObject is the per-object flow of Orphan: read, check, patch.
 func (m *Manager) orphanObject(ctx context.Context, owner Owner, key inventory.ObjMetadata, mapping *meta.RESTMapping, mapErr error) (Change, error) {
-	c := Change{Object: key, Action: ActionFailed}
-	fail := func(err error) (Change, error) {
-		oe := newObjectError(key, nil, OpPrune, flotillav1.ReasonPruneFailed, err)
-		c.Message = oe.Detail()
-		return c, oe
+	ri, live, c, err := m.readOwned(ctx, owner, key, mapping, mapErr, "not released")
+	if live == nil {
+		return c, err
 	}
-	switch {
-	case meta.IsNoMatchError(mapErr):
-		c.Action, c.Message = ActionDeleted, msgKindGone
-		return c, nil
-	case mapErr != nil:
-		return fail(mapErr)
-	}
-	ri := m.resource(mapping, key.Namespace)
-	live, err := ri.Get(ctx, key.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		c.Action, c.Message = ActionDeleted, msgAlreadyGone
-		return c, nil
-	case err != nil:
-		return fail(err)
-	}
-	if current := live.GetAnnotations()[flotillav1.OwnerAnnotation]; current != owner.Annotation() {
-		c.Action, c.Message, c.CurrentOwner, c.Foreign = ActionSkipped, "not released: "+conflictMessage(owner, current), current, true
-		return c, nil
-	}
+	fail := func(err error) (Change, error) { return removalFailed(c, err) }
 	patch, err := releasePatch(owner, live.GetLabels()[flotillav1.TrackingLabel] != "")
 	if err != nil {
 		return fail(err)
