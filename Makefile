@@ -17,7 +17,7 @@ TEST_FLAGS ?= -race
 
 CONTROLLER_GEN := go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 
-.PHONY: all build k8s test-deps test demo demo-down bench lint fmt generate verify-generated clean
+.PHONY: all build k8s test-deps test fuzz demo demo-down bench lint fmt generate verify-generated clean
 
 all: build
 
@@ -32,9 +32,14 @@ k8s:
 test-deps: k8s
 	bash hack/test-deps.sh
 
+# `go test` replays every fuzz target's seed corpus and the failing inputs
+# kept under testdata/fuzz; `make fuzz` explores beyond them.
 test: test-deps
 	$(GO) test $(TEST_FLAGS) -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd hack/k8s && $(GO) vet ./...
+
+# Every native fuzz target for a while (FUZZTIME inputs each, default 2000x).
+fuzz:
 	bash hack/fuzz.sh
 
 demo: build k8s test-deps
