@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -32,6 +33,17 @@ func (h *Hub) Metric(name string) (float64, error) {
 // Writes sums the write requests the controller sent to every cluster,
 // from its flotilla_cluster_requests_total metric.
 func (h *Hub) Writes() (float64, error) {
+	return h.requests(func(method string) bool { return writeMethods[method] })
+}
+
+// Reads sums the read requests the controller sent to every cluster: GETs
+// and LISTs (not the start of a watch) and server-side dry-runs.
+func (h *Hub) Reads() (float64, error) {
+	return h.requests(func(method string) bool { return method == "GET" || strings.HasSuffix(method, "-dryrun") })
+}
+
+// requests sums flotilla_cluster_requests_total over the methods counted.
+func (h *Hub) requests(counted func(method string) bool) (float64, error) {
 	families, err := h.scrape()
 	if err != nil {
 		return 0, err
@@ -40,7 +52,7 @@ func (h *Hub) Writes() (float64, error) {
 	if f, ok := families["flotilla_cluster_requests_total"]; ok {
 		for _, m := range f.GetMetric() {
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "method" && writeMethods[l.GetValue()] {
+				if l.GetName() == "method" && counted(l.GetValue()) {
 					total += m.GetCounter().GetValue()
 				}
 			}
