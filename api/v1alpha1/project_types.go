@@ -60,8 +60,8 @@ type ProjectSpec struct {
 	// labelled Secrets. A Cluster's credentials are never allowed.
 	// +optional
 	Secrets []string `json:"secrets,omitempty"`
-	// Roles grant groups of users actions on the Project's Applications
-	// through the API.
+	// Roles grant users and groups actions on the Project's Applications,
+	// Fleets and the Project itself through the API.
 	// +optional
 	Roles []ProjectRole `json:"roles,omitempty"`
 }
@@ -81,11 +81,17 @@ type GroupKindPattern struct {
 	Kind  string `json:"kind"`
 }
 
-// ProjectRole grants policies to groups.
+// ProjectRole grants policies to users and groups.
 type ProjectRole struct {
 	Name string `json:"name"`
+	// Groups are group names as the API server knows them: a local
+	// account's groups or the OpenID provider's groups claim.
 	// +optional
 	Groups []string `json:"groups,omitempty"`
+	// Users are user names: a local account's name or the OpenID
+	// provider's user claim.
+	// +optional
+	Users []string `json:"users,omitempty"`
 	// Policies are "resource:action", like "applications:sync".
 	// +optional
 	Policies []string `json:"policies,omitempty"`

@@ -904,6 +904,11 @@ func (in *ProjectRole) DeepCopyInto(out *ProjectRole) {
 		*out = make([]string, len(*in))
 		copy(*out, *in)
 	}
+	if in.Users != nil {
+		in, out := &in.Users, &out.Users
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Policies != nil {
 		in, out := &in.Policies, &out.Policies
 		*out = make([]string, len(*in))

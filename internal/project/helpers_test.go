@@ -36,6 +36,7 @@ func teamA() *flotillav1.Project {
 			Roles: []flotillav1.ProjectRole{
 				{Name: "dev", Groups: []string{"team-a"}, Policies: []string{"applications:get", "applications:sync"}},
 				{Name: "admin", Groups: []string{"team-a-admins", "ops"}, Policies: []string{"applications:*"}},
+				{Name: "release", Users: []string{"carol"}, Policies: []string{"applications:rollback"}},
 			},
 		},
 	}

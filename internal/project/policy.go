@@ -87,6 +87,7 @@ type kindEntry struct {
 
 type role struct {
 	name     string
+	users    []string
 	groups   []string
 	policies []glob
 }
@@ -264,7 +265,12 @@ func (c *compiler) roles(roles []flotillav1.ProjectRole) []role {
 				c.fail(fmt.Sprintf("%s.groups[%d]", f, j), errors.New("empty"))
 			}
 		}
-		rl := role{name: r.Name, groups: slices.Clone(r.Groups)}
+		for j, u := range r.Users {
+			if u == "" {
+				c.fail(fmt.Sprintf("%s.users[%d]", f, j), errors.New("empty"))
+			}
+		}
+		rl := role{name: r.Name, users: slices.Clone(r.Users), groups: slices.Clone(r.Groups)}
 		for j, pol := range r.Policies {
 			pf := fmt.Sprintf("%s.policies[%d]", f, j)
 			g, _, ok := c.pattern(pf, pol, false, asIs)

@@ -74,7 +74,7 @@ func TestCompileRefusesBrokenPatterns(t *testing.T) {
 			name: "roles",
 			spec: flotillav1.ProjectSpec{Roles: []flotillav1.ProjectRole{
 				{Name: "dev", Groups: []string{"team-a", ""}, Policies: []string{"applications:get", "applications, sync, allow", "!*", "[x]:y"}},
-				{Name: "dev"},
+				{Name: "dev", Users: []string{""}},
 				{Name: ""},
 			}},
 			want: `invalid project p: roles[0].groups[1]: empty; ` +
@@ -82,6 +82,7 @@ func TestCompileRefusesBrokenPatterns(t *testing.T) {
 				`roles[0].policies[2]: invalid pattern "!*": negation is not supported here; ` +
 				`roles[0].policies[3]: "[x]:y": invalid pattern: '[' is reserved (character classes are not supported; write \[ for a literal [); ` +
 				`roles[1].name: "dev" is given twice; ` +
+				`roles[1].users[0]: empty; ` +
 				`roles[2].name: empty`,
 		},
 	}
@@ -164,7 +165,7 @@ func TestDefaultProject(t *testing.T) {
 	if diff := cmp.Diff(want, check(written)); diff != "" {
 		t.Errorf("written default (-want +got):\n%s", diff)
 	}
-	if builtin.Name() != "default" || builtin.Allows([]string{"anyone"}, "applications:get") {
+	if builtin.Name() != "default" || builtin.Allows("anyone", []string{"anyone"}, "applications:get") {
 		t.Error("the built-in default must be named default and grant no roles")
 	}
 }
@@ -195,7 +196,7 @@ func TestPolicyConcurrentUse(t *testing.T) {
 				if err := pol.CheckObjects("staging-eu", objs); err == nil {
 					t.Error("CheckObjects allowed a violation")
 				}
-				_ = pol.Allows([]string{"team-a"}, "applications:sync")
+				_ = pol.Allows("alice", []string{"team-a"}, "applications:sync")
 			}
 		})
 	}

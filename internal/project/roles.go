@@ -23,21 +23,23 @@ func (p *Policy) ImpersonationUser(namespace string) string {
 	return "system:serviceaccount:" + namespace + ":" + p.sa
 }
 
-// Allows reports whether a user in any of groups may do policy, a
+// Allows reports whether user, a member of groups, may do policy, a
 // "resource:action" such as "applications:sync", on the Project's
-// Applications through the API. A role grants it when one of its groups is
-// among groups (exactly) and one of its policies matches policy (`*`
-// matches any run of characters, ':' too: "applications:*", "*").
+// Applications through the API. A role grants it when user is among its
+// users or one of its groups is among groups (exactly) and one of its
+// policies matches policy (`*` matches any run of characters, ':' too:
+// "applications:*", "*"). An empty user matches no role's users.
 //
 // Only the Project's roles grant anything here: the built-in "default"
 // Project has none, and grants nothing to anyone. Who may do anything
 // everywhere is the API server's own configuration.
-func (p *Policy) Allows(groups []string, policy string) bool {
+func (p *Policy) Allows(user string, groups []string, policy string) bool {
 	if policy == "" {
 		return false
 	}
 	for _, r := range p.roles {
-		if !slices.ContainsFunc(r.groups, func(g string) bool { return slices.Contains(groups, g) }) {
+		member := user != "" && slices.Contains(r.users, user)
+		if !member && !slices.ContainsFunc(r.groups, func(g string) bool { return slices.Contains(groups, g) }) {
 			continue
 		}
 		for _, g := range r.policies {

@@ -17,6 +17,7 @@ func TestAllows(t *testing.T) {
 	tests := []struct {
 		name   string
 		pol    *Policy
+		user   string
 		groups []string
 		policy string
 		want   bool
@@ -30,13 +31,18 @@ func TestAllows(t *testing.T) {
 		{name: "no groups", pol: pol, policy: "applications:get"},
 		{name: "empty policy", pol: pol, groups: []string{"team-a"}},
 		{name: "the asked policy is literal", pol: pol, groups: []string{"team-a"}, policy: "applications:*"},
+		{name: "granted to the user", pol: pol, user: "carol", policy: "applications:rollback", want: true},
+		{name: "the user's other roles", pol: pol, user: "carol", groups: []string{"team-a"}, policy: "applications:sync", want: true},
+		{name: "not granted to the user", pol: pol, user: "carol", policy: "applications:sync"},
+		{name: "users are exact", pol: pol, user: "Carol", policy: "applications:rollback"},
+		{name: "a group named like the user", pol: pol, groups: []string{"carol"}, policy: "applications:rollback"},
 		{name: "star grants all", pol: wild, groups: []string{"root"}, policy: "clusters:delete", want: true},
 		{name: "star in the resource", pol: wild, groups: []string{"everyone"}, policy: "projects:get", want: true},
 		{name: "star in the resource, other action", pol: wild, groups: []string{"everyone"}, policy: "projects:sync"},
 	}
 	for _, tt := range tests {
-		if got := tt.pol.Allows(tt.groups, tt.policy); got != tt.want {
-			t.Errorf("%s: Allows(%q, %q) = %v, want %v", tt.name, tt.groups, tt.policy, got, tt.want)
+		if got := tt.pol.Allows(tt.user, tt.groups, tt.policy); got != tt.want {
+			t.Errorf("%s: Allows(%q, %q, %q) = %v, want %v", tt.name, tt.user, tt.groups, tt.policy, got, tt.want)
 		}
 	}
 }
