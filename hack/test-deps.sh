@@ -9,6 +9,8 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 # ssh: the client git runs for ssh:// repositories (internal/source tests).
 command -v ssh >/dev/null || missing+=(openssh-client)
+# chromium: the headless browser of the web UI's end-to-end tests (test/ui).
+command -v chromium >/dev/null || command -v chromium-browser >/dev/null || missing+=(chromium)
 
 if ((${#missing[@]} == 0)); then
   exit 0

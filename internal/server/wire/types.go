@@ -97,6 +97,10 @@ type Session struct {
 	Issuer    string    `json:"issuer,omitempty"`
 	ExpiresAt time.Time `json:"expiresAt"`
 	CSRFToken string    `json:"csrfToken,omitempty"`
+	// Verbs are what the caller may do, by Project name, with "*" for
+	// every Project (the built-in roles): the UI shows only the buttons
+	// of verbs the caller has. The server still checks every request.
+	Verbs map[string][]string `json:"verbs,omitempty"`
 }
 
 // PasswordChange changes a local account's password.
