@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/flotilla-dev/flotilla/internal/diff"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 )
 
@@ -18,13 +19,24 @@ import (
 // a CRD, or its namespace from a Namespace, that does not exist yet) is
 // reported Created with a message saying so.
 func (m *Manager) Compare(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (*ChangeSet, error) {
+	cs, _, err := m.Preview(ctx, objs, opts)
+	return cs, err
+}
+
+// Preview is Compare that also returns, for each change in order, the
+// object as the API server would store it (the dry-run result) and the live
+// object it would replace, for a diff to show. An object that was not
+// dry-run (see Compare), that failed, or that is another's (a Conflict) has
+// only its desired side, as rendered: nothing of another owner's object is
+// returned. Nothing is written.
+func (m *Manager) Preview(ctx context.Context, objs []*unstructured.Unstructured, opts ApplyOptions) (*ChangeSet, []diff.Pair, error) {
 	cs := &ChangeSet{}
 	if err := opts.Owner.validate(); err != nil {
-		return cs, err
+		return cs, nil, err
 	}
 	prepared, err := m.prepareWithNamespace(ctx, m.newResolver(), objs, opts)
 	if err != nil {
-		return cs, err
+		return cs, nil, err
 	}
 	var plans []plan
 	newNamespaces := map[string]bool{}
@@ -37,10 +49,12 @@ func (m *Manager) Compare(ctx context.Context, objs []*unstructured.Unstructured
 		}
 		plans = append(plans, stagePlans...)
 	}
-	for _, p := range plans {
+	pairs := make([]diff.Pair, len(plans))
+	for i, p := range plans {
 		cs.Add(p.change())
+		pairs[i] = p.pair()
 	}
-	return cs, planErrors(plans)
+	return cs, pairs, planErrors(plans)
 }
 
 // compareStage plans a stage without writing. Objects that need an earlier

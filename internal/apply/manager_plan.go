@@ -49,6 +49,21 @@ type plan struct {
 	message string
 	owner   string // the live owner annotation, for a Conflict
 	err     *ObjectError
+	// live and dry are the live object and the dry-run result, once read.
+	live, dry *unstructured.Unstructured
+}
+
+// pair is what a diff of the plan shows: the dry-run result against the
+// live object; the rendered object alone when there was no dry-run, it
+// failed, or the live object is another's.
+func (p plan) pair() diff.Pair {
+	switch p.action {
+	case ActionCreated, ActionConfigured, ActionUnchanged:
+		if p.dry != nil {
+			return diff.Pair{Desired: p.dry, Live: p.live}
+		}
+	}
+	return diff.Pair{Desired: p.obj.u}
 }
 
 func (p plan) change() Change {
@@ -92,6 +107,7 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 	if err != nil {
 		return p.fail(OpDryRun, flotillav1.ReasonDryRunFailed, err)
 	}
+	p.live, p.dry = live, dry
 	switch {
 	case live == nil:
 		p.action = ActionCreated

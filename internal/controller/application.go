@@ -132,19 +132,20 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	var policy *project.Policy
 	if err == nil {
-		policy, err = compileProject(proj, r.Projects)
+		policy, err = engine.CompileProject(proj, r.Projects)
 	}
-	var secrets sourceSecrets
+	var secrets engine.SourceSecrets
 	if err == nil {
-		secrets, err = r.sourceSecrets(ctx, app, policy)
+		acc := engine.SecretAccess{Reader: r.Reader, Clusters: r.Client, Policy: policy, Namespace: app.Namespace}
+		secrets, err = acc.SourceSecrets(ctx, app.Spec.Source)
 	}
 	if err == nil {
 		res, err = r.Engine.Sync(ctx, engine.Request{
 			App:              app,
 			Project:          proj,
-			Credentials:      secrets.credentials,
-			Verify:           secrets.verify,
-			Decryption:       secrets.decryption,
+			Credentials:      secrets.Credentials,
+			Verify:           secrets.Verify,
+			Decryption:       secrets.Decryption,
 			Revision:         p.revision,
 			Apply:            p.apply,
 			ApplyNewRevision: p.applyNewRevision,

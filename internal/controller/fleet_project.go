@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/project"
 )
 
@@ -15,11 +16,11 @@ import (
 // does not allow. A refusal stops the Fleet with reason ProjectViolation;
 // its Applications stay as they are.
 func (r *FleetReconciler) admit(ctx context.Context, f *flotillav1.Fleet, desired map[string]*flotillav1.Application) (*project.Policy, error) {
-	proj, err := readProject(ctx, r.Client, f.Namespace, f.Spec.Project)
+	proj, err := engine.ReadProject(ctx, r.Client, f.Namespace, f.Spec.Project)
 	if err != nil {
 		return nil, err
 	}
-	policy, err := compileProject(proj, r.Projects)
+	policy, err := engine.CompileProject(proj, r.Projects)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
@@ -28,8 +29,8 @@ type revisionResolver struct {
 // resolve pins src, whose URL policy allowed, with the credentials it names
 // once policy allows those too.
 func (r *revisionResolver) resolve(ctx context.Context, policy *project.Policy, namespace string, src flotillav1.ApplicationSource) (string, error) {
-	acc := secretAccess{reader: r.reader, clusters: r.clusters, policy: policy, namespace: namespace}
-	creds, err := readCredentials(ctx, acc, src.CredentialsRef)
+	acc := engine.SecretAccess{Reader: r.reader, Clusters: r.clusters, Policy: policy, Namespace: namespace}
+	creds, err := acc.Credentials(ctx, src.CredentialsRef)
 	if err != nil {
 		return "", err
 	}

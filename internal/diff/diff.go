@@ -123,6 +123,12 @@ type Result struct {
 	// normalized YAML with sorted keys, under the names "live/<object>"
 	// and "desired/<object>". It is empty when nothing changed.
 	Diff string `json:"diff,omitempty"`
+	// Desired and Live are the two sides the diff compares: normalized
+	// YAML with sorted keys, ignored fields left out, a Secret's values
+	// masked; empty for a side that does not exist. They are filled when
+	// something changed, for a view that shows both sides.
+	Desired string `json:"-"`
+	Live    string `json:"-"`
 }
 
 // String returns the unified diff, or one line saying the object did not
@@ -226,6 +232,7 @@ func (d *Differ) compare(key Key, desired, live map[string]any) (Result, error) 
 		return Result{}, fmt.Errorf("%w: live: cannot be written as YAML", ErrInvalidObject)
 	}
 	name := key.String()
+	r.Desired, r.Live = dy, ly
 	r.Diff = unified("live/"+name, "desired/"+name, splitLines(ly), splitLines(dy), d.context)
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
@@ -89,4 +90,43 @@ func (m *managerEntry) impersonating(ctx context.Context, sa, namespace, user st
 func forbidden(err error) bool {
 	var se apierrors.APIStatus
 	return apierrors.IsForbidden(err) || errors.As(err, &se) && se.Status().Reason == metav1.StatusReasonForbidden
+}
+
+// ReadProject reads the Project name ("default" when empty) of namespace.
+// A missing "default" is the built-in default (nil); any other missing
+// Project is a ProjectViolation.
+func ReadProject(ctx context.Context, c client.Reader, namespace, name string) (*flotillav1.Project, error) {
+	if name == "" {
+		name = flotillav1.DefaultProject
+	}
+	var p flotillav1.Project
+	err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &p)
+	switch {
+	case err == nil:
+		return &p, nil
+	case apierrors.IsNotFound(err) && name == flotillav1.DefaultProject:
+		return nil, nil
+	case apierrors.IsNotFound(err):
+		return nil, stalled(flotillav1.ReasonProjectViolation, fmt.Errorf("project %s does not exist", name))
+	default:
+		return nil, err
+	}
+}
+
+// CompileProject compiles p (nil: the built-in default) with opts, whose
+// OwnNamespace is the namespace the controller runs in. A broken Project is
+// a ProjectViolation that only a change to it can fix.
+func CompileProject(p *flotillav1.Project, opts project.Options) (*project.Policy, error) {
+	pol, err := project.CompileWith(p, opts)
+	if err != nil {
+		return nil, projectViolation(err)
+	}
+	return pol, nil
+}
+
+// projectViolation makes err, a violation of a Project's rule, the error of
+// a sync or a Fleet: reason ProjectViolation, stalled until the
+// Application, the Fleet or the Project changes.
+func projectViolation(err error) error {
+	return stalled(flotillav1.ReasonProjectViolation, err)
 }

@@ -36,27 +36,38 @@ type syncState struct {
 	manager   *apply.Manager
 	artifact  *source.Artifact
 	objects   []*unstructured.Unstructured
+	differ    *diff.Differ
 	result    *Result
 }
 
-// Sync runs the recipe for one Application. The Result is filled as far as
-// the sync got, also when it returns an error.
-func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
-	start := time.Now()
-	s := &syncState{
+// newState starts the state of one sync or preview of req.
+func newState(req Request) *syncState {
+	return &syncState{
 		req:    req,
 		app:    req.App,
 		apply:  req.Apply,
 		owner:  apply.Owner{Namespace: req.App.Namespace, Name: req.App.Name, UID: string(req.App.UID)},
 		result: &Result{},
 	}
+}
+
+// release gives back what the sync holds: its artifact and its slot.
+func (s *syncState) release() {
+	if s.artifact != nil {
+		s.artifact.Release()
+	}
+	if s.holdsSlot {
+		<-s.target.slots
+	}
+}
+
+// Sync runs the recipe for one Application. The Result is filled as far as
+// the sync got, also when it returns an error.
+func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	s := newState(req)
 	defer func() {
-		if s.artifact != nil {
-			s.artifact.Release()
-		}
-		if s.holdsSlot {
-			<-s.target.slots
-		}
+		s.release()
 		s.result.Duration = time.Since(start)
 	}()
 	steps := []func(context.Context, *syncState) error{
@@ -80,14 +91,11 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 }
 
 func (e *Engine) resolveCluster(ctx context.Context, s *syncState) error {
-	m, name, err := e.manager(ctx, s.app.Namespace, s.app.Spec.Destination.Cluster)
-	s.result.Cluster = name
-	if err != nil {
+	if err := e.resolveTarget(ctx, s); err != nil {
 		return err
 	}
-	s.target, s.manager = m, m.manager
 	select {
-	case m.slots <- struct{}{}:
+	case s.target.slots <- struct{}{}:
 		s.holdsSlot = true
 		return nil
 	default:
@@ -116,6 +124,17 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 	if s.req.ApplyNewRevision && s.result.Revision != s.req.LastApplied {
 		s.apply = true
 	}
+	return nil
+}
+
+// resolveTarget finds the destination's clients, without taking a slot.
+func (e *Engine) resolveTarget(ctx context.Context, s *syncState) error {
+	m, name, err := e.manager(ctx, s.app.Namespace, s.app.Spec.Destination.Cluster)
+	s.result.Cluster = name
+	if err != nil {
+		return err
+	}
+	s.target, s.manager = m, m.manager
 	return nil
 }
 
@@ -169,6 +188,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 	}
 	// Fields the Application ignores are left out of what it applies, so
 	// that their other owners (an HPA, a webhook) keep them: no apply loop.
+	s.differ = differ
 	s.objects = make([]*unstructured.Unstructured, len(res.Objects))
 	for i, obj := range res.Objects {
 		s.objects[i] = differ.Strip(obj)

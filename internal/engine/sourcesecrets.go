@@ -1,4 +1,4 @@
-package controller
+package engine
 
 import (
 	"bufio"
@@ -9,43 +9,40 @@ import (
 	"strings"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/engine"
-	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
-// sourceSecrets is what an Application's source needs from Secrets: how to
-// reach it, whose signatures it must carry, and how to decrypt it.
-type sourceSecrets struct {
-	credentials *source.Credentials
-	verify      *source.Verification
-	decryption  *render.Decryption
+// SourceSecrets is what an Application's source needs from Secrets: how to
+// reach it, whose signatures it must carry, and how to decrypt it. The
+// controller and the server's diff read them alike, through SecretAccess.
+type SourceSecrets struct {
+	Credentials *source.Credentials
+	Verify      *source.Verification
+	Decryption  *render.Decryption
 }
 
-// sourceSecrets reads the Secrets spec.source names, each only once its
-// Project allows it (see secretAccess).
-func (r *ApplicationReconciler) sourceSecrets(ctx context.Context, app *flotillav1.Application, policy *project.Policy) (sourceSecrets, error) {
-	var out sourceSecrets
+// SourceSecrets reads the Secrets src names (credentialsRef, verify and
+// decryption), each only once a's rules allow it (see SecretAccess).
+func (a SecretAccess) SourceSecrets(ctx context.Context, src flotillav1.ApplicationSource) (SourceSecrets, error) {
+	var out SourceSecrets
 	var err error
-	acc := secretAccess{reader: r.Reader, clusters: r.Client, policy: policy, namespace: app.Namespace}
-	src := app.Spec.Source
-	if out.credentials, err = readCredentials(ctx, acc, src.CredentialsRef); err != nil {
+	if out.Credentials, err = a.Credentials(ctx, src.CredentialsRef); err != nil {
 		return out, err
 	}
-	if out.verify, err = readVerification(ctx, acc, src.Verify); err != nil {
+	if out.Verify, err = readVerification(ctx, a, src.Verify); err != nil {
 		return out, err
 	}
-	out.decryption, err = readDecryption(ctx, acc, src.Decryption)
+	out.Decryption, err = readDecryption(ctx, a, src.Decryption)
 	return out, err
 }
 
-// readCredentials reads a source credentials Secret; nil ref means none.
-func readCredentials(ctx context.Context, acc secretAccess, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
+// Credentials reads a source credentials Secret; nil ref means none.
+func (a SecretAccess) Credentials(ctx context.Context, ref *flotillav1.LocalObjectReference) (*source.Credentials, error) {
 	if ref == nil {
 		return nil, nil
 	}
-	s, err := acc.read(ctx, ref.Name, "credentials", flotillav1.ReasonAuthFailed)
+	s, err := a.read(ctx, ref.Name, "credentials", flotillav1.ReasonAuthFailed)
 	if err != nil {
 		return nil, err
 	}
@@ -63,11 +60,11 @@ func readCredentials(ctx context.Context, acc secretAccess, ref *flotillav1.Loca
 // every entry of the Secret is a key (or, for ssh and gpg, several), taken
 // in the order of the entries' names. For cosign, some entries are the
 // trust of keyless signatures instead (see cosignEntry).
-func readVerification(ctx context.Context, acc secretAccess, v *flotillav1.Verification) (*source.Verification, error) {
+func readVerification(ctx context.Context, acc SecretAccess, v *flotillav1.Verification) (*source.Verification, error) {
 	if v == nil {
 		return nil, nil
 	}
-	namespace := acc.namespace
+	namespace := acc.Namespace
 	s, err := acc.read(ctx, v.SecretRef.Name, "verification", flotillav1.ReasonVerificationFailed)
 	if err != nil {
 		return nil, err
@@ -79,12 +76,12 @@ func readVerification(ctx context.Context, acc secretAccess, v *flotillav1.Verif
 			continue
 		}
 		if err := cosignEntry(out, name, s.Data[name]); err != nil {
-			return nil, &engine.Error{Reason: flotillav1.ReasonVerificationFailed,
+			return nil, &Error{Reason: flotillav1.ReasonVerificationFailed,
 				Err: fmt.Errorf("verification Secret %s/%s: %w", namespace, v.SecretRef.Name, err)}
 		}
 	}
 	if len(out.Keys) == 0 && out.Keyless == nil {
-		return nil, &engine.Error{Reason: flotillav1.ReasonVerificationFailed,
+		return nil, &Error{Reason: flotillav1.ReasonVerificationFailed,
 			Err: fmt.Errorf("verification Secret %s/%s holds no key", namespace, v.SecretRef.Name)}
 	}
 	return out, nil
@@ -141,11 +138,11 @@ func cosignEntry(v *source.Verification, name string, data []byte) error {
 // identities (lines starting AGE-SECRET-KEY-, as age-keygen writes them,
 // in any entry; Flux names such entries *.agekey) and armored OpenPGP
 // private keys.
-func readDecryption(ctx context.Context, acc secretAccess, d *flotillav1.Decryption) (*render.Decryption, error) {
+func readDecryption(ctx context.Context, acc SecretAccess, d *flotillav1.Decryption) (*render.Decryption, error) {
 	if d == nil {
 		return nil, nil
 	}
-	namespace := acc.namespace
+	namespace := acc.Namespace
 	s, err := acc.read(ctx, d.SecretRef.Name, "decryption", flotillav1.ReasonDecryptionFailed)
 	if err != nil {
 		return nil, err
@@ -165,7 +162,7 @@ func readDecryption(ctx context.Context, acc secretAccess, d *flotillav1.Decrypt
 		}
 	}
 	if len(out.AgeKeys) == 0 && len(out.PGPKeys) == 0 {
-		return nil, &engine.Error{Reason: flotillav1.ReasonDecryptionFailed,
+		return nil, &Error{Reason: flotillav1.ReasonDecryptionFailed,
 			Err: fmt.Errorf("decryption Secret %s/%s holds no age or OpenPGP private key", namespace, d.SecretRef.Name)}
 	}
 	return out, nil
