@@ -57,15 +57,17 @@ lint: $(TOOLS)/golangci-lint
 $(TOOLS)/golangci-lint:
 	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-# Deep copies and CRDs from the types in api/.
+# Deep copies and CRDs from the types in api/; the controller's Role from the
+# RBAC markers in internal/controller.
 generate:
 	$(CONTROLLER_GEN) object paths=./api/... crd output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=flotilla-controller paths=./internal/controller/... output:rbac:artifacts:config=config/rbac
 
 # CI: generated files and go.mod/go.sum are what `make generate` and
 # `go mod tidy` would write.
 verify-generated: generate
 	$(GO) mod tidy
-	git diff --exit-code -- api config/crd go.mod go.sum || (echo "generated files or go.mod are stale: run make generate and go mod tidy" >&2; exit 1)
+	git diff --exit-code -- api config/crd config/rbac go.mod go.sum || (echo "generated files or go.mod are stale: run make generate and go mod tidy" >&2; exit 1)
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')

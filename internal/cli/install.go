@@ -3,115 +3,107 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io/fs"
-	"time"
+	"io"
 
 	"github.com/spf13/cobra"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
-	"github.com/flotilla-dev/flotilla/config/crd"
+	"github.com/flotilla-dev/flotilla/internal/install"
 )
 
 func newInstallCommand() *cobra.Command {
 	kube := &kubeFlags{}
-	var namespace string
+	opts := install.DefaultOptions()
+	var export bool
 	cmd := &cobra.Command{
 		Use:   "install",
-		Short: "Install Flotilla's CRDs and namespace into the hub",
-		Args:  cobra.NoArgs,
+		Short: "Install Flotilla into the hub: the CRDs, and with --controller the controller",
+		Long: "Install Flotilla into the hub with server-side apply: the CRDs and the namespace, and with\n" +
+			"--controller the controller's Deployment, ServiceAccount, least Role, metrics Service and\n" +
+			"NetworkPolicy. Re-running it upgrades in place. --export prints the manifests instead.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if export {
+				return exportManifests(cmd.OutOrStdout(), opts)
+			}
+			cfg, err := kube.config()
+			if err != nil {
+				return err
+			}
+			names, err := install.Apply(cmd.Context(), cfg, opts)
+			for _, n := range names {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s installed\n", n)
+			}
+			return err
+		},
+	}
+	kube.add(cmd)
+	f := cmd.Flags()
+	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace for Flotilla's objects")
+	f.BoolVar(&opts.Controller, "controller", false, "install the controller too (Deployment, RBAC, metrics Service, NetworkPolicy)")
+	f.StringVar(&opts.Image, "image", "", "the controller's image (default: "+install.DefaultImage+" at this binary's version)")
+	f.IntVar(&opts.Replicas, "replicas", opts.Replicas, "controller replicas; more than one share the clusters and get a PodDisruptionBudget")
+	f.BoolVar(&opts.InCluster, "in-cluster", opts.InCluster, "let the controller deploy to the hub itself (destination in-cluster); false grants it only its own namespace")
+	f.BoolVar(&export, "export", false, "print the manifests as YAML instead of applying them")
+	return cmd
+}
+
+func exportManifests(w io.Writer, opts install.Options) error {
+	objs, err := install.Manifests(opts)
+	if err != nil {
+		return err
+	}
+	for _, u := range objs {
+		data, err := yaml.Marshal(u.Object)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "---\n%s", data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newUninstallCommand() *cobra.Command {
+	kube := &kubeFlags{}
+	opts := install.UninstallOptions{Namespace: flotillav1.DefaultNamespace}
+	cmd := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove Flotilla from the hub, leaving what it deployed in place",
+		Long: "Remove Flotilla from the hub: the controller, its RBAC, and the CRDs with every Application,\n" +
+			"Cluster, Fleet and Project. What the Applications deployed stays in every cluster unless\n" +
+			"--delete-workloads, which first deletes each Application (per its deletionPolicy) through the\n" +
+			"running controller. The namespace and its Secrets stay unless --delete-namespace.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := kube.config()
 			if err != nil {
 				return err
 			}
-			names, err := Install(cmd.Context(), cfg, namespace)
-			if err != nil {
-				return err
-			}
+			names, err := install.Uninstall(cmd.Context(), cfg, opts)
 			for _, n := range names {
-				fmt.Fprintf(cmd.OutOrStdout(), "%s installed\n", n)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s deleted\n", n)
 			}
-			return nil
+			return err
 		},
 	}
 	kube.add(cmd)
-	cmd.Flags().StringVar(&namespace, "namespace", flotillav1.DefaultNamespace, "namespace for Flotilla's objects")
+	f := cmd.Flags()
+	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of Flotilla's objects")
+	f.BoolVar(&opts.DeleteWorkloads, "delete-workloads", false, "delete every Application and what it deployed first")
+	f.BoolVar(&opts.KeepCRDs, "keep-crds", false, "keep the CRDs and with them every Application, Cluster, Fleet and Project")
+	f.BoolVar(&opts.DeleteNamespace, "delete-namespace", false, "delete the namespace and its Secrets too")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "how long --delete-workloads waits (default 5m)")
 	return cmd
 }
 
 // Install applies the CRDs and the namespace with server-side apply and
 // waits until the CRDs are Established. It returns what it installed.
 func Install(ctx context.Context, cfg *rest.Config, namespace string) ([]string, error) {
-	scheme := runtime.NewScheme()
-	if err := apiextensionsv1.AddToScheme(scheme); err != nil {
-		return nil, err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return nil, err
-	}
-	var objs []*unstructured.Unstructured
-	err = fs.WalkDir(crd.Bases, "bases", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := crd.Bases.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		u := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(data, &u.Object); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		objs = append(objs, u)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	ns := &unstructured.Unstructured{}
-	ns.SetAPIVersion("v1")
-	ns.SetKind("Namespace")
-	ns.SetName(namespace)
-	objs = append(objs, ns)
-
-	var names []string
-	for _, u := range objs {
-		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(flotillav1.FieldManager+"-install"), client.ForceOwnership); err != nil {
-			return names, fmt.Errorf("%s/%s: %w", u.GetKind(), u.GetName(), err)
-		}
-		names = append(names, u.GetKind()+"/"+u.GetName())
-	}
-	return names, waitEstablished(ctx, c, objs)
-}
-
-func waitEstablished(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) error {
-	for _, u := range objs {
-		if u.GetKind() != "CustomResourceDefinition" {
-			continue
-		}
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			var got apiextensionsv1.CustomResourceDefinition
-			if err := c.Get(ctx, client.ObjectKey{Name: u.GetName()}, &got); err != nil {
-				return false, err
-			}
-			for _, cond := range got.Status.Conditions {
-				if cond.Type == apiextensionsv1.Established && cond.Status == apiextensionsv1.ConditionTrue {
-					return true, nil
-				}
-			}
-			return false, nil
-		})
-		if err != nil {
-			return fmt.Errorf("CustomResourceDefinition %s not Established: %w", u.GetName(), err)
-		}
-	}
-	return nil
+	opts := install.DefaultOptions()
+	opts.Namespace = namespace
+	return install.Apply(ctx, cfg, opts)
 }

@@ -28,6 +28,7 @@ func NewRootCommand() *cobra.Command {
 		newVersionCommand(),
 		newDevCommand(),
 		newInstallCommand(),
+		newUninstallCommand(),
 		newControllerCommand(),
 		newClusterCommand(),
 	)

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -138,6 +139,15 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if opts.HealthAddr != "0" {
 		if err := mgr.AddHealthzCheck("ping", func(_ *http.Request) error { return nil }); err != nil {
+			return err
+		}
+		// Ready once the caches of the hub have synced.
+		if err := mgr.AddReadyzCheck("caches", func(r *http.Request) error {
+			if !mgr.GetCache().WaitForCacheSync(r.Context()) {
+				return errors.New("the hub's caches have not synced")
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
 	}
