@@ -106,6 +106,10 @@ func CheckPassword(password string) error {
 // flotilla-accounts. Setting the admin's password deletes the Secret
 // flotilla-initial-admin.
 func SetPassword(ctx context.Context, hub client.Client, namespace, name, password string) error {
+	return setPassword(ctx, hub, namespace, name, password, bcrypt.DefaultCost)
+}
+
+func setPassword(ctx context.Context, hub client.Client, namespace, name, password string, cost int) error {
 	if err := checkAccountName(name); err != nil {
 		return err
 	}
@@ -121,7 +125,7 @@ func SetPassword(ctx context.Context, hub client.Client, namespace, name, passwo
 			return fmt.Errorf("%w: %q is not listed in the ConfigMap %s/%s", ErrInvalidAccount, name, namespace, AccountsName)
 		}
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return fmt.Errorf("hash the password: %w", err)
 	}
@@ -141,12 +145,12 @@ func SetPassword(ctx context.Context, hub client.Client, namespace, name, passwo
 // ensureAdmin gives the admin account a random password when it has none,
 // and shows it in the Secret flotilla-initial-admin. Of several servers
 // starting at once, the one whose hash is written writes the Secret.
-func ensureAdmin(ctx context.Context, hub client.Client, namespace string) (bool, error) {
+func ensureAdmin(ctx context.Context, hub client.Client, namespace string, cost int) (bool, error) {
 	password, err := randomString(18)
 	if err != nil {
 		return false, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
 	if err != nil {
 		return false, fmt.Errorf("hash the password: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -89,7 +90,8 @@ type fixture struct {
 func newFixture(t *testing.T, ns string, edit func(*Options)) *fixture {
 	t.Helper()
 	logs := &logBuffer{}
-	opts := Options{Hub: hub, Namespace: ns, Version: "test", Logger: slog.New(slog.NewTextHandler(logs, nil))}
+	opts := Options{Hub: hub, Namespace: ns, Version: "test", Logger: slog.New(slog.NewTextHandler(logs, nil)),
+		BcryptCost: bcrypt.MinCost}
 	if edit != nil {
 		edit(&opts)
 	}
@@ -134,7 +136,7 @@ func (f *fixture) do(t *testing.T, method, path string, body any, header http.He
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	c := f.srv.Client()
+	c := *f.srv.Client()
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := c.Do(req)
 	if err != nil {
@@ -192,7 +194,7 @@ func addAccount(t *testing.T, ns, name, groups, password string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := SetPassword(ctx, hub, ns, name, password); err != nil {
+	if err := setPassword(ctx, hub, ns, name, password, bcrypt.MinCost); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -68,6 +69,9 @@ type Options struct {
 	Limits LoginLimits
 	// DisablePasswordLogin refuses local logins (SSO only).
 	DisablePasswordLogin bool
+	// BcryptCost is the cost of the password hashes this server writes.
+	// Default bcrypt.DefaultCost (10); lower it only in tests.
+	BcryptCost int
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; default time.Now. For tests.
@@ -149,6 +153,9 @@ func (o Options) withDefaults() Options {
 		o.CacheTTL = d.CacheTTL
 	}
 	o.Limits = o.Limits.withDefaults(d.Limits)
+	if o.BcryptCost == 0 {
+		o.BcryptCost = bcrypt.DefaultCost
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

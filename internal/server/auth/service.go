@@ -38,13 +38,13 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	s.revoked = &revocations{m: hubMap{hub: opts.Hub, namespace: opts.Namespace, name: SessionsConfigMap}, ttl: opts.CacheTTL, now: opts.Now}
 	s.limits = &limiter{m: hubMap{hub: opts.Hub, namespace: opts.Namespace, name: LoginFailuresConfigMap}, limits: opts.Limits, now: opts.Now}
 	var err error
-	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("flotilla-no-such-user"), bcrypt.DefaultCost); err != nil {
+	if s.dummyHash, err = bcrypt.GenerateFromPassword([]byte("flotilla-no-such-user"), opts.BcryptCost); err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	if _, err := s.keys.get(ctx, true); err != nil {
 		return nil, fmt.Errorf("auth: session keys: %w", err)
 	}
-	created, err := ensureAdmin(ctx, opts.Hub, opts.Namespace)
+	created, err := ensureAdmin(ctx, opts.Hub, opts.Namespace, opts.BcryptCost)
 	if err != nil {
 		return nil, fmt.Errorf("auth: initial admin password: %w", err)
 	}
@@ -227,7 +227,7 @@ func (s *Service) changePassword(ctx context.Context, p *Principal, current, nex
 	if _, err := s.checkPassword(ctx, p.Username, current, addr); err != nil {
 		return session{}, err
 	}
-	if err := SetPassword(ctx, s.opts.Hub, s.opts.Namespace, p.Username, next); err != nil {
+	if err := setPassword(ctx, s.opts.Hub, s.opts.Namespace, p.Username, next, s.opts.BcryptCost); err != nil {
 		return session{}, err
 	}
 	s.accounts.invalidate()

@@ -154,3 +154,7 @@ func describe(err error) string {
 		return "malformed token"
 	}
 }
+
+// newUnverifiedParser reads a token's header without verifying it; for
+// tests and diagnostics only, never for a decision.
+func newUnverifiedParser() *jwt.Parser { return jwt.NewParser() }
