@@ -24,6 +24,7 @@ type Cluster struct {
 	Server string `json:"server"`
 	Dir    string `json:"dir"`
 	Lean   bool   `json:"lean"`
+	Audit  bool   `json:"audit,omitempty"`
 	Ports  ports  `json:"ports"`
 
 	CACert    []byte `json:"caCert"`
@@ -76,6 +77,9 @@ func (c *Cluster) start(ctx context.Context, sp *spawner, opts Options, bins bin
 	c.CACert, c.AdminCert, c.AdminKey = p.CACert, p.AdminCert, p.AdminKey
 	c.Server = "https://127.0.0.1:" + strconv.Itoa(c.Ports.APIServer)
 	if err := writeKubeconfig(c.adminKubeconfig(), []*Cluster{c}); err != nil {
+		return err
+	}
+	if err := c.writeAuditPolicy(); err != nil {
 		return err
 	}
 
@@ -146,7 +150,7 @@ func (c *Cluster) etcdArgs() []string {
 }
 
 func (c *Cluster) apiserverArgs() []string {
-	return []string{
+	args := []string{
 		"--etcd-servers=http://127.0.0.1:" + strconv.Itoa(c.Ports.Etcd),
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
@@ -168,6 +172,7 @@ func (c *Cluster) apiserverArgs() []string {
 		"--endpoint-reconciler-type=none",
 		"--v=1",
 	}
+	return append(args, c.auditArgs()...)
 }
 
 func (c *Cluster) controllerManagerArgs() []string {

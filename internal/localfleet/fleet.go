@@ -68,9 +68,10 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			return nil, fmt.Errorf("localfleet: %s is not empty; remove it or choose another folder", dir)
 		}
 		f.Clusters = append(f.Clusters, &Cluster{
-			Name: name,
-			Dir:  dir,
-			Lean: opts.Lean,
+			Name:  name,
+			Dir:   dir,
+			Lean:  opts.Lean,
+			Audit: opts.AuditWrites,
 			Ports: ports{
 				APIServer: free[3*i],
 				Etcd:      free[3*i+1],

@@ -30,6 +30,10 @@ type Options struct {
 	Detach bool
 	// StartTimeout bounds how long one cluster may take to become ready.
 	StartTimeout time.Duration
+	// AuditWrites makes each kube-apiserver record every write request
+	// (create, update, patch, delete, with its user agent and URI) in
+	// Cluster.AuditLog, for benchmarks that count one client's writes.
+	AuditWrites bool
 }
 
 // DefaultOptions returns one full cluster in a temporary folder.
