@@ -17,7 +17,7 @@ TEST_FLAGS ?= -race
 
 CONTROLLER_GEN := go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 
-.PHONY: all build k8s test-deps test fuzz demo demo-down bench lint fmt generate verify-generated clean
+.PHONY: all build k8s test-deps test fuzz demo demo-down bench bench-peers lint fmt generate verify-generated clean
 
 all: build
 
@@ -50,6 +50,16 @@ demo-down: build
 
 bench: build k8s
 	bash hack/bench.sh
+
+# Flotilla side by side with Flux (docs/BENCHMARKS.md): hack/peers builds
+# Flux's controllers once into a cache outside the repo. PEERS_APPS folders
+# (100 or 1000), PEERS_COUNT samples of each tool.
+PEERS_APPS ?= 100
+PEERS_COUNT ?= 1
+bench-peers: k8s
+	peers="$$(bash hack/peers/build.sh | tail -n 1)" && \
+	FLOTILLA_PEERS_BIN="$${peers}" FLOTILLA_PEERS_APPS=$(PEERS_APPS) \
+	$(GO) test -run '^$$' -bench BenchmarkPeers -benchtime 1x -count $(PEERS_COUNT) -timeout 300m ./test/peers/
 
 lint: $(TOOLS)/golangci-lint
 	$(TOOLS)/golangci-lint run ./...

@@ -42,6 +42,9 @@ type Options struct {
 	ControllerArgs []string
 	// Lean starts etcd and kube-apiserver only in every cluster.
 	Lean bool
+	// AuditWrites records every write request in each cluster's audit log
+	// (localfleet.Options.AuditWrites).
+	AuditWrites bool
 }
 
 // Hub is a running fleet with Flotilla installed in its hub.
@@ -70,7 +73,7 @@ func Start(ctx context.Context, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: opts.Clusters, Lean: opts.Lean, StartTimeout: 5 * time.Minute})
+	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: opts.Clusters, Lean: opts.Lean, AuditWrites: opts.AuditWrites, StartTimeout: 5 * time.Minute})
 	if err != nil {
 		return nil, err
 	}
