@@ -67,11 +67,14 @@ func TestTableRatios(t *testing.T) {
 	defer func() { order = nil }()
 	runs := map[string][]sample{
 		"flux-c20":     {{ready: 200 * time.Second, peakRSS: 400 << 20, cpu: 300, writes: 6000}, {ready: 240 * time.Second, peakRSS: 400 << 20, cpu: 300, writes: 6000}, {ready: 300 * time.Second, peakRSS: 400 << 20, cpu: 300, writes: 6000}},
-		configFlotilla: {{ready: 20 * time.Second, peakRSS: 100 << 20, cpu: 30, writes: 5000}},
+		configFlotilla: {{ready: 20 * time.Second, synced: 15 * time.Second, peakRSS: 100 << 20, cpu: 30, writes: 5000}},
 	}
 	var out bytes.Buffer
 	printTable(&out, 1000, runs)
-	if !strings.Contains(out.String(), "| flux-c20 | 3 | 240.0 | 400 | 300.0 | 6000 | 12.0× | 4.0× | 10.0× | 1.2× |") {
+	if !strings.Contains(out.String(), "| flux-c20 | 3 | 240.0 | – | 400 | 300.0 | 6000 | 12.0× | 4.0× | 10.0× | 1.2× |") {
+		t.Errorf("table:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "| flotilla | 1 | 20.0 | 15.0 | 100 |") {
 		t.Errorf("table:\n%s", out.String())
 	}
 }
