@@ -38,6 +38,8 @@ type ports struct {
 	APIServer int `json:"apiserver"`
 	Etcd      int `json:"etcd"`
 	EtcdPeer  int `json:"etcdPeer"`
+	// Kwok serves what a kubelet serves (pod logs) to the kube-apiserver.
+	Kwok int `json:"kwok"`
 }
 
 // Component names, in start order.
@@ -104,6 +106,9 @@ func (c *Cluster) start(ctx context.Context, sp *spawner, opts Options, bins bin
 // scheduler and kwok with one node; then waits for the node to be Ready and
 // the default ServiceAccount to exist.
 func (c *Cluster) startWorkloadComponents(ctx context.Context, sp *spawner, opts Options, bins binaries) error {
+	if err := c.writePodLogs(); err != nil {
+		return fmt.Errorf("cluster %s: pod logs: %w", c.Name, err)
+	}
 	for _, comp := range []struct {
 		name string
 		args []string
@@ -200,9 +205,14 @@ func (c *Cluster) kwokArgs(bins binaries) []string {
 	return []string{
 		"--kubeconfig=" + c.adminKubeconfig(),
 		"--config=" + bins.stages(),
+		"--config=" + c.podLogsConfig(),
 		"--manage-all-nodes=true",
 		"--cidr=10.0.1.0/24",
-		"--node-ip=10.0.1.1",
+		// The node's address and port are where the kube-apiserver reads
+		// pod logs from: kwok's own server, on loopback.
+		"--node-ip=127.0.0.1",
+		"--node-port=" + strconv.Itoa(c.Ports.Kwok),
+		"--server-address=127.0.0.1:" + strconv.Itoa(c.Ports.Kwok),
 		// kwok renews the node's Lease, as a kubelet does; without it the
 		// node lifecycle controller marks the node NotReady after 40s.
 		"--node-lease-duration-seconds=40",

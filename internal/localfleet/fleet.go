@@ -58,7 +58,7 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 	if _, err := os.Stat(filepath.Join(f.Dir, stateFile)); err == nil {
 		return nil, fmt.Errorf("localfleet: %s already holds a fleet; stop it first", f.Dir)
 	}
-	free, err := freePorts(3 * len(opts.Names))
+	free, err := freePorts(4 * len(opts.Names))
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +73,10 @@ func Start(ctx context.Context, opts Options) (*Fleet, error) {
 			Lean:  opts.Lean,
 			Audit: opts.AuditWrites,
 			Ports: ports{
-				APIServer: free[3*i],
-				Etcd:      free[3*i+1],
-				EtcdPeer:  free[3*i+2],
+				APIServer: free[4*i],
+				Etcd:      free[4*i+1],
+				EtcdPeer:  free[4*i+2],
+				Kwok:      free[4*i+3],
 			},
 		})
 	}

@@ -157,9 +157,11 @@ type ResourceNode struct {
 	Managed bool        `json:"managed"`
 }
 
-// Tree is an Application's resource tree.
+// Tree is an Application's resource tree. Truncated says the tree was cut
+// at the server's limit of nodes.
 type Tree struct {
-	Nodes []ResourceNode `json:"nodes"`
+	Nodes     []ResourceNode `json:"nodes"`
+	Truncated bool           `json:"truncated,omitempty"`
 }
 
 // DiffAction is what a sync would do to one object.
