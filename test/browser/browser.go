@@ -188,14 +188,28 @@ func (b *Browser) Shot(name string) string {
 // Eval evaluates a JavaScript expression in the page.
 func Eval[T any](b *Browser, expr string) T {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	v, err := retry(b, func(ctx context.Context) (T, error) {
+		return chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	})
 	if err != nil {
 		b.Shot("failed-eval")
 		b.t.Fatalf("eval %s: %v", expr, err)
 	}
 	return v
+}
+
+// retry runs an evaluation again when a navigation replaced the page's
+// JavaScript context under it.
+func retry[T any](b *Browser, run func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	for {
+		v, err := run(ctx)
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context") || ctx.Err() != nil {
+			return v, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // WaitText waits until the page's text contains want.
@@ -207,9 +221,10 @@ func (b *Browser) WaitText(want string) {
 // WaitJS waits until a JavaScript expression is true.
 func (b *Browser) WaitJS(expr, what string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
-	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(45*time.Second))); err != nil {
+	_, err := retry(b, func(ctx context.Context) (bool, error) {
+		return chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(45*time.Second)))
+	})
+	if err != nil {
 		b.Shot("failed-wait")
 		b.t.Fatalf("wait for %s: %v", what, err)
 	}
@@ -219,4 +234,23 @@ func (b *Browser) WaitJS(expr, what string) {
 func (b *Browser) Path() string {
 	b.t.Helper()
 	return Eval[string](b, "location.pathname + location.search")
+}
+
+// EvalAsync evaluates an expression whose value is a promise, and answers
+// what the promise resolves to.
+func EvalAsync[T any](b *Browser, expr string) T {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("eval %s: %v", expr, err)
+	}
+	return v
+}
+
+// Eval0 evaluates an expression for its effect.
+func (b *Browser) Eval0(expr string) {
+	b.t.Helper()
+	_ = Eval[chromedp.Void](b, expr)
 }

@@ -26,6 +26,8 @@ type FakeAPI struct {
 	Verbs map[string][]string
 
 	mu       sync.Mutex
+	down     bool
+	drop     chan struct{}
 	apps     map[string]map[string]any
 	clusters []map[string]any
 	fleets   []map[string]any
@@ -43,7 +45,7 @@ type FakeAPI struct {
 // NewFakeAPI serves the given objects.
 func NewFakeAPI(apps, clusters, fleets []map[string]any) *FakeAPI {
 	f := &FakeAPI{Password: "fleet-admin-pw", apps: map[string]map[string]any{}, clusters: clusters, fleets: fleets,
-		tokens: map[string]bool{}, events: make(chan string, 64)}
+		tokens: map[string]bool{}, events: make(chan string, 64), drop: make(chan struct{})}
 	for _, a := range apps {
 		f.apps[objKey(a)] = a
 	}
@@ -213,7 +215,26 @@ func (f *FakeAPI) app(w http.ResponseWriter, r *http.Request, key, sub string) {
 	}
 }
 
+// SetDown ends every open stream and, while down, answers new ones 503, as
+// a server that went away would.
+func (f *FakeAPI) SetDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+	if down {
+		close(f.drop)
+		f.drop = make(chan struct{})
+	}
+}
+
 func (f *FakeAPI) stream(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	down, drop := f.down, f.drop
+	f.mu.Unlock()
+	if down {
+		fail(w, wire.CodeUnavailable, "server going away")
+		return
+	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		fail(w, wire.CodeInternal, "no streaming")
@@ -227,6 +248,8 @@ func (f *FakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 	for {
 		select {
 		case <-r.Context().Done():
+			return
+		case <-drop:
 			return
 		case msg := <-f.events:
 			_, _ = w.Write([]byte(msg))
@@ -291,4 +314,17 @@ func App(ns, name, cluster, fleet, sync, health, rev string) map[string]any {
 			"health":    map[string]any{"status": health},
 			"operation": map[string]any{"phase": "Succeeded", "finishedAt": time.Now().Add(-5 * time.Minute).UTC().Format(time.RFC3339)}},
 	}
+}
+
+// FlatFixture makes n Applications that no Fleet generated, spread over c
+// clusters: the overview has one row per Application (n rows × c columns),
+// the most rows it can have for n Applications.
+func FlatFixture(n, c int) (apps, clusters, fleets []map[string]any) {
+	grouped, clusters, _ := Fixture(n, c)
+	for i, a := range grouped {
+		md := a["metadata"].(map[string]any)
+		md["labels"] = map[string]any{"team": fmt.Sprintf("team-%d", i%7)}
+		md["name"] = fmt.Sprintf("app-%04d", i)
+	}
+	return grouped, clusters, nil
 }
