@@ -47,6 +47,11 @@ const (
 	// SyncRevisionAnnotation, with SyncAnnotation, syncs this revision
 	// (branch, tag or commit) instead of targetRevision.
 	SyncRevisionAnnotation = "flotilla.dev/sync-revision"
+	// SyncPruneAnnotation, with SyncAnnotation, says whether that sync
+	// prunes: "true" prunes what the source no longer holds (also without
+	// automated sync), "false" prunes nothing. Without it a requested sync
+	// prunes as syncPolicy.automated.prune says.
+	SyncPruneAnnotation = "flotilla.dev/sync-prune"
 	// RefreshAnnotation asks for a fetch and compare now; it applies only
 	// when automated sync is on.
 	RefreshAnnotation = "flotilla.dev/refresh"

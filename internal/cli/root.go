@@ -31,6 +31,7 @@ func NewRootCommand() *cobra.Command {
 		newUninstallCommand(),
 		newControllerCommand(),
 		newClusterCommand(),
+		newServerCommand(),
 	)
 	return root
 }

@@ -213,6 +213,9 @@ func decide(app *flotillav1.Application) plan {
 	if tok := app.Annotations[flotillav1.SyncAnnotation]; tok != "" && tok != app.Status.LastHandledSync {
 		p.apply, p.syncToken = true, tok
 		p.prune = auto != nil && auto.Prune
+		if v, ok := app.Annotations[flotillav1.SyncPruneAnnotation]; ok {
+			p.prune = v == "true"
+		}
 		p.revision = app.Annotations[flotillav1.SyncRevisionAnnotation]
 	}
 	if tok := app.Annotations[flotillav1.RefreshAnnotation]; tok != "" && tok != app.Status.LastHandledRefresh {

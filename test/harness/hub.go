@@ -60,6 +60,7 @@ type Hub struct {
 
 	opts       Options
 	controller *exec.Cmd
+	servers    []*Server
 }
 
 // Start starts the fleet, installs Flotilla into the hub and starts the controller.
@@ -108,6 +109,9 @@ func (h *Hub) connect() error {
 func (h *Hub) Stop() error { return h.stop(nil) }
 
 func (h *Hub) stop(cause error) error {
+	for _, s := range h.servers {
+		s.Stop()
+	}
 	h.StopController()
 	err := h.Fleet.Stop()
 	_ = os.RemoveAll(h.Dir)

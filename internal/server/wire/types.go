@@ -227,3 +227,19 @@ const (
 	StreamDeleted  = "DELETED"
 	StreamResync   = "RESYNC"
 )
+
+// FleetCluster is the status of one cluster of a Fleet: the Application
+// the Fleet generated for it (GET /api/v1/fleets/{ns}/{name}, "clusters").
+type FleetCluster struct {
+	Cluster     string `json:"cluster"`
+	Application string `json:"application"`
+	Sync        string `json:"sync"`
+	Health      string `json:"health"`
+	Revision    string `json:"revision,omitempty"`
+	// PinnedRevision is set while the rollout holds the cluster at a
+	// revision.
+	PinnedRevision string `json:"pinnedRevision,omitempty"`
+	// Operation is the phase of the last sync: Running, Succeeded, Failed.
+	Operation string `json:"operation,omitempty"`
+	Message   string `json:"message,omitempty"`
+}

@@ -1,0 +1,112 @@
+package harness
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+)
+
+// Server is a running `flotilla server` against the hub.
+type Server struct {
+	// URL is https://127.0.0.1:PORT.
+	URL string
+	// Client trusts the server's self-signed certificate.
+	Client *http.Client
+	cmd    *exec.Cmd
+	log    string
+}
+
+// StartServer runs `flotilla server` against the hub on a free loopback
+// port, with args added, logging to server.log in the hub's folder, and
+// waits until it is ready (its informers synced).
+func (h *Hub) StartServer(args ...string) (*Server, error) {
+	port, err := FreePort()
+	if err != nil {
+		return nil, err
+	}
+	logPath := filepath.Join(h.Dir, "server.log")
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = logFile.Close() }()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	cmd := exec.Command(h.opts.Bin, append([]string{"server",
+		"--kubeconfig", h.Fleet.Kubeconfig(), "--context", h.Fleet.Clusters[0].Name,
+		"--listen", addr,
+	}, args...)...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &Server{URL: "https://" + addr, cmd: cmd, log: logPath}
+	h.servers = append(h.servers, s)
+	if err := s.waitReady(h.Client); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, s.Log())
+	}
+	return s, nil
+}
+
+// waitReady waits for the certificate Secret, then for /readyz.
+func (s *Server) waitReady(hub client.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for ctx.Err() == nil {
+		if s.Client == nil {
+			s.Client = trustingClient(ctx, hub)
+		}
+		if s.Client != nil {
+			resp, err := s.Client.Get(s.URL + "/readyz")
+			if err == nil {
+				_ = resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return nil
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return errors.New("the server did not become ready in 2 minutes")
+}
+
+// trustingClient trusts the certificate of the Secret flotilla-server-tls.
+func trustingClient(ctx context.Context, hub client.Client) *http.Client {
+	var sec corev1.Secret
+	if err := hub.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "flotilla-server-tls"}, &sec); err != nil {
+		return nil
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(sec.Data[corev1.TLSCertKey]) {
+		return nil
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
+	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+// Log is the server's whole log.
+func (s *Server) Log() string {
+	data, _ := os.ReadFile(s.log)
+	return string(data)
+}
+
+// Stop ends the server with SIGTERM (SIGKILL after 30 s).
+func (s *Server) Stop() {
+	stopProcess(s.cmd)
+	s.cmd = nil
+}
