@@ -193,7 +193,7 @@ func (s *Server) deleteApplication(w http.ResponseWriter, r *http.Request, c Cal
 	if policy != "" && a.Spec.DeletionPolicy != policy {
 		base := a.DeepCopy()
 		a.Spec.DeletionPolicy = policy
-		if err := s.hub.Patch(r.Context(), a, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+		if err := s.hub.Patch(r.Context(), a, client.MergeFrom(base)); err != nil {
 			return err
 		}
 	}

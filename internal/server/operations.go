@@ -46,7 +46,9 @@ func (s *Server) annotateApplication(w http.ResponseWriter, r *http.Request, a *
 			out.Annotations[k] = *v
 		}
 	}
-	if err := s.hub.Patch(r.Context(), out, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+	// No optimistic lock: the patch holds only these annotations, and the
+	// informers' copy may be a moment behind the controller's last write.
+	if err := s.hub.Patch(r.Context(), out, client.MergeFrom(base)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, appView(*out))

@@ -115,16 +115,25 @@ func TestAPIApplications(t *testing.T) {
 	}
 	expect(t, tok, http.MethodGet, "/api/v1/applications?limit=5000", nil, http.StatusBadRequest, nil)
 
-	// Get, then update labels and spec.
+	// Get, then update labels and spec (again when the controller wrote
+	// in between: the update is conditional on the version read).
 	var web flotillav1.Application
-	expect(t, tok, http.MethodGet, "/api/v1/applications/flotilla-system/apilist-web", nil, http.StatusOK, &web)
-	if web.Kind != "Application" || len(web.ManagedFields) > 0 {
-		t.Errorf("get: kind %q, managedFields %d: want the object as kubectl shows it, without managedFields", web.Kind, len(web.ManagedFields))
+	for i := 0; ; i++ {
+		expect(t, tok, http.MethodGet, "/api/v1/applications/flotilla-system/apilist-web", nil, http.StatusOK, &web)
+		if web.Kind != "Application" || len(web.ManagedFields) > 0 {
+			t.Errorf("get: kind %q, managedFields %d: want the object as kubectl shows it, without managedFields", web.Kind, len(web.ManagedFields))
+		}
+		web.Labels["tier"] = "edge"
+		web.Spec.Source.Path = "other"
+		status, body := call(t, tok, http.MethodPut, "/api/v1/applications/flotilla-system/apilist-web", &web)
+		if status == http.StatusOK {
+			break
+		}
+		if status != http.StatusConflict || i == 10 {
+			t.Fatalf("update: %d %s", status, body)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	web.Labels["tier"] = "edge"
-	web.Spec.Source.Path = "other"
-	var updated flotillav1.Application
-	expect(t, tok, http.MethodPut, "/api/v1/applications/flotilla-system/apilist-web", &web, http.StatusOK, &updated)
 	hub := &flotillav1.Application{}
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "apilist-web"}, hub); err != nil {
 		t.Fatal(err)
