@@ -31,7 +31,9 @@ func BenchmarkUIOverview(b *testing.B) {
 	f.Register(mux)
 	mux.Handle("/", h)
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	// Registered before the browser's, so it runs after the browser (and
+	// its event stream) is gone.
+	b.Cleanup(srv.Close)
 	br := browser.New(b, srv.URL)
 	br.Go("/login")
 	br.Must("log in",

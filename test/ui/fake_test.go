@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"flag"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +15,26 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 	"github.com/flotilla-dev/flotilla/test/browser"
 )
+
+// docsImages, when set, is the folder that the screenshots shown in
+// docs/ui.md are copied to: go test ./test/ui/ -run TestUIWithRecordedAPI -docs-images ../../docs/images
+var docsImages = flag.String("docs-images", "", "copy the screenshots of docs/ui.md into this folder")
+
+// docShot takes a screenshot and, with -docs-images, copies it there as name.png.
+func docShot(t *testing.T, b *browser.Browser, name string) {
+	t.Helper()
+	p := b.Shot(name)
+	if *docsImages == "" || p == "" {
+		return
+	}
+	data, err := os.ReadFile(p)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*docsImages, "ui-"+name+".png"), data, 0o644)
+	}
+	if err != nil {
+		t.Fatalf("copy %s for the docs: %v", name, err)
+	}
+}
 
 // serveFake serves the embedded UI beside recorded API answers.
 func serveFake(t *testing.T, f *browser.FakeAPI) string {
@@ -67,7 +90,7 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	if p := b.Path(); !strings.HasPrefix(p, "/login?return=") {
 		t.Fatalf("logged out deep link went to %s, want the login page", p)
 	}
-	b.Shot("login")
+	docShot(t, b, "login")
 	login(b, f.Password)
 	b.WaitText("Resources")
 	if p := b.Path(); p != deep {
@@ -80,7 +103,7 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	b.WaitJS(`document.querySelector("pre[aria-label='Live manifest']") != null`, "the manifest")
 	b.Must("diff tab", chromedp.Click(`//button[@role="tab"][text()="Diff"]`))
 	b.WaitText("replicas: 2")
-	b.Shot("diff")
+	docShot(t, b, "diff")
 	b.Must("pod", chromedp.Click(chromedp.CSS(`button[aria-label="Pod apps/web-5d9f-abcde"]`)))
 	b.Must("logs tab", chromedp.Click(`//button[@role="tab"][text()="Logs"]`))
 	b.WaitText("line two <script>alert(1)</script>")
@@ -97,7 +120,7 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	b.Go("/")
 	b.WaitText("Fleet overview")
 	b.WaitText("fleet-009")
-	b.Shot("overview")
+	docShot(t, b, "overview")
 	b.Must("click a cell", chromedp.Click(chromedp.CSS(`a.cell[aria-label^="fleet-000-cluster-01 on cluster-01"]`)))
 	b.WaitText("Target revision")
 	if p := b.Path(); p != "/applications/flotilla-system/fleet-000-cluster-01" {
@@ -105,13 +128,13 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	}
 	b.Go("/applications")
 	b.WaitText("Last sync")
-	b.Shot("applications")
+	docShot(t, b, "applications")
 	b.Go("/clusters")
 	b.WaitText("v1.37.2")
-	b.Shot("clusters")
+	docShot(t, b, "clusters")
 	b.Go("/fleets/flotilla-system/fleet-002")
 	b.WaitText("Rollout")
-	b.Shot("fleet")
+	docShot(t, b, "fleet")
 
 	if p := b.Problems(); len(p) > 0 {
 		t.Errorf("browser problems: %v", p)
