@@ -53,7 +53,9 @@ const (
 	// prunes as syncPolicy.automated.prune says.
 	SyncPruneAnnotation = "flotilla.dev/sync-prune"
 	// RefreshAnnotation asks for a fetch and compare now; it applies only
-	// when automated sync is on.
+	// when automated sync is on. On a Fleet it makes the Fleet resolve its
+	// template's revision again now, so that a rollout that pins commits
+	// sees a new one before its interval. The server's webhooks set it.
 	RefreshAnnotation = "flotilla.dev/refresh"
 	// RollbackAnnotation holds the id of a status.history entry: while it is
 	// set, the Application is pinned to that entry's revision, also with
