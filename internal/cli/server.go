@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os/signal"
 	"syscall"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/server"
 	"github.com/flotilla-dev/flotilla/internal/server/auth"
 	"github.com/flotilla-dev/flotilla/internal/server/rbac"
+	"github.com/flotilla-dev/flotilla/internal/server/webhook"
 	"github.com/flotilla-dev/flotilla/internal/version"
 )
 
@@ -34,7 +36,8 @@ func newServerCommand() *cobra.Command {
 		Short: "Serve the REST API over the hub",
 		Long: `Serve Flotilla's REST API (docs/api.md) over HTTPS: Applications, Clusters,
 Fleets and Projects read from the hub through informers, written only to the
-hub. Without --tls-cert and --tls-key the server makes a self-signed
+hub; Git and OCI push webhooks at /api/webhook and /api/webhook/oci
+(docs/webhooks.md). Without --tls-cert and --tls-key the server makes a self-signed
 certificate at its first start and keeps it in the Secret flotilla-server-tls.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,9 +80,15 @@ func runServer(cmd *cobra.Command, opts server.Options, fl *serverFlags) error {
 	if opts.Access, err = newAccess(ctx, opts, fl, projects); err != nil {
 		return err
 	}
+	// The webhooks patch through the server's hub client: mounted now,
+	// made once the server is.
+	var hooks *webhook.Handler
+	opts.Mounts = append(opts.Mounts, func(mux *http.ServeMux) { hooks.Register(mux) })
 	if srv, err = server.New(opts); err != nil {
 		return err
 	}
+	hooks = webhook.New(webhook.Options{Hub: srv.Hub(), Namespace: opts.Namespace, Log: opts.Logger})
+	defer hooks.Close()
 	return srv.Run(ctx)
 }
 
