@@ -16,8 +16,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
+	if msg := cli.ErrorMessage(err); msg != "" {
+		fmt.Fprintln(os.Stderr, "Error:", msg)
 	}
+	os.Exit(cli.ExitCode(err))
 }

@@ -22,13 +22,30 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/controller"
 )
 
-func newClusterCommand() *cobra.Command {
+func newClusterCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Add, list and remove the clusters of the fleet",
+		Long: `Add, list, show and remove the clusters of the fleet.
+
+When you are logged in to a Flotilla server (` + "`flotilla login`" + `), these commands go
+through its API, with your permissions there. Otherwise, or when --kubeconfig
+or --context (--hub-context for add) is given, they talk to the hub directly
+with your kubeconfig, as kubectl does.`,
 	}
-	cmd.AddCommand(newClusterAddCommand(), newClusterListCommand(), newClusterRemoveCommand())
+	cmd.AddCommand(newClusterAddCommand(g), newClusterListCommand(g), newClusterGetCommand(g), newClusterRemoveCommand(g))
 	return cmd
+}
+
+// direct says whether a cluster command talks to the hub with a
+// kubeconfig rather than through the server.
+func direct(cmd *cobra.Command, g *globals, flags ...string) bool {
+	for _, f := range flags {
+		if cmd.Flags().Changed(f) {
+			return true
+		}
+	}
+	return !g.loggedIn()
 }
 
 // clusterAddOptions are the flags of `cluster add`.
@@ -42,7 +59,7 @@ type clusterAddOptions struct {
 	tokenTimeout time.Duration
 }
 
-func newClusterAddCommand() *cobra.Command {
+func newClusterAddCommand(g *globals) *cobra.Command {
 	o := &clusterAddOptions{}
 	cmd := &cobra.Command{
 		Use:   "add CONTEXT",
@@ -54,9 +71,18 @@ flotilla-manager, a ClusterRole flotilla-manager that may do anything (Flotilla
 deploys whatever its Applications hold), its binding and a token Secret. In the
 hub (--hub-context, default the current context) it writes the Secret
 cluster-NAME with that token and the cluster's CA, and the Cluster NAME. Your
-own credentials are never copied to the hub. Running it again is safe.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return o.run(cmd, args[0]) },
+own credentials are never copied to the hub. Running it again is safe.
+
+Logged in to a server, the hub's side goes through the server's API: only the
+ServiceAccount's token and the cluster's CA are sent.`,
+		Example: "  flotilla cluster add kind-staging --name staging --label env=staging",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !direct(cmd, g, "hub-context") {
+				return o.runAPI(cmd, g, args[0])
+			}
+			return o.run(cmd, args[0])
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -140,14 +166,26 @@ func newHubClient(cfg *rest.Config) (client.Client, error) {
 	return c, nil
 }
 
-func newClusterListCommand() *cobra.Command {
+func newClusterListCommand(g *globals) *cobra.Command {
 	kube := &kubeFlags{}
 	var namespace, output string
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List the clusters of the fleet and whether the hub reaches them",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the clusters of the fleet and whether the hub reaches them",
+		Example: "  flotilla cluster list\n  flotilla cluster list --context kind-hub -o yaml",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !direct(cmd, g, "kubeconfig", "context") {
+				ns := ""
+				if cmd.Flags().Changed("namespace") {
+					ns = namespace
+				}
+				return listClustersAPI(cmd, g, ns, output)
+			}
+			if err := checkFormat(output, []string{formatTable, formatJSON, formatYAML}); err != nil {
+				return err
+			}
 			hub, err := hubClient(kube)
 			if err != nil {
 				return err
@@ -169,8 +207,8 @@ func newClusterListCommand() *cobra.Command {
 		},
 	}
 	kube.add(cmd)
-	cmd.Flags().StringVar(&namespace, "namespace", flotillav1.DefaultNamespace, "the hub namespace of the Clusters")
-	outputFlag(cmd, &output)
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", flotillav1.DefaultNamespace, "the hub namespace of the Clusters (through a server: all unless given)")
+	listOutputFlag(cmd, &output)
 	return cmd
 }
 
@@ -217,7 +255,7 @@ func labelString(labels map[string]string) string {
 	return strings.Join(pairs, ",")
 }
 
-func newClusterRemoveCommand() *cobra.Command {
+func newClusterRemoveCommand(g *globals) *cobra.Command {
 	kube := &kubeFlags{}
 	var namespace, targetContext string
 	cmd := &cobra.Command{
@@ -231,18 +269,24 @@ stays, and Applications that still name the cluster report ClusterUnavailable
 and prune nothing. With --target-context, the flotilla-manager ServiceAccount,
 its token and its RBAC are also deleted from the cluster of that context, which
 revokes the token at once (for every hub that registered the cluster).`,
-		Args: cobra.ExactArgs(1),
+		Example:           "  flotilla cluster rm staging\n  flotilla cluster rm staging --target-context kind-staging",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNames(g, "clusters"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name, out := args[0], cmd.OutOrStdout()
-			hub, err := hubClient(kube)
-			if err != nil {
-				return err
-			}
 			var target *rest.Config
+			var err error
 			if targetContext != "" {
 				if target, err = (&kubeFlags{kubeconfig: kube.kubeconfig, context: targetContext}).config(); err != nil {
 					return fmt.Errorf("target context %s: %w", targetContext, err)
 				}
+			}
+			if !direct(cmd, g, "kubeconfig", "context") {
+				return removeClusterAPI(cmd, g, namespace, name, target, targetContext)
+			}
+			hub, err := hubClient(kube)
+			if err != nil {
+				return err
 			}
 			removed, err := cluster.Unregister(cmd.Context(), hub, namespace, name)
 			for _, r := range removed {
@@ -252,21 +296,11 @@ revokes the token at once (for every hub that registered the cluster).`,
 				return err
 			}
 			warnStillTargeted(cmd, hub, namespace, name)
-			if target == nil {
-				return nil
-			}
-			revoked, err := cluster.RevokeAccess(cmd.Context(), target)
-			for _, r := range revoked {
-				fmt.Fprintf(out, "target %s: deleted %s\n", targetContext, r)
-			}
-			if err != nil {
-				return fmt.Errorf("cluster %s: revoke access in context %s: %w", name, targetContext, err)
-			}
-			return nil
+			return revokeTarget(cmd, name, target, targetContext)
 		},
 	}
 	kube.add(cmd)
-	cmd.Flags().StringVar(&namespace, "namespace", flotillav1.DefaultNamespace, "the hub namespace of the Cluster")
+	cmd.Flags().StringVarP(&namespace, "namespace", "n", flotillav1.DefaultNamespace, "the hub namespace of the Cluster")
 	cmd.Flags().StringVar(&targetContext, "target-context", "", "also delete the ServiceAccount, its token and RBAC from the cluster of this kubeconfig context")
 	return cmd
 }
@@ -284,8 +318,12 @@ func warnStillTargeted(cmd *cobra.Command, hub client.Client, namespace, name st
 			names = append(names, a.Name)
 		}
 	}
+	warnApps(cmd, name, names)
+}
+
+func warnApps(cmd *cobra.Command, cluster string, names []string) {
 	if len(names) > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "warning: Applications still deploy to %s: %s; they report ClusterUnavailable and leave what they deployed in place\n",
-			name, strings.Join(names, ", "))
+			cluster, strings.Join(names, ", "))
 	}
 }

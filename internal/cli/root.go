@@ -24,13 +24,21 @@ func NewRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	g := &globals{}
+	g.addFlags(root)
 	root.AddCommand(
 		newVersionCommand(),
 		newDevCommand(),
 		newInstallCommand(),
 		newUninstallCommand(),
 		newControllerCommand(),
-		newClusterCommand(),
+		newClusterCommand(g),
+		newLoginCommand(g),
+		newLogoutCommand(g),
+		newContextCommand(g),
+		newAppCommand(g),
+		newFleetCommand(g),
+		newProjectCommand(g),
 		newServerCommand(),
 	)
 	return root

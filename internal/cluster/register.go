@@ -147,6 +147,38 @@ func Register(ctx context.Context, target *rest.Config, hub client.Client, opts 
 	if err := checkHub(ctx, hub, opts); err != nil {
 		return fail("check the hub", err)
 	}
+	creds, err := Provision(ctx, target, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeSecret(ctx, hub, opts, creds.BearerToken, creds.CAData); err != nil {
+		return fail("write the credentials Secret in the hub", err)
+	}
+	c, err := writeCluster(ctx, hub, opts, creds.Server)
+	if err != nil {
+		return fail("write the Cluster in the hub", err)
+	}
+	return c, nil
+}
+
+// Credentials are what the hub needs to reach a provisioned cluster. They
+// hold a token: never print or log them.
+type Credentials struct {
+	Server      string
+	BearerToken string
+	CAData      []byte
+}
+
+// Provision is the first step of Register, in the target alone: it sets up
+// the ServiceAccount flotilla-manager, waits for its token, checks that the
+// token is accepted, and answers the credentials the hub will use. The CLI
+// uses it to register a cluster through Flotilla's server, which writes the
+// hub's side.
+func Provision(ctx context.Context, target *rest.Config, opts RegisterOptions) (*Credentials, error) {
+	opts = opts.withDefaults()
+	fail := func(step string, err error) (*Credentials, error) {
+		return nil, &StepError{Cluster: opts.Name, Step: step, Err: err}
+	}
 	cs, err := kubernetes.NewForConfig(target)
 	if err != nil {
 		return fail("connect to the target", err)
@@ -172,14 +204,7 @@ func Register(ctx context.Context, target *rest.Config, hub client.Client, opts 
 	if server == "" {
 		server = target.Host
 	}
-	if err := writeSecret(ctx, hub, opts, token, caData); err != nil {
-		return fail("write the credentials Secret in the hub", err)
-	}
-	c, err := writeCluster(ctx, hub, opts, server)
-	if err != nil {
-		return fail("write the Cluster in the hub", err)
-	}
-	return c, nil
+	return &Credentials{Server: server, BearerToken: token, CAData: caData}, nil
 }
 
 func validateName(name string) error {
