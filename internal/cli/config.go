@@ -59,7 +59,7 @@ func loadConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -90,7 +90,7 @@ func saveConfig(path string, c *Config) error {
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
+	defer func() { _ = os.Remove(tmp.Name()) }() // after a successful rename there is nothing left to remove
 	if err := writeSynced(tmp, data); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
@@ -102,15 +102,15 @@ func saveConfig(path string, c *Config) error {
 
 func writeSynced(f *os.File, data []byte) error {
 	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close()
 		return err
 	}
 	return f.Close()

@@ -40,7 +40,7 @@ func (o *loginOptions) ssoLogin(cmd *cobra.Command, c *apiclient.Client, s *wire
 	results := make(chan ssoResult, 1)
 	srv := &http.Server{Handler: ssoCallback(results), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
+	defer func() { _ = srv.Close() }()
 
 	callback := fmt.Sprintf("http://%s/callback", ln.Addr())
 	loginURL := c.SSOLoginURL(callback)

@@ -35,6 +35,7 @@ func watchApp(ctx context.Context, c *apiclient.Client, ns, name string, timeout
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
 	var done bool
+	var checkErr error
 	streamErr := c.Stream(ctx, "applications", apiclient.ListOptions{Namespace: ns, Search: name},
 		func(ev apiclient.StreamEvent) (bool, error) {
 			if ev.Kind != "Application" || ev.Type == wire.StreamResync {
@@ -45,15 +46,17 @@ func watchApp(ctx context.Context, c *apiclient.Client, ns, name string, timeout
 				return false, nil
 			}
 			if ev.Type == wire.StreamDeleted {
-				return true, fmt.Errorf("application %s/%s was deleted", ns, name)
+				checkErr = fmt.Errorf("application %s/%s was deleted", ns, name)
+				return true, nil
 			}
-			var err error
-			done, err = fn(&app)
-			return done, err
+			done, checkErr = fn(&app)
+			return done || checkErr != nil, nil
 		})
 	switch {
+	case checkErr != nil:
+		return checkErr
 	case done:
-		return streamErr
+		return nil
 	case streamErr != nil && !errors.Is(streamErr, context.Canceled) && !errors.Is(streamErr, context.DeadlineExceeded) && !isStreamFailure(streamErr):
 		return streamErr
 	}

@@ -170,7 +170,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, context.C
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		defer cancel()
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		return nil, nil, readError(resp)
 	}
 	return resp, cancel, nil
@@ -200,7 +200,7 @@ func (c *Client) call(ctx context.Context, r request, out any) error {
 		return err
 	}
 	defer cancel()
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	return decodeBody(resp.Body, r, out)
 }
 

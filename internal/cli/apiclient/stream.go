@@ -50,7 +50,7 @@ func (c *Client) Logs(ctx context.Context, namespace, name string, opts LogOptio
 		return err
 	}
 	defer cancel()
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	// The server bounds the log in bytes and time; the client trusts that
 	// only as far as its own bound.
 	if _, err := io.Copy(w, io.LimitReader(resp.Body, MaxBodyBytes)); err != nil && ctx.Err() == nil {
@@ -81,7 +81,7 @@ func (c *Client) Stream(ctx context.Context, kinds string, opts ListOptions, fn 
 		return err
 	}
 	defer cancel()
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), maxEventBytes)
 	var ev StreamEvent
