@@ -19,6 +19,10 @@ import (
 // ssoTimeout bounds how long login waits for the browser to come back.
 const ssoTimeout = 5 * time.Minute
 
+// maxCodeBytes bounds the one-time code the browser brings back (a signed
+// token that carries the user's groups).
+const maxCodeBytes = 16 << 10
+
 // ssoResult is what the browser brought back to the loopback listener.
 type ssoResult struct {
 	code string
@@ -81,7 +85,7 @@ func ssoCallback(results chan<- ssoResult) http.Handler {
 		switch {
 		case q.Get("error") != "":
 			res.err = fmt.Errorf("single sign-on failed: %s", printableParam(q.Get("error")+" "+q.Get("error_description")))
-		case res.code == "" || len(res.code) > 4096:
+		case res.code == "" || len(res.code) > maxCodeBytes:
 			res.err = errors.New("single sign-on came back without a code")
 		}
 		select {
