@@ -53,7 +53,13 @@ func (g *globals) current() (*ServerContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.context(cmp.Or(g.serverContext, os.Getenv(ContextEnv)))
+	return c.context(g.contextName())
+}
+
+// contextName is the context the flags or the environment ask for; empty
+// for the current one.
+func (g *globals) contextName() string {
+	return cmp.Or(g.serverContext, os.Getenv(ContextEnv))
 }
 
 // loggedIn says whether a server context is in use, so that commands with

@@ -155,7 +155,7 @@ several. The server bounds a log in size and, when followed, in time.`,
 	namespaceFlag(cmd, &o.ns, "the Application's hub namespace (default: flotilla-system)")
 	f.StringVar(&o.opts.Pod, "pod", "", "the Pod (default: every Pod of the Application)")
 	f.StringVar(&o.opts.Namespace, "pod-namespace", "", "the Pod's namespace in the workload cluster (default: found in the tree)")
-	f.StringVarP(&o.opts.Container, "container", "c", "", "the container (default: the Pod's only or first one)")
+	f.StringVarP(&o.opts.Container, "container", "c", "", "the container (needed when the Pod has several)")
 	f.Int64Var(&o.opts.TailLines, "tail", 0, "print this many lines from the end")
 	f.DurationVar(&o.opts.Since, "since", 0, "print only lines newer than this, like 10m")
 	f.BoolVarP(&o.opts.Follow, "follow", "f", false, "keep printing new lines")
@@ -176,7 +176,7 @@ func (o *appLogsOptions) run(cmd *cobra.Command, g *globals, arg string) error {
 	if len(pods) == 1 {
 		opts := o.opts
 		opts.Namespace, opts.Pod = pods[0].Namespace, pods[0].Name
-		return c.Logs(ctx, namespace, name, opts, out)
+		return followLogs(ctx, c, namespace, name, opts, out)
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -186,12 +186,49 @@ func (o *appLogsOptions) run(cmd *cobra.Command, g *globals, arg string) error {
 			opts := o.opts
 			opts.Namespace, opts.Pod = p.Namespace, p.Name
 			w := &prefixWriter{prefix: "pod/" + p.Name + " ", mu: &mu, out: out}
-			errs[i] = c.Logs(ctx, namespace, name, opts, w)
+			errs[i] = followLogs(ctx, c, namespace, name, opts, w)
 			w.flush()
 		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// followLogs reads one Pod's log. With Follow, when the server ends the
+// follow at its time limit (docs/api.md: 30 minutes at most), it asks again
+// for the lines since the last one written, so that -f goes on until the
+// user stops it. A follow that ends quickly (the Pod is gone) is not
+// renewed.
+func followLogs(ctx context.Context, c *apiclient.Client, namespace, name string, opts apiclient.LogOptions, w io.Writer) error {
+	for {
+		lw := &lastWrite{w: w}
+		start := time.Now()
+		err := c.Logs(ctx, namespace, name, opts, lw)
+		if err != nil || !opts.Follow || ctx.Err() != nil || time.Since(start) < minFollow {
+			return err
+		}
+		last := lw.at
+		if last.IsZero() {
+			last = start
+		}
+		// A second more than the gap: a line of that second may print
+		// twice rather than be lost.
+		opts.TailLines, opts.Since = 0, time.Since(last)+time.Second
+	}
+}
+
+// minFollow is how long a follow must have lasted to be renewed.
+const minFollow = 10 * time.Second
+
+// lastWrite remembers when it last wrote.
+type lastWrite struct {
+	w  io.Writer
+	at time.Time
+}
+
+func (l *lastWrite) Write(b []byte) (int, error) {
+	l.at = time.Now()
+	return l.w.Write(b)
 }
 
 // pods answers the Pods whose logs to print: --pod, or the Pods of the tree.

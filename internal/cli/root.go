@@ -39,6 +39,7 @@ func NewRootCommand() *cobra.Command {
 		newAppCommand(g),
 		newFleetCommand(g),
 		newProjectCommand(g),
+		newAdminCommand(g),
 		newServerCommand(),
 	)
 	return root

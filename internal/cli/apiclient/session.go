@@ -43,3 +43,11 @@ func (c *Client) Logout(ctx context.Context) error {
 func (c *Client) SSOLoginURL(callback string) string {
 	return c.URL("/auth/login", map[string][]string{"cli": {callback}})
 }
+
+// ChangePassword changes the caller's local password. The server revokes
+// the account's sessions and answers a new token for this one.
+func (c *Client) ChangePassword(ctx context.Context, current, next string) (*wire.Token, error) {
+	var t wire.Token
+	body := wire.PasswordChange{CurrentPassword: current, NewPassword: next}
+	return &t, c.call(ctx, request{method: http.MethodPut, path: "/api/v1/account/password", body: body}, &t)
+}
