@@ -15,6 +15,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/server"
 	"github.com/flotilla-dev/flotilla/internal/server/auth"
 	"github.com/flotilla-dev/flotilla/internal/server/rbac"
+	"github.com/flotilla-dev/flotilla/internal/server/ui"
 	"github.com/flotilla-dev/flotilla/internal/server/webhook"
 	"github.com/flotilla-dev/flotilla/internal/version"
 )
@@ -33,11 +34,12 @@ func newServerCommand() *cobra.Command {
 	fl := &serverFlags{}
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Serve the REST API over the hub",
-		Long: `Serve Flotilla's REST API (docs/api.md) over HTTPS: Applications, Clusters,
-Fleets and Projects read from the hub through informers, written only to the
-hub; Git and OCI push webhooks at /api/webhook and /api/webhook/oci
-(docs/webhooks.md). Without --tls-cert and --tls-key the server makes a self-signed
+		Short: "Serve the REST API and the web UI over the hub",
+		Long: `Serve Flotilla's REST API (docs/api.md) and, at the root URL, its web UI
+(docs/ui.md) over HTTPS: Applications, Clusters, Fleets and Projects read
+from the hub through informers, written only to the hub; Git and OCI push
+webhooks at /api/webhook and /api/webhook/oci (docs/webhooks.md). Without
+--tls-cert and --tls-key the server makes a self-signed
 certificate at its first start and keeps it in the Secret flotilla-server-tls.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,7 +79,11 @@ func runServer(cmd *cobra.Command, opts server.Options, fl *serverFlags) error {
 	// before the server serves.
 	var srv *server.Server
 	projects := func(namespace, name string) (*flotillav1.Project, bool) { return srv.Project(namespace, name) }
-	if opts.Access, err = newAccess(ctx, opts, fl, projects); err != nil {
+	names := func() []string { return srv.ProjectNames() }
+	if opts.Access, err = newAccess(ctx, opts, fl, projects, names); err != nil {
+		return err
+	}
+	if err := mountUI(&opts); err != nil {
 		return err
 	}
 	// The webhooks patch through the server's hub client: mounted now,
@@ -93,7 +99,7 @@ func runServer(cmd *cobra.Command, opts server.Options, fl *serverFlags) error {
 }
 
 // newAccess builds authentication (auth) and authorization (rbac).
-func newAccess(ctx context.Context, opts server.Options, fl *serverFlags, projects func(string, string) (*flotillav1.Project, bool)) (server.Access, error) {
+func newAccess(ctx context.Context, opts server.Options, fl *serverFlags, projects func(string, string) (*flotillav1.Project, bool), names func() []string) (server.Access, error) {
 	scheme, err := server.NewScheme()
 	if err != nil {
 		return nil, err
@@ -102,18 +108,30 @@ func newAccess(ctx context.Context, opts server.Options, fl *serverFlags, projec
 	if err != nil {
 		return nil, err
 	}
-	aopts := auth.DefaultOptions()
-	aopts.Hub, aopts.Namespace, aopts.ServerURL = hub, opts.Namespace, fl.serverURL
-	aopts.Version, aopts.Logger = version.Version, opts.Logger
-	svc, err := auth.New(ctx, aopts)
-	if err != nil {
-		return nil, fmt.Errorf("authentication: %w", err)
-	}
 	ropts := fl.rbac
 	ropts.Projects = projects
 	authz, err := rbac.New(ropts)
 	if err != nil {
 		return nil, fmt.Errorf("authorization: %w", err)
 	}
+	aopts := auth.DefaultOptions()
+	aopts.Hub, aopts.Namespace, aopts.ServerURL = hub, opts.Namespace, fl.serverURL
+	aopts.Version, aopts.Logger = version.Version, opts.Logger
+	aopts.Verbs = func(p *auth.Principal) map[string][]string { return authz.Allowed(p, opts.Namespace, names()) }
+	svc, err := auth.New(ctx, aopts)
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
 	return server.NewAccess(svc, authz), nil
+}
+
+// mountUI serves the embedded web UI (docs/ui.md) at every path the API
+// and authentication leave free.
+func mountUI(opts *server.Options) error {
+	h, err := ui.New(ui.DefaultOptions())
+	if err != nil {
+		return err
+	}
+	opts.Mounts = append(opts.Mounts, h.Mount)
+	return nil
 }

@@ -123,6 +123,20 @@ func (s *Server) Project(namespace, name string) (*flotillav1.Project, bool) {
 	return s.store.project(namespace, name)
 }
 
+// ProjectNames lists the names of the Projects in the server's namespace,
+// from its informers.
+func (s *Server) ProjectNames() []string {
+	list, err := s.store.projects(context.Background())
+	if err != nil {
+		return nil
+	}
+	names := make([]string, 0, len(list))
+	for _, p := range list {
+		names = append(names, p.Name)
+	}
+	return names
+}
+
 // Ready says whether the informers have synced.
 func (s *Server) Ready() bool { return s.store.synced.Load() }
 

@@ -58,9 +58,13 @@ func (s *Service) handleSession(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, wire.Session{
+	session := wire.Session{
 		Username: p.Username, Groups: p.Groups, Issuer: p.Issuer, ExpiresAt: p.ExpiresAt, CSRFToken: p.csrf,
-	})
+	}
+	if s.opts.Verbs != nil {
+		session.Verbs = s.opts.Verbs(p)
+	}
+	writeJSON(w, http.StatusOK, session)
 }
 
 func (s *Service) handleLogout(w http.ResponseWriter, r *http.Request) {

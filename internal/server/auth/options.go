@@ -72,6 +72,10 @@ type Options struct {
 	// BcryptCost is the cost of the password hashes this server writes.
 	// Default bcrypt.DefaultCost (10); lower it only in tests.
 	BcryptCost int
+	// Verbs, when set, answers what a caller may do, by Project name with
+	// "*" for every Project; GET /api/v1/session returns it so that the
+	// web UI shows only the buttons the caller may use.
+	Verbs func(p *Principal) map[string][]string
 	// Logger logs; default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock; default time.Now. For tests.

@@ -158,3 +158,27 @@ func (a *Authorizer) policy(namespace, name string) *project.Policy {
 	a.compiled[key] = compiledProject{version: obj.ResourceVersion, policy: pol}
 	return pol
 }
+
+// Allowed answers the verbs p may do, for the web UI to show only the
+// buttons p may use: under "*" those of the built-in roles (on every
+// Project, and the clusters' verbs), and under each Project of namespace
+// named in projects the verbs its roles add. The server still checks
+// every request with Can.
+func (a *Authorizer) Allowed(p *auth.Principal, namespace string, projects []string) map[string][]string {
+	out := map[string][]string{}
+	global := map[string]bool{}
+	for _, verb := range Verbs {
+		if a.Can(p, verb, namespace, "") {
+			global[verb] = true
+			out["*"] = append(out["*"], verb)
+		}
+	}
+	for _, name := range projects {
+		for _, verb := range Verbs {
+			if !global[verb] && !strings.HasPrefix(verb, "clusters:") && a.Can(p, verb, namespace, name) {
+				out[name] = append(out[name], verb)
+			}
+		}
+	}
+	return out
+}

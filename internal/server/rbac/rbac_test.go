@@ -151,3 +151,34 @@ func TestProjectChangesApply(t *testing.T) {
 		t.Error("team-a may still sync after the role lost the verb")
 	}
 }
+
+// TestAllowed: the verbs the session shows the UI are those Can grants,
+// global ones under "*" and a Project's own under its name.
+func TestAllowed(t *testing.T) {
+	a, err := New(Options{Projects: projects(teamA()), Readonly: []string{"audit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gets := []string{"applications:get", "logs:get", "clusters:get", "fleets:get", "projects:get"}
+	tests := []struct {
+		name string
+		p    *auth.Principal
+		want map[string][]string
+	}{
+		{name: "admin", p: &auth.Principal{Username: "admin", Local: true}, want: map[string][]string{"*": Verbs}},
+		{name: "readonly", p: &auth.Principal{Username: "audit"}, want: map[string][]string{"*": gets}},
+		{name: "project role", p: &auth.Principal{Username: "x", Groups: []string{"team-a"}},
+			want: map[string][]string{"team-a": {"applications:get", "applications:sync", "logs:get"}}},
+		{name: "readonly and a project role add up", p: &auth.Principal{Username: "audit", Groups: []string{"team-a"}},
+			want: map[string][]string{"*": gets, "team-a": {"applications:sync"}}},
+		{name: "nobody", p: &auth.Principal{Username: "x"}, want: map[string][]string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := a.Allowed(tc.p, "flotilla-system", []string{"team-a", "missing"})
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("Allowed (-want +got):\n%s", d)
+			}
+		})
+	}
+}

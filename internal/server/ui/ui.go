@@ -253,3 +253,7 @@ func (h *Handler) AssetNames() []string {
 	sort.Strings(names)
 	return names
 }
+
+// Mount serves the UI on mux at "/": every path that no more specific
+// pattern (the API, authentication, health) claims.
+func (h *Handler) Mount(mux *http.ServeMux) { mux.Handle("/", h) }
