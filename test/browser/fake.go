@@ -17,24 +17,21 @@ import (
 
 // FakeAPI answers the routes of docs/api.md that the UI uses with recorded
 // objects shaped like the server's (Kubernetes objects and the wire types).
-// It is for the UI's own tests (rendering, XSS, the render benchmark); the
-// tests of the UI with the server use a real `flotilla server`.
+// It is only for states a real fleet cannot produce or cannot produce
+// cheaply: values no API server accepts (script payloads in labels),
+// 1,000 Applications over 50 clusters for the render benchmark, every
+// status colour at once for the contrast test. Everything else the UI
+// does is tested against a real `flotilla server` (test/ui, fleet_test.go).
 type FakeAPI struct {
 	Password string
 	SSO      wire.SSOSettings
-	// Verbs, when set, is what GET /api/v1/session answers as the caller's.
-	Verbs map[string][]string
 
 	mu       sync.Mutex
-	down     bool
-	drop     chan struct{}
 	apps     map[string]map[string]any
 	clusters []map[string]any
 	fleets   []map[string]any
 	tokens   map[string]bool
 	writes   []string
-	events   chan string
-	eventID  int
 	Tree     wire.Tree
 	Manifest map[string]any
 	Diff     wire.Diff
@@ -45,7 +42,7 @@ type FakeAPI struct {
 // NewFakeAPI serves the given objects.
 func NewFakeAPI(apps, clusters, fleets []map[string]any) *FakeAPI {
 	f := &FakeAPI{Password: "fleet-admin-pw", apps: map[string]map[string]any{}, clusters: clusters, fleets: fleets,
-		tokens: map[string]bool{}, events: make(chan string, 64), drop: make(chan struct{})}
+		tokens: map[string]bool{}}
 	for _, a := range apps {
 		f.apps[objKey(a)] = a
 	}
@@ -62,29 +59,6 @@ func (f *FakeAPI) Writes() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.writes...)
-}
-
-// Expire forgets every session, as an expired token would be.
-func (f *FakeAPI) Expire() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokens = map[string]bool{}
-}
-
-// Update replaces an Application and sends it on the stream as MODIFIED.
-func (f *FakeAPI) Update(app map[string]any) {
-	f.mu.Lock()
-	f.apps[objKey(app)] = app
-	f.eventID++
-	data, _ := json.Marshal(wire.StreamEvent{Kind: "Application", Object: mustJSON(app)})
-	msg := fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", f.eventID, wire.StreamModified, data)
-	f.mu.Unlock()
-	f.events <- msg
-}
-
-func mustJSON(v any) json.RawMessage {
-	b, _ := json.Marshal(v)
-	return b
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -154,9 +128,11 @@ func (f *FakeAPI) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "session" && r.Method == http.MethodGet:
 		c, _ := r.Cookie("flotilla_csrf")
-		writeJSON(w, 200, wire.Session{Username: "admin", ExpiresAt: time.Now().Add(time.Hour), CSRFToken: c.Value, Verbs: f.Verbs})
+		writeJSON(w, 200, wire.Session{Username: "admin", ExpiresAt: time.Now().Add(time.Hour), CSRFToken: c.Value})
 	case p == "session" && r.Method == http.MethodDelete:
-		f.Expire()
+		f.mu.Lock()
+		f.tokens = map[string]bool{}
+		f.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	case p == "applications":
 		f.mu.Lock()
@@ -215,26 +191,9 @@ func (f *FakeAPI) app(w http.ResponseWriter, r *http.Request, key, sub string) {
 	}
 }
 
-// SetDown ends every open stream and, while down, answers new ones 503, as
-// a server that went away would.
-func (f *FakeAPI) SetDown(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = down
-	if down {
-		close(f.drop)
-		f.drop = make(chan struct{})
-	}
-}
-
+// stream holds the event stream open with comments: the recorded objects
+// never change.
 func (f *FakeAPI) stream(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	down, drop := f.down, f.drop
-	f.mu.Unlock()
-	if down {
-		fail(w, wire.CodeUnavailable, "server going away")
-		return
-	}
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		fail(w, wire.CodeInternal, "no streaming")
@@ -249,11 +208,6 @@ func (f *FakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 			return
-		case <-drop:
-			return
-		case msg := <-f.events:
-			_, _ = w.Write([]byte(msg))
-			fl.Flush()
 		case <-time.After(15 * time.Second):
 			_, _ = w.Write([]byte(": ping\n\n"))
 			fl.Flush()

@@ -26,6 +26,9 @@ type Server struct {
 	URL string
 	// Client trusts the server's self-signed certificate.
 	Client *http.Client
+	hub    *Hub
+	addr   string
+	args   []string
 	cmd    *exec.Cmd
 	log    string
 }
@@ -38,29 +41,40 @@ func (h *Hub) StartServer(args ...string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(h.Dir, "server.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
+	s := &Server{hub: h, addr: "127.0.0.1:" + strconv.Itoa(port), args: args, log: filepath.Join(h.Dir, "server.log")}
+	s.URL = "https://" + s.addr
+	h.servers = append(h.servers, s)
+	if err := s.Start(); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// Start starts a stopped server again on the same address with the same
+// arguments, as a rolled-out Deployment comes back, and waits until it is
+// ready.
+func (s *Server) Start() error {
+	h := s.hub
+	logFile, err := os.OpenFile(s.log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
 	defer func() { _ = logFile.Close() }()
-	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cmd := exec.Command(h.opts.Bin, append([]string{"server",
 		"--kubeconfig", h.Fleet.Kubeconfig(), "--context", h.Fleet.Clusters[0].Name,
-		"--listen", addr,
-	}, args...)...)
+		"--listen", s.addr,
+	}, s.args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return err
 	}
-	s := &Server{URL: "https://" + addr, cmd: cmd, log: logPath}
-	h.servers = append(h.servers, s)
+	s.cmd = cmd
 	if err := s.waitReady(h.Client); err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("%w\n%s", err, s.Log())
+		return fmt.Errorf("%w\n%s", err, s.Log())
 	}
-	return s, nil
+	return nil
 }
 
 // waitReady waits for the certificate Secret, then for /readyz.

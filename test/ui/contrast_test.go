@@ -34,6 +34,11 @@ const contrastJS = `(() => {
 
 // Every text of the overview, the applications list and an application,
 // in the light and the dark theme, passes WCAG AA contrast.
+//
+// Recorded, not real: the page must show every status colour at once
+// (Degraded, Missing, Unknown, a disconnected cluster), which a real fleet
+// reaches only by breaking several clusters and sources on purpose; the
+// colours are the UI's alone.
 func TestUIContrastPassesAA(t *testing.T) {
 	apps, clusters, fleets := browser.Fixture(60, 6)
 	f := browser.NewFakeAPI(apps, clusters, fleets)

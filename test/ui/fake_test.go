@@ -17,7 +17,7 @@ import (
 )
 
 // docsImages, when set, is the folder that the screenshots shown in
-// docs/ui.md are copied to: go test ./test/ui/ -run TestUIWithRecordedAPI -docs-images ../../docs/images
+// docs/ui.md are copied to: go test ./test/ui/ -docs-images ../../docs/images
 var docsImages = flag.String("docs-images", "", "copy the screenshots of docs/ui.md into this folder")
 
 // docShot takes a screenshot and, with -docs-images, copies it there as name.png.
@@ -69,10 +69,13 @@ func sampleTree() wire.Tree {
 	}}
 }
 
-// A deep link while logged out goes to the login page and, after the
-// login, back to the page; the overview, an application, its tree, a
-// node's diff and logs render without a console error; every write
-// carries the CSRF token.
+// An application's tree, a node's diff and a Pod's logs render without a
+// console error, and the sync dialog's write carries the CSRF token.
+//
+// Recorded, not real: `flotilla server` on main does not serve the live
+// routes (tree, resource, diff, events, logs) yet; this test moves to
+// TestUIOnRealFleet when it does. The login, the overview, the list and
+// the clusters are tested there already.
 func TestUIWithRecordedAPI(t *testing.T) {
 	apps, clusters, fleets := browser.Fixture(60, 6)
 	f := browser.NewFakeAPI(apps, clusters, fleets)
@@ -90,7 +93,6 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	if p := b.Path(); !strings.HasPrefix(p, "/login?return=") {
 		t.Fatalf("logged out deep link went to %s, want the login page", p)
 	}
-	docShot(t, b, "login")
 	login(b, f.Password)
 	b.WaitText("Resources")
 	if p := b.Path(); p != deep {
@@ -120,7 +122,7 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	b.Go("/")
 	b.WaitText("Fleet overview")
 	b.WaitText("fleet-009")
-	docShot(t, b, "overview")
+	b.Shot("overview")
 	b.Must("click a cell", chromedp.Click(chromedp.CSS(`a.cell[aria-label^="fleet-000-cluster-01 on cluster-01"]`)))
 	b.WaitText("Target revision")
 	if p := b.Path(); p != "/applications/flotilla-system/fleet-000-cluster-01" {
@@ -128,10 +130,10 @@ func TestUIWithRecordedAPI(t *testing.T) {
 	}
 	b.Go("/applications")
 	b.WaitText("Last sync")
-	docShot(t, b, "applications")
+	b.Shot("applications")
 	b.Go("/clusters")
 	b.WaitText("v1.37.2")
-	docShot(t, b, "clusters")
+	b.Shot("clusters")
 	b.Go("/fleets/flotilla-system/fleet-002")
 	b.WaitText("Rollout")
 	docShot(t, b, "fleet")

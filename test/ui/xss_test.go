@@ -37,10 +37,15 @@ func hostileApp() map[string]any {
 	return app
 }
 
-// Annotations, labels, condition and health messages, repository URLs,
-// manifests and logs that carry script payloads and javascript: links
+// Labels, health messages, manifests and logs that carry script payloads
 // render as inert text: no dialog, no script run, no javascript: or data:
 // link, nothing in the console.
+//
+// Recorded, not real: no API server accepts a label value with "<" in it,
+// and `flotilla server` on main does not serve manifests and logs yet.
+// The payloads a real fleet can carry (annotations, repository URLs,
+// paths, revisions and the condition messages that repeat them) are
+// tested on real parts in TestUIOnRealFleet/HostileValuesRenderInert.
 func TestHostileValuesRenderInert(t *testing.T) {
 	apps, clusters, fleets := browser.Fixture(12, 3)
 	apps = append(apps, hostileApp())
