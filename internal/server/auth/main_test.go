@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -90,13 +91,18 @@ type fixture struct {
 func newFixture(t *testing.T, ns string, edit func(*Options)) *fixture {
 	t.Helper()
 	logs := &logBuffer{}
-	opts := Options{Hub: hub, Namespace: ns, Version: "test", Logger: slog.New(slog.NewTextHandler(logs, nil)),
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{ServerURL: "https://" + ln.Addr().String(), Hub: hub, Namespace: ns, Version: "test", Logger: slog.New(slog.NewTextHandler(logs, nil)),
 		BcryptCost: bcrypt.MinCost}
 	if edit != nil {
 		edit(&opts)
 	}
 	svc, err := New(context.Background(), opts)
 	if err != nil {
+		_ = ln.Close()
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
@@ -112,7 +118,10 @@ func newFixture(t *testing.T, ns string, edit func(*Options)) *fixture {
 		}
 		writeJSON(w, http.StatusOK, wire.Session{Username: p.Username, Groups: p.Groups})
 	})
-	srv := httptest.NewTLSServer(mux)
+	srv := httptest.NewUnstartedServer(mux)
+	_ = srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return &fixture{ns: ns, svc: svc, srv: srv, logs: logs, opts: opts}
 }
