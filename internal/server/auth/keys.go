@@ -30,8 +30,26 @@ type keyring struct {
 
 func keyID(key []byte) string {
 	sum := sha256.Sum256(append([]byte("flotilla-session-key\x00"), key...))
-	return hex.EncodeToString(sum[:8])
+	return hex.EncodeToString(sum[:keyIDBytes])
 }
+
+// keyIDBytes is the length of a key id, before hex encoding.
+const keyIDBytes = 8
+
+// wellFormedKeyID says whether kid could be a key id of keyID: a token
+// naming anything else cannot be one of ours after a rotation either, so
+// it never causes a read of the keys.
+func wellFormedKeyID(kid string) bool {
+	b, err := hex.DecodeString(kid)
+	return err == nil && len(b) == keyIDBytes && kid == hex.EncodeToString(b)
+}
+
+// minKeyReload is the least time between two reads of KeysSecret that
+// requests cause rather than the TTL: a token naming an unknown key id (the
+// keys may have been rotated by another server), or a retry after a failed
+// read. A flood of tokens with made-up key ids, or of requests while the
+// hub fails, thus reads the hub at most once per minKeyReload.
+const minKeyReload = time.Second
 
 // keyStore caches KeysSecret.
 type keyStore struct {
@@ -40,34 +58,41 @@ type keyStore struct {
 	ttl       time.Duration
 	now       func() time.Time
 
-	mu     sync.Mutex
-	ring   *keyring
-	read   time.Time
-	forced time.Time
+	mu   sync.Mutex
+	ring *keyring
+	// read is when ring was read; tried when the hub was last asked;
+	// err is what it answered then, when that failed.
+	read  time.Time
+	tried time.Time
+	err   error
 }
 
 // get returns the keys, read again when older than the TTL, or when force
-// is set (an unknown key id: the keys may have been rotated) at most once a
-// second.
+// is set (an unknown key id) and the last read is minKeyReload old. A
+// failed read is not tried again for minKeyReload either: meanwhile the
+// keys last read serve (or, before any was read, the error).
 func (k *keyStore) get(ctx context.Context, force bool) (*keyring, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	now := k.now()
-	fresh := k.ring != nil && now.Sub(k.read) < k.ttl
-	if fresh && (!force || now.Sub(k.forced) < time.Second) {
+	stale := k.ring == nil || now.Sub(k.read) >= k.ttl
+	recent := !k.tried.IsZero() && now.Sub(k.tried) < minKeyReload
+	if recent && (k.err != nil || !stale) || !stale && !force {
+		if k.ring == nil {
+			return nil, k.err
+		}
 		return k.ring, nil
 	}
-	if force {
-		k.forced = now
-	}
+	k.tried = now
 	ring, err := k.load(ctx)
 	if err != nil {
+		k.err = err
 		if k.ring != nil {
 			return k.ring, nil // keep serving with the keys last read
 		}
 		return nil, err
 	}
-	k.ring, k.read = ring, now
+	k.ring, k.read, k.err = ring, now, nil
 	return ring, nil
 }
 

@@ -119,18 +119,26 @@ func (s *Service) parse(ctx context.Context, raw, aud string, c *claims) error {
 
 var errUnknownKey = errors.New("signed by an unknown key")
 
-// key finds the key a token names, reading the keys again once when it is
-// unknown (they may have been rotated by another server).
+// key finds the key a token names, reading the keys again when it is
+// unknown and well formed (they may have been rotated by another server);
+// keyStore.get bounds how often that reads the hub.
 func (s *Service) key(ctx context.Context, t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
-	for _, force := range []bool{false, true} {
-		ring, err := s.keys.get(ctx, force)
-		if err != nil {
-			return nil, err
-		}
-		if k, ok := ring.keys[kid]; ok {
-			return k, nil
-		}
+	ring, err := s.keys.get(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := ring.keys[kid]; ok {
+		return k, nil
+	}
+	if !wellFormedKeyID(kid) {
+		return nil, errUnknownKey
+	}
+	if ring, err = s.keys.get(ctx, true); err != nil {
+		return nil, err
+	}
+	if k, ok := ring.keys[kid]; ok {
+		return k, nil
 	}
 	return nil, errUnknownKey
 }
