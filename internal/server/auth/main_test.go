@@ -126,6 +126,13 @@ func newFixture(t *testing.T, ns string, edit func(*Options)) *fixture {
 	return &fixture{ns: ns, svc: svc, srv: srv, logs: logs, opts: opts}
 }
 
+// restart starts another server over the same hub and namespace, with the
+// same address in its options (tokens name the server that issued them).
+func (f *fixture) restart(t *testing.T) *fixture {
+	t.Helper()
+	return newFixture(t, f.ns, func(o *Options) { o.ServerURL = f.opts.ServerURL })
+}
+
 // do sends a request with a JSON body (nil for none) and returns the
 // response and its body.
 func (f *fixture) do(t *testing.T, method, path string, body any, header http.Header) (*http.Response, string) {

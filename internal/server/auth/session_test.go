@@ -28,7 +28,7 @@ func TestLogoutRevokes(t *testing.T) {
 	if code := f.whoami(t, second); code != http.StatusOK {
 		t.Errorf("another session after logout: %d, want 200", code)
 	}
-	restarted := newFixture(t, ns, nil)
+	restarted := f.restart(t)
 	if code := restarted.whoami(t, first); code != http.StatusUnauthorized {
 		t.Errorf("after logout and a restart: %d, want 401", code)
 	}
@@ -79,7 +79,7 @@ func TestPasswordChangeRevokes(t *testing.T) {
 	if err := SetPassword(context.Background(), hub, ns, "alice", "third-password"); err != nil {
 		t.Fatal(err)
 	}
-	restarted := newFixture(t, ns, nil)
+	restarted := f.restart(t)
 	for name, tok := range map[string]string{"returned by the change": three, "logged in after": four} {
 		if code := restarted.whoami(t, tok); code != http.StatusUnauthorized {
 			t.Errorf("session %s, after a change in the hub: %d, want 401", name, code)
