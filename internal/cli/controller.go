@@ -43,6 +43,7 @@ func newControllerCommand() *cobra.Command {
 	f.BoolVar(&opts.Shards, "shards", false, "share the clusters with the other replicas started with --shards, through Leases in the namespace")
 	f.StringVar(&opts.ShardID, "shard-id", "", "this replica's name among the shards, and of its Lease flotilla-shard-ID (default: hostname-pid)")
 	f.DurationVar(&opts.ShardLeaseDuration, "shard-lease-duration", opts.ShardLeaseDuration, "how long a replica's Lease lives unrenewed: about the longest a dead replica's clusters wait for a new owner")
+	f.BoolVar(&opts.CAPI, "capi", false, "register each Cluster API Cluster of the namespace as a Cluster once its control plane is initialized, and unregister it when it is deleted")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages too")
 	return cmd
 }

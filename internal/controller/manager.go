@@ -13,6 +13,7 @@ import (
 	"github.com/go-logr/logr"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -62,7 +63,12 @@ type Options struct {
 	// ShardLeaseDuration is how long a replica's Lease lives unrenewed:
 	// about the longest a dead replica's clusters wait for a new owner.
 	ShardLeaseDuration time.Duration
-	Logger             *slog.Logger
+	// CAPI registers each Cluster API Cluster of the namespace as a Cluster
+	// once its control plane is initialized, and unregisters it when it is
+	// deleted (see docs/capi.md). The hub must serve cluster.x-k8s.io
+	// Clusters.
+	CAPI   bool
+	Logger *slog.Logger
 }
 
 // DefaultOptions watches flotilla-system, serves metrics on :8080 and
@@ -128,13 +134,21 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer eng.Close()
+	var capiKind *schema.GroupVersionKind
+	if opts.CAPI {
+		gvk, err := capiGVK(mgr.GetRESTMapper())
+		if err != nil {
+			return err
+		}
+		capiKind = &gvk
+	}
 	var member *shard.Member
 	if opts.Shards {
-		if member, err = newShardMember(mgr, opts, onChange); err != nil {
+		if member, err = newShardMember(mgr, opts, capiKind, onChange); err != nil {
 			return err
 		}
 	}
-	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member}); err != nil {
+	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind}); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -151,7 +165,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	opts.Logger.Info("controller starting", "namespace", opts.Namespace, "metrics", opts.MetricsAddr, "shards", opts.Shards)
+	opts.Logger.Info("controller starting", "namespace", opts.Namespace, "metrics", opts.MetricsAddr, "shards", opts.Shards, "capi", opts.CAPI)
 	return start(ctx, mgr, member, opts.Logger)
 }
 
@@ -162,6 +176,8 @@ type reconcilerParts struct {
 	metrics *engine.Metrics
 	drift   <-chan event.GenericEvent
 	member  *shard.Member
+	// capi is Cluster API's Cluster when --capi is on, else nil.
+	capi *schema.GroupVersionKind
 }
 
 func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) error {
@@ -183,6 +199,12 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 	clusters.Clients = parts.engine
 	if err := clusters.SetupWithManager(mgr); err != nil {
 		return err
+	}
+	if parts.capi != nil {
+		capis := &CAPIReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), GVK: *parts.capi, Log: opts.Logger, Shard: parts.member}
+		if err := capis.SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
 	fleets := &FleetReconciler{
 		Client:    mgr.GetClient(),

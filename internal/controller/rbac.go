@@ -15,8 +15,16 @@ package controller
 // +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=clusters;fleets;projects,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=clusters/status;fleets/status;projects/status,verbs=get;update;patch
 //
-// Secrets: source and Cluster credentials are read, never written.
+// Secrets: source and Cluster credentials are read.
 // +kubebuilder:rbac:groups="",namespace=flotilla-system,resources=secrets,verbs=get;list;watch
+//
+// Cluster API (--capi, docs/capi.md): CAPI Clusters and their kubeconfig
+// Secrets are read; a provisioned cluster is registered (its Cluster and
+// credentials Secret created, kept and deleted). These are the only writes
+// of Secrets and Clusters the controller makes.
+// +kubebuilder:rbac:groups=cluster.x-k8s.io,namespace=flotilla-system,resources=clusters,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=clusters,verbs=create;update;delete
+// +kubebuilder:rbac:groups="",namespace=flotilla-system,resources=secrets,verbs=create;update;patch;delete
 //
 // Events of syncs, and the Leases of replicas sharing clusters (--shards).
 // +kubebuilder:rbac:groups="";events.k8s.io,namespace=flotilla-system,resources=events,verbs=create;patch;update

@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -63,7 +65,7 @@ func dnsLabel(s string) string {
 // newShardMember makes this replica's Member and adds it to the manager.
 // A cluster it acquires has its Applications queued at once; Clusters and
 // Fleets it skipped look again within a Lease duration.
-func newShardMember(mgr ctrl.Manager, opts Options, onChange func(types.NamespacedName)) (*shard.Member, error) {
+func newShardMember(mgr ctrl.Manager, opts Options, capiKind *schema.GroupVersionKind, onChange func(types.NamespacedName)) (*shard.Member, error) {
 	sOpts := shard.DefaultOptions()
 	sOpts.Client, sOpts.Reader = mgr.GetClient(), mgr.GetAPIReader()
 	sOpts.Namespace, sOpts.ID, sOpts.Logger = opts.Namespace, opts.ShardID, opts.Logger
@@ -71,7 +73,7 @@ func newShardMember(mgr ctrl.Manager, opts Options, onChange func(types.Namespac
 		sOpts.LeaseDuration = opts.ShardLeaseDuration
 	}
 	cached := mgr.GetClient()
-	sOpts.Keys = func(ctx context.Context) ([]string, error) { return shardKeys(ctx, cached, opts.Namespace) }
+	sOpts.Keys = func(ctx context.Context) ([]string, error) { return shardKeys(ctx, cached, opts.Namespace, capiKind) }
 	sOpts.OnAcquire = func(key string) {
 		if strings.HasPrefix(key, fleetKeyPrefix) {
 			return
@@ -96,8 +98,10 @@ func newShardMember(mgr ctrl.Manager, opts Options, onChange func(types.Namespac
 
 // shardKeys is what the replicas share: every Cluster, every destination
 // an Application names (even one with no Cluster, so that its failure is
-// still reported by someone), the hub itself, and every Fleet.
-func shardKeys(ctx context.Context, c client.Reader, ns string) ([]string, error) {
+// still reported by someone), the hub itself, every Fleet, and with --capi
+// every Cluster API Cluster (by its name: the replica that registers it
+// then also watches over the Cluster it becomes).
+func shardKeys(ctx context.Context, c client.Reader, ns string, capiKind *schema.GroupVersionKind) ([]string, error) {
 	keys := []string{flotillav1.InCluster}
 	var clusters flotillav1.ClusterList
 	if err := c.List(ctx, &clusters, client.InNamespace(ns)); err != nil {
@@ -119,6 +123,16 @@ func shardKeys(ctx context.Context, c client.Reader, ns string) ([]string, error
 	}
 	for _, f := range fleets.Items {
 		keys = append(keys, fleetKey(f.Name))
+	}
+	if capiKind != nil {
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(capiKind.GroupVersion().WithKind(capiKind.Kind + "List"))
+		if err := c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return nil, fmt.Errorf("list Cluster API Clusters: %w", err)
+		}
+		for _, u := range list.Items {
+			keys = append(keys, u.GetName())
+		}
 	}
 	return keys, nil
 }
