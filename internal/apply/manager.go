@@ -33,6 +33,11 @@ type Options struct {
 	CRDTimeout time.Duration
 	// PollInterval is how often a wait checks again. Default 200ms.
 	PollInterval time.Duration
+	// Live, if set, tells the resourceVersion of the cluster's objects from
+	// a watch cache: an object whose desired state and live resourceVersion
+	// are those of its last apply (or of the last dry-run that found it
+	// unchanged) is Unchanged without a read or a dry-run.
+	Live LiveVersions
 }
 
 // DefaultOptions returns the options Flotilla runs with: field manager
@@ -72,6 +77,7 @@ type Manager struct {
 	disco  discovery.DiscoveryInterfaceWithContext
 	mapper *restmapper.DeferredDiscoveryRESTMapper
 	opts   Options
+	memo   *memo
 }
 
 // NewManager returns a Manager for the cluster cfg points at. It does not contact
@@ -100,6 +106,7 @@ func NewManagerForClients(dyn dynamic.Interface, disco discovery.DiscoveryInterf
 		disco:  raw,
 		mapper: restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(raw)),
 		opts:   opts.withDefaults(),
+		memo:   newMemo(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/inventory"
 )
 
 // Apply makes the cluster hold objs for opts.Owner, by server-side apply with
@@ -87,6 +88,12 @@ func (m *Manager) namespaceToCreate(ctx context.Context, objs []*unstructured.Un
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
+	owned := ns.DeepCopy()
+	setOwner(owned, opts.Owner)
+	if m.memo.unchangedAt(inventory.Identity{Kind: "Namespace", Name: name}, namespaceGVR, owned, m.opts.Live) {
+		// The owner's, as its last apply left it: no read needed.
+		return ns, nil
+	}
 	live, err := m.dyn.Resource(namespaceGVR).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -114,9 +121,13 @@ func (m *Manager) applyStage(ctx context.Context, batch []*object, opts ApplyOpt
 		if p.action != ActionCreated && p.action != ActionConfigured {
 			return
 		}
-		if _, err := m.resource(p.obj.mapping, p.obj.key.Namespace).Apply(ctx, p.obj.key.Name, p.obj.u, m.applyOptions(false)); err != nil {
+		out, err := m.resource(p.obj.mapping, p.obj.key.Namespace).Apply(ctx, p.obj.key.Name, p.obj.u, m.applyOptions(false))
+		if err != nil {
+			m.memo.forget(p.obj.key.Identity())
 			*p = p.fail(OpApply, flotillav1.ReasonApplyFailed, err)
+			return
 		}
+		m.memo.remember(p.obj, out.GetResourceVersion())
 	})
 	return plans, planErrors(plans)
 }

@@ -86,6 +86,10 @@ func (m *Manager) planAll(ctx context.Context, objs []*object, opts ApplyOptions
 // the live object. It writes nothing.
 func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) plan {
 	p := plan{obj: o}
+	if m.memo.unchanged(o, m.opts.Live) {
+		p.action = ActionUnchanged
+		return p
+	}
 	ri := m.resource(o.mapping, o.key.Namespace)
 	live, err := ri.Get(ctx, o.key.Name, metav1.GetOptions{})
 	switch {
@@ -99,6 +103,7 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 		current := live.GetAnnotations()[flotillav1.OwnerAnnotation]
 		adopted = adoption(opts, current)
 		if current != opts.Owner.Annotation() && adopted == "" {
+			m.memo.forget(o.key.Identity())
 			p.action, p.owner, p.message = ActionConflict, current, conflictMessage(opts.Owner, current)
 			return p
 		}
@@ -115,6 +120,7 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 		p.action, p.message = ActionConfigured, adopted
 	case sameObject(live, dry):
 		p.action = ActionUnchanged
+		m.memo.remember(o, live.GetResourceVersion())
 	default:
 		p.action = ActionConfigured
 	}

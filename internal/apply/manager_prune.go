@@ -128,6 +128,7 @@ func (m *Manager) pruneObject(ctx context.Context, owner Owner, key inventory.Ob
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fail(err)
 	}
+	m.memo.forget(key.Identity())
 	c.Action, c.Message = ActionDeleted, ""
 	return c, nil
 }

@@ -25,14 +25,29 @@ var ErrUnavailable = errors.New("cluster unavailable")
 type Options struct {
 	// AllowExec permits kubeconfig exec plugins and auth providers.
 	AllowExec bool
-	// QPS and Burst apply to clusters that set no limits.
+	// QPS and Burst apply to clusters that set no limits. Zero QPS leaves
+	// flow control to the API server (its priority and fairness): no
+	// client-side throttle, and a request the server answers with 429 is
+	// retried after the wait it asks for, as client-go does.
 	QPS   float32
 	Burst int
 }
 
-// DefaultOptions refuses exec plugins and allows 50 QPS, bursts of 100.
+// DefaultOptions refuses exec plugins and leaves flow control to each API
+// server (issue 13: a fixed 50 requests a second made 1,000 Applications
+// wait minutes on an idle cluster).
 func DefaultOptions() Options {
-	return Options{QPS: 50, Burst: 100}
+	return Options{}
+}
+
+// setLimits gives cfg the client-side limits qps and burst, or none when
+// qps is zero or less.
+func setLimits(cfg *rest.Config, qps float32, burst int) {
+	if qps <= 0 {
+		cfg.QPS, cfg.Burst = -1, 0
+		return
+	}
+	cfg.QPS, cfg.Burst = qps, max(burst, int(qps))
 }
 
 // Target is a resolved destination cluster.
@@ -62,7 +77,7 @@ func NewRegistry(hub client.Reader, hubCfg *rest.Config, opts Options) *Registry
 func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, error) {
 	if name == "" || name == flotillav1.InCluster {
 		cfg := rest.CopyConfig(r.hubCfg)
-		cfg.QPS, cfg.Burst = r.opts.QPS, r.opts.Burst
+		setLimits(cfg, r.opts.QPS, r.opts.Burst)
 		return &Target{Name: flotillav1.InCluster, Config: cfg, Generation: "hub"}, nil
 	}
 	var c flotillav1.Cluster
@@ -158,15 +173,16 @@ func (r *Registry) configFor(c *flotillav1.Cluster, s *corev1.Secret) (*rest.Con
 	if c.Spec.Server != "" {
 		cfg.Host = c.Spec.Server
 	}
-	cfg.QPS, cfg.Burst = r.opts.QPS, r.opts.Burst
+	qps, burst := r.opts.QPS, r.opts.Burst
 	if l := c.Spec.Limits; l != nil {
 		if l.QPS > 0 {
-			cfg.QPS = float32(l.QPS)
+			qps = float32(l.QPS)
 		}
 		if l.Burst > 0 {
-			cfg.Burst = int(l.Burst)
+			burst = int(l.Burst)
 		}
 	}
+	setLimits(cfg, qps, burst)
 	return cfg, nil
 }
 

@@ -236,6 +236,28 @@ func (w *Watcher) Get(gvr schema.GroupVersionResource, namespace, name string) (
 	return u, true, nil
 }
 
+// ResourceVersion returns the resourceVersion the cache holds for an object
+// of gvr; ok is false when gvr is not watched, its cache is not filled yet,
+// or the object is not there. Unlike Get, it remembers nothing.
+func (w *Watcher) ResourceVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool) {
+	w.mu.Lock()
+	kw, watched := w.informers[gvr]
+	w.mu.Unlock()
+	if !watched || !kw.informer.HasSynced() {
+		return "", false
+	}
+	storeKey := name
+	if namespace != "" {
+		storeKey = namespace + "/" + name
+	}
+	item, exists, err := kw.informer.GetStore().GetByKey(storeKey)
+	u, isU := item.(*unstructured.Unstructured)
+	if err != nil || !exists || !isU || isStub(u) {
+		return "", false
+	}
+	return u.GetResourceVersion(), true
+}
+
 // Watched is how many kinds are watched.
 func (w *Watcher) Watched() int {
 	w.mu.Lock()

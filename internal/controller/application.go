@@ -147,6 +147,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			Verify:           secrets.Verify,
 			Decryption:       secrets.Decryption,
 			Revision:         p.revision,
+			Fresh:            p.syncToken != "" || p.refreshToken != "",
 			Apply:            p.apply,
 			ApplyNewRevision: p.applyNewRevision,
 			LastApplied:      p.lastApplied,

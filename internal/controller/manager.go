@@ -54,6 +54,10 @@ type Options struct {
 	CacheDir string
 	// Workers is how many Applications sync at once.
 	Workers int
+	// ResolveShare is how long one listing of a git repository's refs
+	// answers every Application of the same repository, revision and
+	// credentials; zero lists for each sync.
+	ResolveShare time.Duration
 	// Shards makes this replica one of several that share the clusters
 	// (see package shard and docs/scaling.md). Off, it owns everything.
 	Shards bool
@@ -72,14 +76,17 @@ type Options struct {
 }
 
 // DefaultOptions watches flotilla-system, serves metrics on :8080 and
-// health on :8081, and syncs four Applications at once.
+// health on :8081, and syncs 16 Applications at once (a sync mostly waits
+// on API servers and git; each cluster takes at most 8 of them).
 func DefaultOptions() Options {
 	return Options{
 		Namespace:   flotillav1.DefaultNamespace,
 		MetricsAddr: ":8080",
 		HealthAddr:  ":8081",
-		Workers:     4,
-		Logger:      slog.Default(),
+		Workers:     16,
+
+		ResolveShare: 5 * time.Second,
+		Logger:       slog.Default(),
 
 		ShardLeaseDuration: shard.DefaultLeaseDuration,
 	}
@@ -265,6 +272,7 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	srcOpts.AllowLoopback = opts.AllowLocalRepos
 	srcOpts.DenyPrivate = opts.DenyPrivateRepos
 	srcOpts.CacheDir = opts.CacheDir
+	srcOpts.ResolveShare = opts.ResolveShare
 	if srcOpts.CacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

@@ -33,7 +33,7 @@ type Options struct {
 	OnChange func(app types.NamespacedName)
 	// SyncsPerCluster bounds how many syncs run against one cluster at once,
 	// so that a slow cluster holds at most that many of the controller's
-	// workers and never stalls the others. Zero means 2.
+	// workers and never stalls the others. Zero means 8.
 	SyncsPerCluster int
 	// RequestTimeout bounds every request to a destination cluster but
 	// watches, which the API server ends itself. Zero means 30s.
@@ -135,11 +135,11 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	if e.opts.Metrics != nil {
 		cfg = e.opts.Metrics.Instrument(cfg, t.Name)
 	}
-	m, err := apply.NewManager(cfg, apply.DefaultOptions())
+	w, err := cluster.NewWatcher(cfg, t.Name, cluster.WatcherOptions{OnChange: e.opts.OnChange, Known: e.opts.KnownApplication})
 	if err != nil {
 		return nil, err
 	}
-	w, err := cluster.NewWatcher(cfg, t.Name, cluster.WatcherOptions{OnChange: e.opts.OnChange, Known: e.opts.KnownApplication})
+	m, err := apply.NewManager(cfg, e.applyOptions(w))
 	if err != nil {
 		return nil, err
 	}
@@ -155,11 +155,19 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	}, nil
 }
 
+// applyOptions are the apply managers' options: objects unchanged since
+// their last apply are told from the cluster's watch cache.
+func (e *Engine) applyOptions(w *cluster.Watcher) apply.Options {
+	o := apply.DefaultOptions()
+	o.Live = w
+	return o
+}
+
 func (e *Engine) syncsPerCluster() int {
 	if e.opts.SyncsPerCluster > 0 {
 		return e.opts.SyncsPerCluster
 	}
-	return 2
+	return 8
 }
 
 // Release stops the watches and drops the clients of the Cluster name in
@@ -202,6 +210,9 @@ type Request struct {
 	Decryption *render.Decryption
 	// Revision overrides spec.source.targetRevision (a manual sync to a revision).
 	Revision string
+	// Fresh resolves the revision anew rather than from a listing of the
+	// repository shared moments ago: a user's refresh or sync asks for it.
+	Fresh bool
 	// Apply writes to the cluster; without it the sync only compares.
 	Apply bool
 	// ApplyNewRevision writes when the resolved commit differs from

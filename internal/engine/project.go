@@ -78,7 +78,9 @@ func (m *managerEntry) impersonating(ctx context.Context, sa, namespace, user st
 	}
 	cfg := rest.CopyConfig(m.config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-	am, err := apply.NewManager(cfg, apply.DefaultOptions())
+	o := apply.DefaultOptions()
+	o.Live = m.watcher
+	am, err := apply.NewManager(cfg, o)
 	if err != nil {
 		return nil, failed(flotillav1.ReasonClusterUnavailable, err)
 	}

@@ -115,6 +115,7 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 		Revision:    rev,
 		Credentials: s.req.Credentials,
 		Verify:      s.req.Verify,
+		Fresh:       s.req.Fresh,
 	})
 	if err != nil {
 		return sourceError(err)

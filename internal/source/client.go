@@ -59,6 +59,13 @@ type Options struct {
 	Git, SSH string
 	// Logger receives one line per fetch; nil means no logs.
 	Logger *slog.Logger
+	// ResolveShare is how long a git revision, once resolved, answers the
+	// callers that ask for the same repository, revision and credentials,
+	// without another ref listing: 1,000 Applications of one branch cost
+	// one `git ls-remote`, not 1,000. Callers asking at the same time share
+	// one listing. Zero (the default) shares nothing: every caller's access
+	// is checked by a listing of its own; the controller sets it.
+	ResolveShare time.Duration
 }
 
 // DefaultOptions returns a Client fit for a controller: a temporary cache
@@ -127,6 +134,8 @@ type Client struct {
 	// parsing takes is that of one index, however many repositories are
 	// read at once.
 	indexParses chan struct{}
+	// resolved shares git ref listings between callers for a short time.
+	resolved *resolveShare
 	// verified remembers the OCI manifests whose signatures verified.
 	verified  verifiedSet
 	ownDir    bool // CacheDir was made by New and is removed by Close
@@ -165,6 +174,7 @@ func New(opts Options) (*Client, error) {
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.cache = newCache(checkouts, opts.MaxCacheBytes)
 	c.indexes = newIndexCache()
+	c.resolved = newResolveShare(opts.ResolveShare)
 	c.indexParses = make(chan struct{}, 1)
 	return c, nil
 }

@@ -20,6 +20,9 @@ type Request struct {
 	URL, Chart, Revision string
 	Credentials          *Credentials
 	Verify               *Verification
+	// Fresh asks a git source to list its refs now, not to take a listing
+	// another caller made moments ago (see Options.ResolveShare).
+	Fresh bool
 }
 
 // Kind is KindChart, KindOCI or KindGit.
@@ -62,7 +65,7 @@ func (c *Client) Get(ctx context.Context, req Request) (*Artifact, error) {
 		}
 		return a, err
 	default:
-		return c.Fetch(ctx, GitRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Verify: req.Verify})
+		return c.Fetch(ctx, GitRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Verify: req.Verify, Fresh: req.Fresh})
 	}
 }
 

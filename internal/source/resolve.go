@@ -25,6 +25,10 @@ type GitRequest struct {
 	// checkout only when the commit is signed by one of its keys. Resolve
 	// does not check signatures.
 	Verify *Verification
+	// Fresh lists the remote's refs now, even when another caller listed
+	// them within Options.ResolveShare: a user's refresh or sync, and the
+	// revision poller, ask for it.
+	Fresh bool
 }
 
 // Revision is a requested revision resolved to a commit.
@@ -89,6 +93,10 @@ func checkRevision(rev string) error {
 }
 
 func (c *Client) resolve(ctx context.Context, p *prepared) (Revision, error) {
+	return c.resolved.do(ctx, p, c.listRefs)
+}
+
+func (c *Client) listRefs(ctx context.Context, p *prepared) (Revision, error) {
 	out, err := c.run(ctx, invocation{
 		args:      []string{"ls-remote", "--symref", "--", p.remote.raw},
 		remote:    p.remote,

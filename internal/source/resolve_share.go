@@ -1,0 +1,106 @@
+package source
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// resolveShare lets the callers that resolve the same repository, revision
+// and credentials within a short time share one ref listing (issue 13: a
+// resync of 1,000 Applications of one branch ran 1,000 `git ls-remote`).
+// The credentials are part of the key: a caller is answered only from a
+// listing its own credentials made.
+type resolveShare struct {
+	ttl   time.Duration
+	group singleflight.Group
+
+	mu      sync.Mutex
+	entries map[string]sharedRevision
+}
+
+type sharedRevision struct {
+	rev Revision
+	at  time.Time
+}
+
+func newResolveShare(ttl time.Duration) *resolveShare {
+	return &resolveShare{ttl: ttl, entries: map[string]sharedRevision{}}
+}
+
+// do answers from a listing made less than ttl ago, or joins the listing in
+// flight, or lists with list. Failures are never shared after the fact.
+func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Context, *prepared) (Revision, error)) (Revision, error) {
+	if s.ttl <= 0 {
+		return list(ctx, p)
+	}
+	key := shareKey(p)
+	if !p.req.Fresh {
+		s.mu.Lock()
+		e, ok := s.entries[key]
+		s.mu.Unlock()
+		if ok && time.Since(e.at) < s.ttl {
+			return e.rev, nil
+		}
+	}
+	started := time.Now()
+	ch := s.group.DoChan(key, func() (any, error) {
+		// The listing serves every caller that joined it: one that gives
+		// up early does not cut it short for the others (it is bounded by
+		// ResolveTimeout all the same).
+		rev, err := list(context.WithoutCancel(ctx), p)
+		if err == nil {
+			s.remember(key, rev, started)
+		}
+		return rev, err
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Revision{}, r.Err
+		}
+		return r.Val.(Revision), nil
+	case <-ctx.Done():
+		return Revision{}, ctx.Err()
+	}
+}
+
+func (s *resolveShare) remember(key string, rev Revision, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, e := range s.entries {
+		if time.Since(e.at) >= s.ttl {
+			delete(s.entries, k)
+		}
+	}
+	s.entries[key] = sharedRevision{rev: rev, at: at}
+}
+
+// shareKey names a repository, revision and set of credentials, hashed so
+// that no credential is held in the key.
+func shareKey(p *prepared) string {
+	h := sha256.New()
+	write := func(b []byte) {
+		var n [8]byte
+		for i, l := 0, len(b); i < 8; i, l = i+1, l>>8 {
+			n[i] = byte(l)
+		}
+		h.Write(n[:])
+		h.Write(b)
+	}
+	write([]byte(p.remote.key))
+	write([]byte(p.req.Revision))
+	if c := p.req.Credentials; c != nil {
+		write([]byte(c.Username))
+		write([]byte(c.Password))
+		write([]byte(c.BearerToken))
+		write(c.SSHPrivateKey)
+		write(c.KnownHosts)
+		write(c.CACert)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
