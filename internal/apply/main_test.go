@@ -63,6 +63,13 @@ func (r *requests) observe(next http.RoundTripper, req *http.Request) (*http.Res
 	return next.RoundTrip(req)
 }
 
+// DryRuns returns how many dry-runs were sent since the last Writes.
+func (r *requests) DryRuns() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dryRuns
+}
+
 // Writes returns the writes sent since the last call, and forgets them.
 func (r *requests) Writes() []string {
 	r.mu.Lock()
@@ -80,12 +87,18 @@ func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) {
 // counted.
 func newManager(t *testing.T) (*apply.Manager, *requests) {
 	t.Helper()
+	return newManagerWith(t, apply.DefaultOptions())
+}
+
+// newManagerWith is newManager with opts.
+func newManagerWith(t *testing.T, opts apply.Options) (*apply.Manager, *requests) {
+	t.Helper()
 	reqs := &requests{}
 	cfg := testCluster.RESTConfig()
 	cfg.Wrap(func(next http.RoundTripper) http.RoundTripper {
 		return roundTripperFunc(func(req *http.Request) (*http.Response, error) { return reqs.observe(next, req) })
 	})
-	m, err := apply.NewManager(cfg, apply.DefaultOptions())
+	m, err := apply.NewManager(cfg, opts)
 	if err != nil {
 		t.Fatalf("apply.NewManager: %v", err)
 	}
