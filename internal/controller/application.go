@@ -43,6 +43,10 @@ type ApplicationReconciler struct {
 	// Projects compiles Projects: its OwnNamespace is the namespace the
 	// controller runs in.
 	Projects project.Options
+	// Poller, if set, lists each git repository and revision the
+	// Applications follow once per poll interval, and queues them on a new
+	// commit.
+	Poller *revisionPoller
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
@@ -55,6 +59,19 @@ func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int, 
 		WatchesRawSource(crsource.Channel(drift, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
+}
+
+// Enqueuer returns a function that queues an Application through ch,
+// waiting for room rather than dropping it (unlike DriftChannel's): a new
+// commit must reach every Application that follows it.
+func Enqueuer(ch chan<- event.GenericEvent) func(context.Context, types.NamespacedName) {
+	return func(ctx context.Context, app types.NamespacedName) {
+		obj := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: app.Name}}
+		select {
+		case ch <- event.GenericEvent{Object: obj}:
+		case <-ctx.Done():
+		}
+	}
 }
 
 // DriftChannel returns a channel of drift events and the function that feeds
@@ -94,6 +111,9 @@ type plan struct {
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &flotillav1.Application{}
 	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Poller.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx, done, owned := r.Shard.Hold(ctx, destinationName(app))
@@ -156,6 +176,13 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			Previous:         inventory.FromResourceStatus(app.Status.Resources),
 			BeforeWrite:      r.recordInventory(app),
 		})
+	}
+	if err == nil && res != nil {
+		asked := p.revision
+		if asked == "" {
+			asked = app.Spec.Source.TargetRevision
+		}
+		r.Poller.follow(app, secrets.Credentials, asked, res.Revision)
 	}
 	if ctx.Err() != nil {
 		// The cluster moved to another replica, or the controller is

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -59,6 +60,7 @@ func (r *ApplicationReconciler) ensureFinalizer(ctx context.Context, app *flotil
 // Application with a condition, until it answers or the operator abandons
 // its objects with an annotation.
 func (r *ApplicationReconciler) finalize(ctx context.Context, app *flotillav1.Application) (ctrl.Result, error) {
+	r.Poller.forget(types.NamespacedName{Namespace: app.Namespace, Name: app.Name})
 	if !controllerutil.ContainsFinalizer(app, flotillav1.Finalizer) {
 		return ctrl.Result{}, nil
 	}

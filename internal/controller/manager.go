@@ -54,6 +54,10 @@ type Options struct {
 	CacheDir string
 	// Workers is how many Applications sync at once.
 	Workers int
+	// PollInterval is how often each git repository and revision that
+	// Applications follow is listed for a new commit; zero or less turns
+	// polling off (the Applications' own intervals remain).
+	PollInterval time.Duration
 	// ResolveShare is how long one listing of a git repository's refs
 	// answers every Application of the same repository, revision and
 	// credentials; zero lists for each sync.
@@ -86,6 +90,7 @@ func DefaultOptions() Options {
 		Workers:     16,
 
 		ResolveShare: 5 * time.Second,
+		PollInterval: DefaultPollInterval,
 		Logger:       slog.Default(),
 
 		ShardLeaseDuration: shard.DefaultLeaseDuration,
@@ -155,7 +160,14 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind}); err != nil {
+	var poller *revisionPoller
+	if opts.PollInterval > 0 {
+		poller = newRevisionPoller(sources, opts.PollInterval, Enqueuer(drift), opts.Logger)
+		if err := mgr.Add(poller); err != nil {
+			return err
+		}
+	}
+	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind, poller}); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -184,7 +196,8 @@ type reconcilerParts struct {
 	drift   <-chan event.GenericEvent
 	member  *shard.Member
 	// capi is Cluster API's Cluster when --capi is on, else nil.
-	capi *schema.GroupVersionKind
+	capi   *schema.GroupVersionKind
+	poller *revisionPoller
 }
 
 func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) error {
@@ -197,6 +210,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Log:      opts.Logger,
 		Shard:    parts.member,
 		Projects: projectOptions(opts),
+		Poller:   parts.poller,
 	}
 	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
 		return err

@@ -1,7 +1,7 @@
 package source_test
 
 import (
-		"sync"
+	"sync"
 	"testing"
 	"time"
 

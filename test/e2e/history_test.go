@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -122,4 +123,35 @@ func removeAnnotation(t *testing.T, name, key string) {
 	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestNewCommitNoticedWithoutWebhook shows that, at the controller's
+// defaults, a push to a branch reaches the Applications that follow it
+// within the poll interval (one minute), though their own resync interval
+// is an hour and no webhook is sent: the branch is polled once for all.
+func TestNewCommitNoticedWithoutWebhook(t *testing.T) {
+	ns := testNamespace(t)
+	root := t.TempDir()
+	repo := gitserver.NewRepo(t, root, "fleet")
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	first := repo.Commit("main", configMapWith("one"))
+	names := []string{"poll-a", "poll-b", "poll-c"}
+	for i, name := range names {
+		spec := plainApp(srv.URL("fleet"), "app", fmt.Sprintf("%s-%d", ns, i))
+		spec.SyncPolicy.Interval = interval(time.Hour)
+		newApp(t, name, spec)
+	}
+	for _, name := range names {
+		waitApp(t, name, time.Minute, "synced", func(a *flotillav1.Application) bool {
+			return synced(a) && a.Status.Sync.Revision == first
+		})
+	}
+	second := repo.Commit("main", configMapWith("two"))
+	pushed := time.Now()
+	for _, name := range names {
+		waitApp(t, name, 75*time.Second, "synced at the pushed commit", func(a *flotillav1.Application) bool {
+			return synced(a) && a.Status.Sync.Revision == second
+		})
+	}
+	t.Logf("the push reached %d Applications in %s", len(names), time.Since(pushed).Round(time.Second))
 }
