@@ -91,7 +91,7 @@ func (c *Client) Pin(ctx context.Context, req Request) (string, error) {
 		}
 		return rev.Commit, nil
 	default:
-		rev, err := c.Resolve(ctx, GitRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials})
+		rev, err := c.Resolve(ctx, GitRequest{URL: req.URL, Revision: req.Revision, Credentials: req.Credentials, Fresh: req.Fresh})
 		return rev.Commit, err
 	}
 }

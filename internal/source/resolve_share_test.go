@@ -44,6 +44,13 @@ func TestResolveShared(t *testing.T) {
 	if got := srv.Counts().LsRefs; got != 2 {
 		t.Fatalf("after a Fresh resolve the server saw %d listings, want 2", got)
 	}
+	// The revision poller pins with Fresh: it sees a push at once, not the
+	// listing shared moments ago.
+	third := repo.Commit("main", map[string]string{"a.yaml": "a: 3\n"})
+	pinned, err := c.Pin(testContext(t), source.Request{URL: req.URL, Revision: "main", Credentials: creds, Fresh: true})
+	if err != nil || pinned != third {
+		t.Fatalf("Fresh Pin = %s, %v; want %s", pinned, err, third)
+	}
 	// Wrong credentials are refused by a listing of their own.
 	bad := source.GitRequest{URL: srv.URL("shared"), Revision: "main", Credentials: &source.Credentials{Username: "u", Password: "wrong", CACert: srv.CACert()}}
 	if _, err := c.Resolve(testContext(t), bad); err == nil {
