@@ -26,6 +26,7 @@ type serverFlags struct {
 	kube      kubeFlags
 	serverURL string
 	rbac      rbac.Options
+	live      liveFlags
 	verbose   bool
 }
 
@@ -47,6 +48,7 @@ certificate at its first start and keeps it in the Secret flotilla-server-tls.`,
 		},
 	}
 	fl.kube.add(cmd)
+	fl.live.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of the Applications, Clusters, Fleets, Projects and of the server's Secrets")
 	f.StringVar(&opts.Listen, "listen", opts.Listen, "address of the HTTPS listener")
@@ -86,6 +88,12 @@ func runServer(cmd *cobra.Command, opts server.Options, fl *serverFlags) error {
 	if err := mountUI(&opts); err != nil {
 		return err
 	}
+	live, closeLive, err := newLive(opts, &fl.live)
+	if err != nil {
+		return err
+	}
+	defer closeLive()
+	opts.Live = live
 	// The webhooks patch through the server's hub client: mounted now,
 	// made once the server is.
 	var hooks *webhook.Handler

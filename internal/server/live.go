@@ -11,8 +11,8 @@ import (
 )
 
 // Live reads an Application's objects in its workload cluster (package
-// live). Its errors wrap NotFound or BadRequest classes through
-// Options.LiveErrors.
+// live; LiveReader adapts its Reader). Its errors are *apiError, or wrap
+// ErrLiveNotFound or ErrLiveBadRequest, to be answered 404 and 400.
 type Live interface {
 	Tree(ctx context.Context, app *flotillav1.Application) (*wire.Tree, error)
 	Resource(ctx context.Context, app *flotillav1.Application, ref wire.ObjectRef) (any, error)

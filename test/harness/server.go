@@ -63,6 +63,9 @@ func (s *Server) Start() error {
 	cmd := exec.Command(h.opts.Bin, append([]string{"server",
 		"--kubeconfig", h.Fleet.Kubeconfig(), "--context", h.Fleet.Clusters[0].Name,
 		"--listen", s.addr,
+		// Diffs fetch the tests' repositories on loopback, as the
+		// controller does.
+		"--allow-local-repos", "--cache-dir", filepath.Join(h.Dir, "server-cache"),
 	}, s.args...)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
