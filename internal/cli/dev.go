@@ -80,8 +80,9 @@ func newDevUpCommand(opts *devOptions) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "Started the clusters in %s.\n", time.Since(start).Round(100*time.Millisecond))
+			var srv *devServer
 			if !clustersOnly {
-				if err := setUpFlotilla(cmd.Context(), out, f, examples); err != nil {
+				if srv, err = setUpFlotilla(cmd.Context(), out, f, examples); err != nil {
 					return errors.Join(err, f.Stop())
 				}
 			}
@@ -90,8 +91,9 @@ func newDevUpCommand(opts *devOptions) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "\nUse it:\n  %s\n  kubectl --context %s get nodes\n", envLine(f), f.Clusters[len(f.Clusters)-1].Name)
-			if !clustersOnly {
+			if srv != nil {
 				fmt.Fprintf(out, "  kubectl --context %s -n %s get applications\n", f.Clusters[0].Name, flotillav1.DefaultNamespace)
+				printLogin(out, srv, f.Dir)
 			}
 			fmt.Fprintf(out, "Stop it:\n  flotilla dev down\n")
 			return nil

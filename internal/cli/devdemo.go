@@ -2,15 +2,19 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -20,28 +24,32 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/controller"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/internal/server"
+	"github.com/flotilla-dev/flotilla/internal/server/auth"
 )
 
 // setUpFlotilla installs Flotilla into the hub of a new dev fleet, registers
 // the other clusters, starts the controller beside the fleet and, with an
 // examples folder, deploys the examples from a git repository made of it.
-func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, examples string) error {
+// It starts the API server too, before the examples, so that they are
+// listed there at once.
+func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, examples string) (*devServer, error) {
 	hub := f.Clusters[0]
 	if _, err := Install(ctx, hub.RESTConfig(), flotillav1.DefaultNamespace); err != nil {
-		return fmt.Errorf("install Flotilla into %s: %w", hub.Name, err)
+		return nil, fmt.Errorf("install Flotilla into %s: %w", hub.Name, err)
 	}
 	fmt.Fprintf(out, "Installed Flotilla's CRDs into %s.\n", hub.Name)
 	scheme, err := controller.NewScheme()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := client.New(hub.RESTConfig(), client.Options{Scheme: scheme})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, cl := range f.Clusters[1:] {
 		if err := registerDevCluster(ctx, c, cl); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if len(f.Clusters) > 1 {
@@ -49,11 +57,11 @@ func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, exam
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metrics, err := freeLoopbackAddr()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	err = f.StartExtra("flotilla-controller", self, []string{"controller",
 		"--kubeconfig", f.Kubeconfig(), "--context", hub.Name,
@@ -62,14 +70,97 @@ func setUpFlotilla(ctx context.Context, out io.Writer, f *localfleet.Fleet, exam
 		"--cache-dir", filepath.Join(f.Dir, "cache"),
 	})
 	if err != nil {
-		return fmt.Errorf("start the controller: %w", err)
+		return nil, fmt.Errorf("start the controller: %w", err)
 	}
 	fmt.Fprintf(out, "Started the controller: metrics on http://%s/metrics, log in %s.\n",
 		metrics, filepath.Join(f.Dir, "logs", "flotilla-controller.log"))
-	if examples == "" {
-		return nil
+	srv, err := startDevServer(ctx, out, c, f, self)
+	if err != nil {
+		return nil, err
 	}
-	return deployExamples(ctx, out, c, f, examples)
+	if examples == "" {
+		return srv, nil
+	}
+	return srv, deployExamples(ctx, out, c, f, examples)
+}
+
+// devServer is the `flotilla server` of a dev fleet: where it serves, the
+// file of its self-signed certificate, and the admin's initial password.
+type devServer struct {
+	URL, CAFile, Password string
+}
+
+// startDevServer runs `flotilla server` beside the controller on a free
+// loopback port, waits until it serves, and writes its certificate to a
+// file of the fleet's folder, for curl's --cacert.
+func startDevServer(ctx context.Context, out io.Writer, c client.Client, f *localfleet.Fleet, self string) (*devServer, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv := &devServer{URL: "https://" + addr, CAFile: filepath.Join(f.Dir, "flotilla-server-ca.pem")}
+	err = f.StartExtra("flotilla-server", self, []string{"server",
+		"--kubeconfig", f.Kubeconfig(), "--context", f.Clusters[0].Name,
+		"--listen", addr, "--url", srv.URL,
+		// The examples' repository is on loopback, as for the controller.
+		"--allow-local-repos", "--cache-dir", filepath.Join(f.Dir, "server-cache"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the server: %w", err)
+	}
+	logFile := filepath.Join(f.Dir, "logs", "flotilla-server.log")
+	ca, password, err := waitDevServer(ctx, c, srv.URL)
+	if err != nil {
+		return nil, fmt.Errorf("%w; see %s", err, logFile)
+	}
+	if err := os.WriteFile(srv.CAFile, ca, 0o644); err != nil {
+		return nil, fmt.Errorf("write the server's certificate: %w", err)
+	}
+	srv.Password = password
+	fmt.Fprintf(out, "Started the server: %s (its self-signed certificate in %s), log in %s.\n", srv.URL, srv.CAFile, logFile)
+	return srv, nil
+}
+
+// printLogin says how to reach the dev server: the admin's initial password
+// (the issue asks the demo to show it, as Argo CD's does) and a login with
+// curl through a cookie jar.
+func printLogin(out io.Writer, srv *devServer, dir string) {
+	jar := filepath.Join(dir, "flotilla-cookies.txt")
+	fmt.Fprintf(out, "The server (API under /api/v1, OpenAPI at /api/v1/openapi.json):\n  %s\n", srv.URL)
+	fmt.Fprintf(out, "  user admin, password %s (the Secret %s/%s, key password)\n", srv.Password, flotillav1.DefaultNamespace, auth.InitialAdminSecret)
+	fmt.Fprintf(out, "  curl --cacert %s -c %s -H 'Content-Type: application/json' \\\n    -d '{\"username\":\"admin\",\"password\":\"%s\"}' %s/api/v1/session\n", srv.CAFile, jar, srv.Password, srv.URL)
+	fmt.Fprintf(out, "  curl --cacert %s -b %s %s/api/v1/applications\n", srv.CAFile, jar, srv.URL)
+}
+
+// waitDevServer waits until the server answers /readyz and the admin's
+// initial password exists, and returns the server's certificate (PEM) and
+// the password.
+func waitDevServer(ctx context.Context, c client.Client, url string) (ca []byte, password string, err error) {
+	err = wait.PollUntilContextTimeout(ctx, 300*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var admin, cert corev1.Secret
+		if err := c.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: auth.InitialAdminSecret}, &admin); err != nil {
+			return false, nil
+		}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: server.TLSSecretName}, &cert); err != nil {
+			return false, nil
+		}
+		ca, password = cert.Data[corev1.TLSCertKey], string(admin.Data["password"])
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(ca) || password == "" {
+			return false, nil
+		}
+		probe := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		resp, err := probe.Get(url + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("the server did not become ready: %w", err)
+	}
+	return ca, password, nil
 }
 
 // registerDevCluster registers a workload cluster as `flotilla cluster add`
