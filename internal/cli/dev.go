@@ -150,9 +150,10 @@ func newDevDownCommand(opts *devOptions) *cobra.Command {
 			if err := f.Stop(); err != nil {
 				return err
 			}
-			// What dev up wrote beside the fleet: the controller's source
-			// cache and the examples repository.
-			for _, name := range []string{"cache", "examples.git"} {
+			// What dev up wrote beside the fleet: the controller's and the
+			// server's source caches, the examples repository, the server's
+			// certificate and the cookie jar of the printed curl login.
+			for _, name := range []string{"cache", "examples.git", "server-cache", "flotilla-server-ca.pem", "flotilla-cookies.txt"} {
 				if err := os.RemoveAll(filepath.Join(f.Dir, name)); err != nil {
 					return err
 				}

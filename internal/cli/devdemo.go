@@ -122,7 +122,7 @@ func startDevServer(ctx context.Context, out io.Writer, c client.Client, f *loca
 }
 
 // printLogin says how to reach the dev server: the admin's initial password
-// (the issue asks the demo to show it, as Argo CD's does) and a login with
+// (shown, as Argo CD shows its own) and a login with
 // curl through a cookie jar.
 func printLogin(out io.Writer, srv *devServer, dir string) {
 	jar := filepath.Join(dir, "flotilla-cookies.txt")

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -37,9 +39,23 @@ func TestAPILive(t *testing.T) {
 		{Name: "viewer", Groups: []string{"apilive-viewers"}, Policies: []string{"applications:get"}},
 		{Name: "logs-only", Groups: []string{"apilive-loggers"}, Policies: []string{"logs:get"}},
 	})
-	ns := testNamespace(t)
+	// Inside the Project's destinations (apilive-*).
+	ns := "apilive-" + testNamespace(t)
 	spec := plainApp(srv.URL("fleet"), "app", ns)
 	spec.Destination.Cluster = "apilive-dev-1"
+	// The Project allows no cluster-scoped kind: the namespace is made
+	// beforehand, as a cluster's admin would.
+	spec.SyncPolicy.CreateNamespace = false
+	dev1, err := client.New(env.Fleet.Cluster("dev-1").RESTConfig(), client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dev1.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = dev1.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	})
 	createAPIApp(t, admin, apiApp("apilive", "apilive", nil, spec))
 	waitApp(t, "apilive", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
 		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy

@@ -1,10 +1,16 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,11 +31,12 @@ func TestDevUpDown(t *testing.T) {
 			_, _ = tryCmd(flotillaBin, "dev", "down", "--state", state)
 		}
 	})
-	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down", "The example Applications are Synced"} {
+	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down", "The example Applications are Synced", "user admin, password "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dev up output lacks %q:\n%s", want, out)
 		}
 	}
+	demoAPISeesExamples(t, out)
 
 	again, err := tryCmd(flotillaBin, "dev", "up", "--state", state)
 	if err == nil || !strings.Contains(again, "already running") {
@@ -70,8 +77,8 @@ func TestDevUpDown(t *testing.T) {
 	}
 
 	pids, addrs := fleetProcesses(t, state)
-	if len(pids) != 16 {
-		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters and the controller", len(pids))
+	if len(pids) != 17 {
+		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters, the controller and the server", len(pids))
 	}
 	runCmd(t, flotillaBin, "dev", "down", "--state", state)
 	stopped = true
@@ -143,4 +150,47 @@ func processAlive(pid int) bool {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return false
+}
+
+// demoAPISeesExamples logs in to the server `dev up` started with the URL,
+// certificate and password it printed, and finds the examples listed.
+func demoAPISeesExamples(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^  (https://127\.0\.0\.1:[0-9]+)\n  user admin, password (\S+) `).FindStringSubmatch(out)
+	ca := regexp.MustCompile(`--cacert (\S+) `).FindStringSubmatch(out)
+	if m == nil || ca == nil {
+		t.Errorf("dev up printed no server URL, password and certificate:\n%s", out)
+		return
+	}
+	pem, err := os.ReadFile(ca[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+	login, _ := json.Marshal(map[string]string{"username": "admin", "password": m[2]})
+	resp, err := hc.Post(m[1]+"/api/v1/session", "application/json", bytes.NewReader(login))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session struct {
+		Token string `json:"token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&session)
+	_ = resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || session.Token == "" {
+		t.Fatalf("login with the printed password: %d %v", resp.StatusCode, err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, m[1]+"/api/v1/applications", nil)
+	req.Header.Set("Authorization", "Bearer "+session.Token)
+	resp, err = hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "guestbook") {
+		t.Errorf("the examples through the API: %d %.300s", resp.StatusCode, body)
+	}
 }
