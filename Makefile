@@ -17,7 +17,7 @@ TEST_FLAGS ?= -race
 
 CONTROLLER_GEN := go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
 
-.PHONY: all build k8s test-deps test fuzz demo demo-down bench bench-peers lint fmt generate verify-generated clean
+.PHONY: all build k8s test-deps test fuzz image image-push image-test demo demo-down bench bench-peers lint fmt generate verify-generated clean
 
 all: build
 
@@ -41,6 +41,21 @@ test: test-deps
 # Every native fuzz target for a while (FUZZTIME inputs each, default 2000x).
 fuzz:
 	bash hack/fuzz.sh
+
+# The container image, without Docker: an OCI layout in bin/image for amd64
+# and arm64, with an SPDX SBOM beside it (hack/image/build.sh).
+image:
+	VERSION=$(VERSION) bash hack/image/build.sh
+
+# Pushes bin/image to $(REGISTRY)/flotilla:$(VERSION), with the credentials
+# of `docker login` (or any container registry login of the user).
+image-push:
+	@test -n "$(REGISTRY)" || (echo "usage: make image-push REGISTRY=registry.example.com/org" >&2; exit 1)
+	$(GO) run ./hack/image push --layout bin/image --ref $(REGISTRY)/flotilla:$(VERSION)
+
+# Builds the image and checks it: pushed to a registry and read back, run.
+image-test: image
+	$(GO) test -tags image -count=1 ./hack/image/
 
 demo: build k8s test-deps
 	$(BIN)/flotilla dev up --clusters 3 --examples examples

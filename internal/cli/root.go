@@ -31,6 +31,7 @@ func NewRootCommand() *cobra.Command {
 		newDevCommand(),
 		newInstallCommand(),
 		newUninstallCommand(),
+		newBootstrapCommand(),
 		newControllerCommand(),
 		newClusterCommand(g),
 		newLoginCommand(g),
