@@ -194,7 +194,9 @@ func Application(opts Options) *flotillav1.Application {
 			Source: flotillav1.ApplicationSource{
 				RepoURL: opts.URL, TargetRevision: opts.Branch, Path: path.Join(opts.Path, Folder),
 			},
-			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster},
+			// Flotilla's own namespace is written to only by a destination
+			// that names it.
+			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster, Namespace: opts.Install.Namespace},
 			SyncPolicy: flotillav1.SyncPolicy{
 				Automated: &flotillav1.AutomatedSync{Prune: true, SelfHeal: true},
 			},
