@@ -36,7 +36,8 @@ const (
 	// KustomizationFile lists the two; bootstrap writes it only once, and
 	// users change Flotilla's configuration with its patches.
 	KustomizationFile = "kustomization.yaml"
-	// AppName is the Application that syncs Flotilla itself.
+	// AppName is the Application that syncs Flotilla itself, and the
+	// Project that allows it exactly that.
 	AppName = "flotilla"
 	// SecretName holds the repository's credentials in the hub; it is
 	// never committed.
@@ -105,6 +106,14 @@ func Run(ctx context.Context, cfg *rest.Config, src *source.Client, opts Options
 		}
 		res.Installed = append(res.Installed, "Secret/"+SecretName)
 	}
+	proj, err := toUnstructured(Project(opts))
+	if err != nil {
+		return res, err
+	}
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(proj), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return res, fmt.Errorf("create the Project %s: %w", AppName, err)
+	}
+	res.Installed = append(res.Installed, "Project/"+AppName)
 	app, err := toUnstructured(Application(opts))
 	if err != nil {
 		return res, err
@@ -166,11 +175,16 @@ func Files(opts Options) (files, initial map[string][]byte, err error) {
 		}
 		fmt.Fprintf(&components, "---\n%s", data)
 	}
+	proj, err := yaml.Marshal(Project(opts))
+	if err != nil {
+		return nil, nil, err
+	}
 	app, err := yaml.Marshal(Application(opts))
 	if err != nil {
 		return nil, nil, err
 	}
-	sync := "# The Application through which Flotilla syncs itself, rewritten by `flotilla bootstrap git`.\n" + string(app)
+	sync := "# The Project and the Application through which Flotilla syncs itself,\n" +
+		"# rewritten by `flotilla bootstrap git`.\n---\n" + string(proj) + "---\n" + string(app)
 	kustomization := "# Flotilla's own configuration: add patches here (see docs/bootstrap.md).\n" +
 		"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- " +
 		ComponentsFile + "\n- " + SyncFile + "\n"
@@ -190,12 +204,10 @@ func Application(opts Options) *flotillav1.Application {
 		TypeMeta:   metav1.TypeMeta{APIVersion: flotillav1.GroupVersion.String(), Kind: "Application"},
 		ObjectMeta: metav1.ObjectMeta{Name: AppName, Namespace: opts.Install.Namespace},
 		Spec: flotillav1.ApplicationSpec{
-			Project: flotillav1.DefaultProject,
+			Project: AppName,
 			Source: flotillav1.ApplicationSource{
 				RepoURL: opts.URL, TargetRevision: opts.Branch, Path: path.Join(opts.Path, Folder),
 			},
-			// Flotilla's own namespace is written to only by a destination
-			// that names it.
 			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster, Namespace: opts.Install.Namespace},
 			SyncPolicy: flotillav1.SyncPolicy{
 				Automated: &flotillav1.AutomatedSync{Prune: true, SelfHeal: true},
@@ -207,6 +219,29 @@ func Application(opts Options) *flotillav1.Application {
 		app.Spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: SecretName}
 	}
 	return app
+}
+
+// Project allows the bootstrap Application what Flotilla's manifests hold
+// and nothing more: the repository, Flotilla's own namespace (which only a
+// destination naming it opens), the cluster-scoped kinds of the install,
+// and the credentials Secret.
+func Project(opts Options) *flotillav1.Project {
+	opts = opts.withDefaults()
+	return &flotillav1.Project{
+		TypeMeta:   metav1.TypeMeta{APIVersion: flotillav1.GroupVersion.String(), Kind: "Project"},
+		ObjectMeta: metav1.ObjectMeta{Name: AppName, Namespace: opts.Install.Namespace},
+		Spec: flotillav1.ProjectSpec{
+			SourceRepos:  []string{opts.URL},
+			Destinations: []flotillav1.ProjectDestination{{Cluster: flotillav1.InCluster, Namespace: opts.Install.Namespace}},
+			ClusterResourceWhitelist: []flotillav1.GroupKindPattern{
+				{Group: "", Kind: "Namespace"},
+				{Group: "apiextensions.k8s.io", Kind: "CustomResourceDefinition"},
+				{Group: "rbac.authorization.k8s.io", Kind: "ClusterRole"},
+				{Group: "rbac.authorization.k8s.io", Kind: "ClusterRoleBinding"},
+			},
+			Secrets: []string{SecretName},
+		},
+	}
 }
 
 // credentialsSecret holds the repository's credentials under the keys the

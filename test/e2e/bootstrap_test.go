@@ -47,7 +47,7 @@ func TestBootstrapManagesItself(t *testing.T) {
 		"--username", "ops", "--password-file", pwFile, "--ca-file", caFile, "--namespace", ns, "--allow-local-repos", "--wait=false",
 		"--kubeconfig", env.Fleet.Kubeconfig(), "--context", env.Fleet.Clusters[0].Name}
 	out := runCmd(t, flotillaBin, args...)
-	for _, want := range []string{"committed Flotilla's manifests", "Deployment/flotilla-controller applied", "Secret/flotilla-bootstrap-git applied", "Application/flotilla applied"} {
+	for _, want := range []string{"committed Flotilla's manifests", "Deployment/flotilla-controller applied", "Secret/flotilla-bootstrap-git applied", "Project/flotilla applied", "Application/flotilla applied"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bootstrap output lacks %q:\n%s", want, out)
 		}
