@@ -8,6 +8,7 @@ package bootstrap
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"path"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -122,6 +124,37 @@ func Run(ctx context.Context, cfg *rest.Config, src *source.Client, opts Options
 		return res, fmt.Errorf("create the Application %s: %w", AppName, err)
 	}
 	res.Installed = append(res.Installed, "Application/"+AppName)
+	// What install just made is the Application's from the start: marked
+	// with its label and owner, the Application applies it as its own
+	// instead of refusing to take over objects it did not create.
+	var created flotillav1.Application
+	if err := c.Get(ctx, client.ObjectKey{Namespace: opts.Install.Namespace, Name: AppName}, &created); err != nil {
+		return res, err
+	}
+	objs, err := install.Manifests(opts.Install)
+	if err != nil {
+		return res, err
+	}
+	owner := opts.Install.Namespace + "/" + AppName + "/" + string(created.UID)
+	// sync.yaml's two objects are in the Application's folder too.
+	objs = append(objs, proj, app)
+	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+		"labels":      map[string]string{flotillav1.TrackingLabel: AppName},
+		"annotations": map[string]string{flotillav1.OwnerAnnotation: owner},
+	}})
+	if err != nil {
+		return res, err
+	}
+	for _, u := range objs {
+		mark := &unstructured.Unstructured{}
+		mark.SetAPIVersion(u.GetAPIVersion())
+		mark.SetKind(u.GetKind())
+		mark.SetNamespace(u.GetNamespace())
+		mark.SetName(u.GetName())
+		if err := c.Patch(ctx, mark, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			return res, fmt.Errorf("hand %s/%s to the Application %s: %w", u.GetKind(), u.GetName(), AppName, err)
+		}
+	}
 	return res, nil
 }
 
