@@ -159,16 +159,11 @@ func TestCLI(t *testing.T) {
 	c.ok("", "fleet", "list")
 	cliClusters(t, c)
 
-	live := liveServed(t, c)
-	if live {
-		cliDiff(t, c, 1, "to create")
-	}
+	cliDiff(t, c, 1, "to create")
 	cliSync(t, c, ns, "one")
 	c.ok("Healthy", "app", "wait", "cli", "--health", "--timeout", "2m")
-	if live {
-		cliDiff(t, c, 0, "No differences")
-		cliLogs(t, c, ns)
-	}
+	cliDiff(t, c, 0, "No differences")
+	cliLogs(t, c, ns)
 
 	second := repo.Commit("main", cliWorkload("two"))
 	c.ok("Refresh of application flotilla-system/cli requested", "app", "refresh", "cli")
@@ -231,19 +226,6 @@ func cliClusters(t *testing.T, c *cli) {
 	if out, _, code := c.run("", "cluster", "get", "cli-dev-3"); code == 0 {
 		t.Errorf("cluster get after rm: exit 0\n%s", out)
 	}
-}
-
-// liveServed says whether the server runs the live view of workload
-// clusters (diff, tree, logs). Until flotilla server wires it in, the
-// server answers 503 with this message, and the live checks wait for it.
-func liveServed(t *testing.T, c *cli) bool {
-	t.Helper()
-	_, errOut, code := c.run("", "app", "diff", "cli")
-	if code == 2 && strings.Contains(errOut, "does not run the live view of workload clusters") {
-		t.Log("this server does not run the live view yet: diff, tree and logs are not checked")
-		return false
-	}
-	return true
 }
 
 // cliDiff runs `app diff cli` and checks its exit code and output.

@@ -127,15 +127,23 @@ func pickContainer(pod map[string]any, name string) (string, error) {
 // follow is set and w can flush.
 func copyMasked(w io.Writer, src io.Reader, red redactor, follow bool) error {
 	br := bufio.NewReaderSize(src, maxLine)
-	flusher, _ := w.(http.Flusher)
+	// A response writer wrapped by middleware flushes through its Unwrap,
+	// which only a ResponseController follows.
+	var flush func() error
+	switch f := w.(type) {
+	case http.ResponseWriter:
+		flush = http.NewResponseController(f).Flush
+	case http.Flusher:
+		flush = func() error { f.Flush(); return nil }
+	}
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
 			if _, werr := io.WriteString(w, red.mask(string(line))); werr != nil {
 				return werr
 			}
-			if follow && flusher != nil {
-				flusher.Flush()
+			if follow && flush != nil {
+				_ = flush() // a writer that cannot flush sends at its end
 			}
 		}
 		switch {
