@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X github.com/flotilla-dev/flotilla/internal/version.Version=$(
 # Where hack/k8s puts the Kubernetes binaries; exported so tests find them.
 export FLOTILLA_K8S_BIN ?= $(HOME)/.cache/flotilla/k8s/v1.37.2
 # How long `go test` may run one package.
-TEST_TIMEOUT ?= 20m
+TEST_TIMEOUT ?= 45m
 TEST_FLAGS ?= -race
 
 CONTROLLER_GEN := go run sigs.k8s.io/controller-tools/cmd/controller-gen@v0.23.0
