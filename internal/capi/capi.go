@@ -90,9 +90,9 @@ func Kubeconfig(s *corev1.Secret) ([]byte, error) {
 	data, ok := s.Data[KubeconfigKey]
 	switch {
 	case !ok || len(data) == 0:
-		return nil, fmt.Errorf("Secret %s/%s has no key %q: %w", s.Namespace, s.Name, KubeconfigKey, ErrNoKubeconfig)
+		return nil, fmt.Errorf("the Secret %s/%s has no key %q: %w", s.Namespace, s.Name, KubeconfigKey, ErrNoKubeconfig)
 	case len(data) > MaxKubeconfigBytes:
-		return nil, fmt.Errorf("Secret %s/%s: key %q holds %d bytes, more than %d: %w",
+		return nil, fmt.Errorf("the Secret %s/%s: key %q holds %d bytes, more than %d: %w",
 			s.Namespace, s.Name, KubeconfigKey, len(data), MaxKubeconfigBytes, ErrNoKubeconfig)
 	}
 	return data, nil

@@ -195,7 +195,7 @@ func (r *CAPIReconciler) kubeconfig(ctx context.Context, key client.ObjectKey) (
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("Cluster API cluster %s: read its kubeconfig: %w", key.Name, err)
+		return nil, fmt.Errorf("the Cluster API cluster %s: read its kubeconfig: %w", key.Name, err)
 	}
 	data, err := capi.Kubeconfig(s)
 	if err != nil {
@@ -227,12 +227,12 @@ func (r *CAPIReconciler) own(ctx context.Context, src *unstructured.Unstructured
 	c.OwnerReferences = withOwner(c.OwnerReferences, ref)
 	if !maps.Equal(base.Labels, c.Labels) || len(base.OwnerReferences) != len(c.OwnerReferences) {
 		if err := r.Client.Patch(ctx, c, client.MergeFrom(base)); err != nil {
-			return fmt.Errorf("Cluster %s/%s: set its labels and owner: %w", c.Namespace, c.Name, err)
+			return fmt.Errorf("the Cluster %s/%s: set its labels and owner: %w", c.Namespace, c.Name, err)
 		}
 	}
 	s := &corev1.Secret{}
 	if err := r.Reader.Get(ctx, client.ObjectKey{Namespace: c.Namespace, Name: cluster.SecretName(c.Name)}, s); err != nil {
-		return fmt.Errorf("Cluster %s/%s: read its credentials Secret: %w", c.Namespace, c.Name, err)
+		return fmt.Errorf("the Cluster %s/%s: read its credentials Secret: %w", c.Namespace, c.Name, err)
 	}
 	sBase := s.DeepCopy()
 	if s.Labels == nil {
@@ -244,7 +244,7 @@ func (r *CAPIReconciler) own(ctx context.Context, src *unstructured.Unstructured
 		return nil
 	}
 	if err := r.Client.Patch(ctx, s, client.MergeFrom(sBase)); err != nil {
-		return fmt.Errorf("Secret %s/%s: set its owner: %w", s.Namespace, s.Name, err)
+		return fmt.Errorf("the Secret %s/%s: set its owner: %w", s.Namespace, s.Name, err)
 	}
 	return nil
 }

@@ -25,18 +25,3 @@ type Access interface {
 }
 
 type callerKey struct{}
-
-// callerFrom is the caller the authentication middleware put in r.
-func callerFrom(r *http.Request) Caller {
-	c, _ := r.Context().Value(callerKey{}).(Caller)
-	if c == nil {
-		return nobody{}
-	}
-	return c
-}
-
-// nobody may do nothing; it stands in when no caller was recorded.
-type nobody struct{}
-
-func (nobody) Name() string            { return "" }
-func (nobody) Can(_, _, _ string) bool { return false }

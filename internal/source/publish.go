@@ -67,57 +67,19 @@ func (c *Client) Publish(ctx context.Context, p Publication) (*Published, error)
 		return fail(err)
 	}
 	// The branch's head, if it has one: the commit builds on it.
-	rev, err := c.resolve(ctx, pr)
-	var srcErr *Error
-	switch {
-	case err == nil:
-		fetch := invocation{
-			args: []string{"-C", work, "fetch", "--quiet", "--depth=1", "--no-tags", "--no-recurse-submodules",
-				"--", pr.remote.raw, rev.Commit},
-			remote: pr.remote, auth: pr.auth, timeout: c.opts.FetchTimeout,
-		}
-		if err := c.runBounded(ctx, fetch, filepath.Join(work, ".git")); err != nil {
-			return fail(err)
-		}
-		if err := c.checkTree(ctx, filepath.Join(work, ".git"), rev.Commit); err != nil {
-			return fail(err)
-		}
-		if _, err := c.run(ctx, local("checkout", "--quiet", "--force", "-B", "publish", rev.Commit)); err != nil {
-			return fail(err)
-		}
-	case errors.As(err, &srcErr) && errors.Is(srcErr.Kind, ErrRevisionNotFound):
-		// An empty repository, or no such branch yet: the first commit.
-		if _, err := c.run(ctx, local("checkout", "--quiet", "--orphan", "publish")); err != nil {
-			return fail(err)
-		}
-	default:
+	head, err := c.checkoutBranch(ctx, pr, work, local)
+	if err != nil {
 		return fail(err)
 	}
-	var paths []string
-	write := func(files map[string][]byte, keep bool) error {
-		for name, data := range files {
-			file := filepath.Join(work, filepath.FromSlash(name))
-			if keep {
-				if _, err := os.Lstat(file); err == nil {
-					continue
-				}
-			}
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				return &Error{Kind: ErrGit, Detail: "cannot write " + name, cause: err}
-			}
-			if err := os.WriteFile(file, data, 0o644); err != nil {
-				return &Error{Kind: ErrGit, Detail: "cannot write " + name, cause: err}
-			}
-			paths = append(paths, name)
-		}
-		return nil
-	}
-	if err := write(p.Files, false); err != nil {
+	paths, err := writeFiles(work, p.Files, false)
+	if err != nil {
 		return fail(err)
 	}
-	if err := write(p.Initial, true); err != nil {
+	initial, err := writeFiles(work, p.Initial, true)
+	if err != nil {
 		return fail(err)
 	}
+	paths = append(paths, initial...)
 	sort.Strings(paths)
 	if len(paths) > 0 {
 		if _, err := c.run(ctx, local(append([]string{"add", "--"}, paths...)...)); err != nil {
@@ -128,15 +90,15 @@ func (c *Client) Publish(ctx context.Context, p Publication) (*Published, error)
 	if err != nil {
 		return fail(err)
 	}
-	if len(strings.TrimSpace(string(status))) == 0 && rev.Commit != "" {
-		return &Published{Commit: rev.Commit}, nil
+	if len(strings.TrimSpace(string(status))) == 0 && head != "" {
+		return &Published{Commit: head}, nil
 	}
 	commit := local("-c", "user.name="+p.AuthorName, "-c", "user.email="+p.AuthorEmail,
 		"commit", "--quiet", "--no-verify", "--allow-empty", "-m", p.Message)
 	if _, err := c.run(ctx, commit); err != nil {
 		return fail(err)
 	}
-	head, err := c.run(ctx, local("rev-parse", "HEAD"))
+	commitID, err := c.run(ctx, local("rev-parse", "HEAD"))
 	if err != nil {
 		return fail(err)
 	}
@@ -151,7 +113,7 @@ func (c *Client) Publish(ctx context.Context, p Publication) (*Published, error)
 		}
 		return fail(err)
 	}
-	return &Published{Commit: strings.TrimSpace(string(head)), Changed: true}, nil
+	return &Published{Commit: strings.TrimSpace(string(commitID)), Changed: true}, nil
 }
 
 // checkPublication refuses a branch name git would read as something else,
@@ -175,4 +137,56 @@ func checkPublication(p Publication) error {
 		}
 	}
 	return nil
+}
+
+// writeFiles writes files under work and returns the paths it wrote; with
+// keep, a file that exists already is left as it is.
+func writeFiles(work string, files map[string][]byte, keep bool) ([]string, error) {
+	var paths []string
+	for name, data := range files {
+		file := filepath.Join(work, filepath.FromSlash(name))
+		if keep {
+			if _, err := os.Lstat(file); err == nil {
+				continue
+			}
+		}
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return nil, &Error{Kind: ErrGit, Detail: "cannot write " + name, cause: err}
+		}
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			return nil, &Error{Kind: ErrGit, Detail: "cannot write " + name, cause: err}
+		}
+		paths = append(paths, name)
+	}
+	return paths, nil
+}
+
+// checkoutBranch checks out the branch's last commit into work and returns
+// it; an empty repository or a missing branch gets an empty orphan branch
+// and "".
+func (c *Client) checkoutBranch(ctx context.Context, pr *prepared, work string, local func(...string) invocation) (string, error) {
+	rev, err := c.resolve(ctx, pr)
+	var srcErr *Error
+	switch {
+	case err == nil:
+		fetch := invocation{
+			args: []string{"-C", work, "fetch", "--quiet", "--depth=1", "--no-tags", "--no-recurse-submodules",
+				"--", pr.remote.raw, rev.Commit},
+			remote: pr.remote, auth: pr.auth, timeout: c.opts.FetchTimeout,
+		}
+		if err := c.runBounded(ctx, fetch, filepath.Join(work, ".git")); err != nil {
+			return "", err
+		}
+		if err := c.checkTree(ctx, filepath.Join(work, ".git"), rev.Commit); err != nil {
+			return "", err
+		}
+		_, err := c.run(ctx, local("checkout", "--quiet", "--force", "-B", "publish", rev.Commit))
+		return rev.Commit, err
+	case errors.As(err, &srcErr) && errors.Is(srcErr.Kind, ErrRevisionNotFound):
+		// An empty repository, or no such branch yet: the first commit.
+		_, err := c.run(ctx, local("checkout", "--quiet", "--orphan", "publish"))
+		return "", err
+	default:
+		return "", err
+	}
 }

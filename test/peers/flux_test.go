@@ -151,7 +151,7 @@ func waitHealthy(addr string, p *program) error {
 func installCRDs(ctx context.Context, cl client.Client, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no CRDs in %s (run hack/peers/build.sh): %v", dir, err)
+		return fmt.Errorf("no CRDs in %s (run hack/peers/build.sh): %w", dir, err)
 	}
 	for _, file := range files {
 		data, err := os.ReadFile(file)

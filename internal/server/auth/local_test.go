@@ -133,7 +133,7 @@ func TestTokensRefused(t *testing.T) {
 		"other issuer": signed(func(c *claims) { c.Issuer = "https://elsewhere" }),
 		"unknown key":  unknown,
 		"other user":   signed(func(c *claims) { c.Subject = "alice" }),
-		"sso session":  signed(func(c *claims) { c.Local, c.IdP = false, "https://idp.example.com" }),
+		"sso session":  signed(func(c *claims) { c.Local, c.IDP = false, "https://idp.example.com" }),
 		"too long":     strings.Repeat("a", maxTokenBytes+1),
 	}
 	for name, tok := range tests {

@@ -215,7 +215,7 @@ func loopbackURL(s string) (*url.URL, error) {
 	}
 	ip := net.ParseIP(u.Hostname())
 	if u.Scheme != "http" || u.Port() == "" || u.User != nil || ip == nil || !ip.IsLoopback() {
-		return nil, fmt.Errorf("%w: the cli URL must be http://127.0.0.1:PORT/... or http://[::1]:PORT/...", errBadRequest)
+		return nil, fmt.Errorf("%w: the cli URL must be http://127.0.0.1:PORT/PATH or http://[::1]:PORT/PATH", errBadRequest)
 	}
 	return u, nil
 }

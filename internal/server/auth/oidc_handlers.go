@@ -107,7 +107,7 @@ func (s *Service) sendCode(w http.ResponseWriter, r *http.Request, id identity, 
 	c, err := s.newClaims(id.username, audExchange, exchangeTTL)
 	var code string
 	if err == nil {
-		c.Groups, c.IdP = id.groups, s.sso.cfg.Issuer
+		c.Groups, c.IDP = id.groups, s.sso.cfg.Issuer
 		code, err = s.sign(r.Context(), c)
 	}
 	u, uerr := loopbackURL(cli)
@@ -131,7 +131,7 @@ func (s *Service) handleExchange(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.parse(r.Context(), req.Code, audExchange, &c)
 	}
-	if err == nil && (s.sso == nil || c.IdP != s.sso.cfg.Issuer) {
+	if err == nil && (s.sso == nil || c.IDP != s.sso.cfg.Issuer) {
 		err = fmt.Errorf("%w: the code is from another provider", ErrUnauthenticated)
 	}
 	if err == nil {
@@ -143,7 +143,7 @@ func (s *Service) handleExchange(w http.ResponseWriter, r *http.Request) {
 	}
 	var sess session
 	if err == nil {
-		sess, err = s.issue(r.Context(), c.Subject, c.Groups, c.IdP, "")
+		sess, err = s.issue(r.Context(), c.Subject, c.Groups, c.IDP, "")
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -103,11 +103,11 @@ func (s *Service) verify(ctx context.Context, raw string) (*Principal, error) {
 		if err := s.checkLocal(ctx, c.Subject, c.PW); err != nil {
 			return nil, err
 		}
-	} else if s.sso == nil || c.IdP != s.sso.cfg.Issuer {
+	} else if s.sso == nil || c.IDP != s.sso.cfg.Issuer {
 		return nil, fmt.Errorf("%w: the session is from a provider no longer configured", ErrUnauthenticated)
 	}
 	return &Principal{
-		Username: c.Subject, Groups: c.Groups, Issuer: c.IdP, Local: c.Local,
+		Username: c.Subject, Groups: c.Groups, Issuer: c.IDP, Local: c.Local,
 		ExpiresAt: c.ExpiresAt.Time, id: c.ID, csrf: c.CSRF,
 	}, nil
 }
@@ -158,7 +158,7 @@ func (s *Service) issue(ctx context.Context, user string, groups []string, idp, 
 	if err != nil {
 		return session{}, err
 	}
-	c.Groups, c.IdP, c.Local, c.PW = groups, idp, idp == "", pw
+	c.Groups, c.IDP, c.Local, c.PW = groups, idp, idp == "", pw
 	if c.CSRF, err = randomString(24); err != nil {
 		return session{}, err
 	}

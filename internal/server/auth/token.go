@@ -27,8 +27,8 @@ const maxTokenBytes = 8 << 10
 type claims struct {
 	jwt.RegisteredClaims
 	Groups []string `json:"groups,omitempty"`
-	// IdP is the OpenID provider's issuer; empty for a local account.
-	IdP string `json:"idp,omitempty"`
+	// IDP is the OpenID provider's issuer; empty for a local account.
+	IDP string `json:"idp,omitempty"`
 	// Local marks a local account; PW is a fingerprint of its password
 	// hash when the session began, so a password change ends it.
 	Local bool   `json:"local,omitempty"`

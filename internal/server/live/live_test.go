@@ -109,7 +109,7 @@ func TestPickContainer(t *testing.T) {
 	}
 	for _, c := range cases {
 		got, err := pickContainer(c.pod, c.name)
-		if got != c.want || !errors.Is(err, c.wantErr) && !(err == nil && c.wantErr == nil) {
+		if got != c.want || !errors.Is(err, c.wantErr) && (err != nil || c.wantErr != nil) {
 			t.Errorf("pickContainer(%q) = %q, %v; want %q, %v", c.name, got, err, c.want, c.wantErr)
 		}
 	}
