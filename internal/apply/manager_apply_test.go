@@ -352,7 +352,7 @@ func TestApplyDoesNotTakeOverOthersObjects(t *testing.T) {
 	if len(got) != 2 || got[0].CurrentOwner != "" || got[1].CurrentOwner != other.Annotation() {
 		t.Fatalf("conflicts = %+v, want both ConfigMaps, the second owned by %s", got, other.Annotation())
 	}
-	if !strings.Contains(got[0].Message, "adoptUnowned") || !strings.Contains(got[1].Message, other.String()) {
+	if !strings.Contains(got[0].Message, "not managed by Flotilla; delete it") || !strings.Contains(got[1].Message, other.String()) {
 		t.Errorf("conflict messages = %q, %q", got[0].Message, got[1].Message)
 	}
 	if w := reqs.Writes(); len(w) != 0 {

@@ -168,7 +168,7 @@ func (m *Manager) applyOptions(dryRun bool) metav1.ApplyOptions {
 // object's, so anyone could have written it: it is quoted and cut short.
 func conflictMessage(owner Owner, current string) string {
 	if current == "" {
-		return "exists and is not managed by Flotilla; set adoptUnowned to take it over"
+		return "exists and is not managed by Flotilla; delete it, or label it " + flotillav1.TrackingLabel + " and annotate it " + flotillav1.OwnerAnnotation + " for this Application, to let Flotilla take it over"
 	}
 	parts := strings.Split(current, "/")
 	if len(parts) == 3 && parts[0] == owner.Namespace && parts[1] == owner.Name {
