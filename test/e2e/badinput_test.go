@@ -9,14 +9,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-const goodConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  k: v\n"
 
 // TestBadInput: each kind of bad input turns its Application's Ready
 // condition False with a reason and a message naming the cause, applies
@@ -28,10 +26,10 @@ func TestBadInput(t *testing.T) {
 
 	// A healthy neighbour that must keep syncing throughout.
 	neighbourRepo := gitserver.NewRepo(t, root, "neighbour")
-	neighbourRepo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
-	neighbourNS := testNamespace(t) + "-neighbour"
-	newApp(t, "neighbour", plainApp(srv.URL("neighbour"), "app", neighbourNS))
-	waitApp(t, "neighbour", 2*time.Minute, "Synced", synced)
+	neighbourRepo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	neighbourNS := harness.TestNamespace(t) + "-neighbour"
+	newApp(t, "neighbour", harness.PlainApp(srv.URL("neighbour"), "app", neighbourNS))
+	env.WaitApp(t, "neighbour", 2*time.Minute, "Synced", harness.Synced)
 
 	outside := t.TempDir() + "/secret.yaml"
 	writeFile(t, outside, "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stolen\ndata:\n  canary: outside-canary-5521\n")
@@ -44,44 +42,44 @@ func TestBadInput(t *testing.T) {
 		message string // a part the condition message must hold
 	}{{
 		name:    "malformed-yaml",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n"}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap, "app/broken.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x\n"}),
 		path:    "app",
 		reason:  flotillav1.ReasonRenderFailed,
 		message: "broken.yaml",
 	}, {
 		name:    "missing-crd",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap, "app/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"}),
 		path:    "app",
 		reason:  flotillav1.ReasonDryRunFailed,
 		message: "Widget",
 	}, {
 		name:    "rejected-object",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports: [{port: 99999}]\n"}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap, "app/svc.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: bad\nspec:\n  ports: [{port: 99999}]\n"}),
 		path:    "app",
 		reason:  flotillav1.ReasonDryRunFailed,
 		message: "Service/",
 	}, {
 		name:    "nonexistent-path",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap}),
 		path:    "does/not/exist",
 		reason:  flotillav1.ReasonRenderFailed,
 		message: "does/not/exist",
 	}, {
 		name:    "path-traversal",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap}),
 		path:    "../../..",
 		reason:  flotillav1.ReasonRenderFailed,
 		message: "../../..",
 	}, {
 		name: "symlink-out",
-		files: append(entries(map[string]string{"app/cm.yaml": goodConfigMap}),
+		files: append(entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap}),
 			gitserver.Entry{Path: "app/link.yaml", Mode: gitserver.ModeSymlink, Content: outside}),
 		path:    "app",
 		reason:  flotillav1.ReasonRenderFailed,
 		message: "link.yaml",
 	}, {
 		name:    "huge-manifest",
-		files:   entries(map[string]string{"app/cm.yaml": goodConfigMap, "app/huge.yaml": hugeManifest(50 << 20)}),
+		files:   entries(map[string]string{"app/cm.yaml": harness.GoodConfigMap, "app/huge.yaml": hugeManifest(50 << 20)}),
 		path:    "app",
 		reason:  flotillav1.ReasonRenderFailed,
 		message: "huge.yaml",
@@ -90,10 +88,10 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			repo := gitserver.NewRepo(t, root, tc.name)
 			repo.CommitEntries("main", tc.files)
-			ns := testNamespace(t)
-			newApp(t, tc.name, plainApp(srv.URL(tc.name), tc.path, ns))
-			app := waitApp(t, tc.name, 2*time.Minute, "Ready False with "+tc.reason, failedWith(tc.reason))
-			c := readyCondition(app)
+			ns := harness.TestNamespace(t)
+			newApp(t, tc.name, harness.PlainApp(srv.URL(tc.name), tc.path, ns))
+			app := env.WaitApp(t, tc.name, 2*time.Minute, "Ready False with "+tc.reason, harness.FailedWith(tc.reason))
+			c := harness.ReadyCondition(app)
 			t.Logf("%s: %s", c.Reason, c.Message)
 			if !strings.Contains(c.Message, tc.message) {
 				t.Errorf("condition message should name %q: %s", tc.message, c.Message)
@@ -106,9 +104,9 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// The neighbour still follows its branch.
-	next := neighbourRepo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(goodConfigMap, "k: v", "k: v2", 1)})
-	waitApp(t, "neighbour", time.Minute, "Synced at its new commit", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == next
+	next := neighbourRepo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(harness.GoodConfigMap, "k: v", "k: v2", 1)})
+	env.WaitApp(t, "neighbour", time.Minute, "Synced at its new commit", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == next
 	})
 }
 
@@ -119,26 +117,26 @@ func TestSourceOutage(t *testing.T) {
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	gone := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo := gitserver.NewRepo(t, root, "fleet")
-	repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
-	repo.Commit("feature", map[string]string{"app/cm.yaml": goodConfigMap})
+	repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	repo.Commit("feature", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
 
-	nsDown, nsBranch := testNamespace(t)+"-down", testNamespace(t)+"-branch"
-	newApp(t, "outage-server", plainApp(gone.URL("fleet"), "app", nsDown))
-	branchApp := plainApp(srv.URL("fleet"), "app", nsBranch)
+	nsDown, nsBranch := harness.TestNamespace(t)+"-down", harness.TestNamespace(t)+"-branch"
+	newApp(t, "outage-server", harness.PlainApp(gone.URL("fleet"), "app", nsDown))
+	branchApp := harness.PlainApp(srv.URL("fleet"), "app", nsBranch)
 	branchApp.Source.TargetRevision = "feature"
 	newApp(t, "outage-branch", branchApp)
-	waitApp(t, "outage-server", 2*time.Minute, "Synced", synced)
-	waitApp(t, "outage-branch", 2*time.Minute, "Synced", synced)
+	env.WaitApp(t, "outage-server", 2*time.Minute, "Synced", harness.Synced)
+	env.WaitApp(t, "outage-branch", 2*time.Minute, "Synced", harness.Synced)
 
 	gone.Close()
 	repo.DeleteBranch("feature")
-	app := waitApp(t, "outage-server", time.Minute, "FetchFailed", failedWith(flotillav1.ReasonFetchFailed))
-	if !strings.Contains(readyCondition(app).Message, "127.0.0.1") {
-		t.Errorf("the condition should name the repository: %s", readyCondition(app).Message)
+	app := env.WaitApp(t, "outage-server", time.Minute, "FetchFailed", harness.FailedWith(flotillav1.ReasonFetchFailed))
+	if !strings.Contains(harness.ReadyCondition(app).Message, "127.0.0.1") {
+		t.Errorf("the condition should name the repository: %s", harness.ReadyCondition(app).Message)
 	}
-	app = waitApp(t, "outage-branch", time.Minute, "RevisionNotFound", failedWith(flotillav1.ReasonRevisionNotFound))
-	if !strings.Contains(readyCondition(app).Message, "feature") {
-		t.Errorf("the condition should name the branch: %s", readyCondition(app).Message)
+	app = env.WaitApp(t, "outage-branch", time.Minute, "RevisionNotFound", harness.FailedWith(flotillav1.ReasonRevisionNotFound))
+	if !strings.Contains(harness.ReadyCondition(app).Message, "feature") {
+		t.Errorf("the condition should name the branch: %s", harness.ReadyCondition(app).Message)
 	}
 	for _, ns := range []string{nsDown, nsBranch} {
 		var cm corev1.ConfigMap
@@ -148,19 +146,6 @@ func TestSourceOutage(t *testing.T) {
 	}
 	if len(app.Status.Resources) == 0 {
 		t.Errorf("the inventory must survive a source outage")
-	}
-}
-
-func plainApp(url, path, ns string) flotillav1.ApplicationSpec {
-	return flotillav1.ApplicationSpec{
-		Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: path},
-		Destination: flotillav1.Destination{Namespace: ns},
-		SyncPolicy: flotillav1.SyncPolicy{
-			Automated:       &flotillav1.AutomatedSync{Prune: true},
-			CreateNamespace: true,
-			Interval:        interval(2 * time.Second),
-			Retry:           &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{Duration: &metav1.Duration{Duration: time.Second}}},
-		},
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestBootstrapManagesItself is the story of `flotilla bootstrap git`: it
@@ -46,7 +47,7 @@ func TestBootstrapManagesItself(t *testing.T) {
 	args := []string{"bootstrap", "git", "--url", srv.URL("fleet"), "--branch", "main", "--path", "clusters/hub",
 		"--username", "ops", "--password-file", pwFile, "--ca-file", caFile, "--namespace", ns, "--allow-local-repos", "--wait=false",
 		"--kubeconfig", env.Fleet.Kubeconfig(), "--context", env.Fleet.Clusters[0].Name}
-	out := runCmd(t, flotillaBin, args...)
+	out := harness.MustRun(t, flotillaBin, args...)
 	for _, want := range []string{"committed Flotilla's manifests", "Deployment/flotilla-controller applied", "Secret/flotilla-bootstrap-git applied", "Project/flotilla applied", "Application/flotilla applied"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("bootstrap output lacks %q:\n%s", want, out)
@@ -81,11 +82,11 @@ func TestBootstrapManagesItself(t *testing.T) {
 		}
 	}()
 	waitAppIn(t, ns, "flotilla", "Flotilla synced from Git", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == head
+		return harness.Synced(a) && a.Status.Sync.Revision == head
 	})
 
 	// Again: nothing to commit, nothing changes.
-	again := runCmd(t, flotillaBin, args...)
+	again := harness.MustRun(t, flotillaBin, args...)
 	if !strings.Contains(again, "already") || repo.Head("main") != head {
 		t.Errorf("a second bootstrap committed (head %s, was %s):\n%s", repo.Head("main"), head, again)
 	}

@@ -22,6 +22,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/capi"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // capiModule is the Cluster API release whose own CRD the test installs.
@@ -82,8 +83,8 @@ func TestCAPIRegistersClusters(t *testing.T) {
 
 	root := t.TempDir()
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	gitserver.NewRepo(t, root, "capi").Commit("main", map[string]string{"plain/cm.yaml": goodConfigMap})
-	spec := plainApp(srv.URL("capi"), "plain", "capi-e2e")
+	gitserver.NewRepo(t, root, "capi").Commit("main", map[string]string{"plain/cm.yaml": harness.GoodConfigMap})
+	spec := harness.PlainApp(srv.URL("capi"), "plain", "capi-e2e")
 	create(&flotillav1.Fleet{ObjectMeta: metav1.ObjectMeta{Name: "capi-web"}, Spec: flotillav1.FleetSpec{
 		ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"env": "capi-e2e"}},
 		Template: flotillav1.FleetTemplate{
@@ -104,7 +105,7 @@ func TestCAPIRegistersClusters(t *testing.T) {
 	}
 	assertCredentialsAreToken(t, ns, "cluster-"+name)
 	waitClusterIn(t, ns, name, replica.Log, "connected", func(c *flotillav1.Cluster) bool { return c.Status.Connected })
-	waitAppIn(t, ns, "capi-web-"+name, "the Fleet's Application Synced on the new cluster", synced)
+	waitAppIn(t, ns, "capi-web-"+name, "the Fleet's Application Synced on the new cluster", harness.Synced)
 	if err := workClient(t, target).Get(ctx, client.ObjectKey{Namespace: "capi-e2e", Name: "good"}, &corev1.ConfigMap{}); err != nil {
 		t.Errorf("the Fleet's ConfigMap is not in %s: %v", target, err)
 	}

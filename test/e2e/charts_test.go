@@ -15,6 +15,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
 	"github.com/flotilla-dev/flotilla/internal/ociserver"
 	"github.com/flotilla-dev/flotilla/internal/signtest"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // shopChart is helmChart's chart alone, as its archive holds it, with its
@@ -32,7 +33,7 @@ func shopChart(group string) map[string]string {
 
 // chartApp is an Application of the chart shop from a repository.
 func chartApp(url, version, ns, secret string) flotillav1.ApplicationSpec {
-	spec := plainApp(url, "", ns)
+	spec := harness.PlainApp(url, "", ns)
 	spec.Source.Chart = "shop"
 	spec.Source.TargetRevision = version
 	spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: secret}
@@ -44,11 +45,11 @@ func chartApp(url, version, ns, secret string) flotillav1.ApplicationSpec {
 // basic auth, by a version range, syncs and becomes Healthy; a values
 // change writes only the Deployment.
 func TestHelmChartFromRepository(t *testing.T) {
-	ns := testNamespace(t)
-	repo := helmserver.New(t, helmserver.Options{Username: "charts", Password: canaryPassword})
+	ns := harness.TestNamespace(t)
+	repo := helmserver.New(t, helmserver.Options{Username: "charts", Password: harness.CanaryPassword})
 	repo.AddChart(t, "shop", "0.1.0", shopChart("e2e-helm-repo"))
-	createSecret(t, "helm-repo-creds", map[string][]byte{
-		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": repo.CACert(),
+	env.CreateSecret(t, "helm-repo-creds", map[string][]byte{
+		"username": []byte("charts"), "password": []byte(harness.CanaryPassword), "caCert": repo.CACert(),
 	})
 	newApp(t, "helm-repo-shop", chartApp(repo.URL(), "~0.1", ns, "helm-repo-creds"))
 	assertChartSyncs(t, "helm-repo-shop", ns, "0.1.0@sha256:")
@@ -57,15 +58,15 @@ func TestHelmChartFromRepository(t *testing.T) {
 // TestHelmChartFromOCI: the same chart from an OCI registry, signed with
 // cosign and verified.
 func TestHelmChartFromOCI(t *testing.T) {
-	ns := testNamespace(t)
-	reg := ociserver.New(t, ociserver.Options{Username: "charts", Password: canaryPassword})
+	ns := harness.TestNamespace(t)
+	reg := ociserver.New(t, ociserver.Options{Username: "charts", Password: harness.CanaryPassword})
 	digest := reg.PushChart(t, "charts", "shop", "0.1.0", shopChart("e2e-helm-oci"))
 	key, pub := signtest.NewCosignKey(t)
-	signtest.CosignSign(t, signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "charts", Password: canaryPassword}, "charts/shop", digest, key)
-	createSecret(t, "oci-chart-creds", map[string][]byte{
-		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": reg.CACert(),
+	signtest.CosignSign(t, signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "charts", Password: harness.CanaryPassword}, "charts/shop", digest, key)
+	env.CreateSecret(t, "oci-chart-creds", map[string][]byte{
+		"username": []byte("charts"), "password": []byte(harness.CanaryPassword), "caCert": reg.CACert(),
 	})
-	createSecret(t, "oci-chart-keys", map[string][]byte{"cosign.pub": pub})
+	env.CreateSecret(t, "oci-chart-keys", map[string][]byte{"cosign.pub": pub})
 	spec := chartApp(reg.URL("charts"), "0.1.0", ns, "oci-chart-creds")
 	spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "oci-chart-keys"}}
 	newApp(t, "oci-shop", spec)
@@ -77,8 +78,8 @@ func TestHelmChartFromOCI(t *testing.T) {
 // checks that only the Deployment was written.
 func assertChartSyncs(t *testing.T, name, ns, revPrefix string) {
 	t.Helper()
-	app := waitApp(t, name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+	app := env.WaitApp(t, name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	if !strings.HasPrefix(app.Status.Sync.Revision, revPrefix) {
 		t.Errorf("revision %q, want the chart version and its digest (%s…)", app.Status.Sync.Revision, revPrefix)
@@ -102,8 +103,8 @@ func TestFleetOfOCIChart(t *testing.T) {
 		}
 	}
 	first := reg.PushChart(t, "charts", "notes", "1.0.0", chart("1.0.0"))
-	registerCluster(t, "ocifleet-a", "dev-1", map[string]string{"oci-fleet": "yes"})
-	registerCluster(t, "ocifleet-b", "dev-2", map[string]string{"oci-fleet": "yes"})
+	env.RegisterCluster(t, "ocifleet-a", "dev-1", map[string]string{"oci-fleet": "yes"})
+	env.RegisterCluster(t, "ocifleet-b", "dev-2", map[string]string{"oci-fleet": "yes"})
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "notes", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -116,7 +117,7 @@ func TestFleetOfOCIChart(t *testing.T) {
 				Destination: flotillav1.FleetDestination{Namespace: "fleet-notes"},
 				SyncPolicy: flotillav1.SyncPolicy{
 					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true,
-					Interval: interval(2 * time.Second),
+					Interval: harness.Interval(2 * time.Second),
 				},
 			},
 			Rollout: &flotillav1.Rollout{MaxParallel: "1"},
@@ -139,7 +140,7 @@ func TestFleetOfOCIChart(t *testing.T) {
 	waitFleetNamed(t, "notes", "both clusters at 1.1.0", func(*flotillav1.Fleet) bool {
 		for _, name := range []string{"notes-ocifleet-a", "notes-ocifleet-b"} {
 			app := getApp(t, name)
-			if app == nil || app.Status.Sync.Revision != "1.1.0@"+second || !synced(app) {
+			if app == nil || app.Status.Sync.Revision != "1.1.0@"+second || !harness.Synced(app) {
 				return false
 			}
 		}

@@ -61,7 +61,7 @@ func unavailable(why string) func(*flotillav1.Cluster) bool {
 // deleted when the test ends.
 func newCluster(t *testing.T, name string, spec flotillav1.ClusterSpec, data map[string][]byte) {
 	t.Helper()
-	createSecret(t, "cluster-"+name, data)
+	env.CreateSecret(t, "cluster-"+name, data)
 	spec.CredentialsRef = &flotillav1.LocalObjectReference{Name: "cluster-" + name}
 	c := &flotillav1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace}, Spec: spec}
 	if err := env.Client.Create(context.Background(), c); err != nil {
@@ -80,16 +80,16 @@ func TestClusterAddListRemove(t *testing.T) {
 	kubeconfig := env.Fleet.Kubeconfig()
 	hubArgs := []string{"--kubeconfig", kubeconfig, "--context", "hub"}
 	start := time.Now()
-	added := runCmd(t, flotillaBin, "cluster", "add", "dev-1", "--kubeconfig", kubeconfig, "--hub-context", "hub",
+	added := harness.MustRun(t, flotillaBin, "cluster", "add", "dev-1", "--kubeconfig", kubeconfig, "--hub-context", "hub",
 		"--name", name, "--label", "env=test")
-	t.Cleanup(func() { _, _ = tryCmd(flotillaBin, append([]string{"cluster", "rm", name}, hubArgs...)...) })
+	t.Cleanup(func() { _, _ = harness.Run(flotillaBin, append([]string{"cluster", "rm", name}, hubArgs...)...) })
 	t.Logf("cluster add took %s", time.Since(start).Round(time.Millisecond))
 	for _, want := range []string{"ClusterRole flotilla-manager", "Secret flotilla-system/cluster-reg-dev-1 created", "Cluster flotilla-system/reg-dev-1 is registered"} {
 		if !strings.Contains(added, want) {
 			t.Errorf("cluster add output lacks %q:\n%s", want, added)
 		}
 	}
-	token := registeredToken(t, name)
+	token := env.RegisteredToken(t, name)
 
 	c := waitCluster(t, name, time.Minute, "connected", func(c *flotillav1.Cluster) bool {
 		return c.Status.Connected && c.Status.KubernetesVersion == localfleet.KubernetesVersion
@@ -102,16 +102,16 @@ func TestClusterAddListRemove(t *testing.T) {
 		t.Errorf("spec = %+v, want server %s in push mode", c.Spec, want)
 	}
 
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	commit := repo.Commit("main", guestbook(1, true))
-	spec := plainApp(srv.URL("fleet"), "apps/guestbook/overlays/dev", ns)
+	spec := harness.PlainApp(srv.URL("fleet"), "apps/guestbook/overlays/dev", ns)
 	spec.Destination.Cluster = name
 	newApp(t, "reg-app", spec)
-	waitApp(t, "reg-app", 2*time.Minute, "Synced on reg-dev-1", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == commit
+	env.WaitApp(t, "reg-app", 2*time.Minute, "Synced on reg-dev-1", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == commit
 	})
 	waitDeployment(t, env.Work, ns, "dev-guestbook", 1)
 	counted := waitCluster(t, name, 30*time.Second, "counting one Application", func(c *flotillav1.Cluster) bool { return c.Status.Applications == 1 })
@@ -119,7 +119,7 @@ func TestClusterAddListRemove(t *testing.T) {
 
 	listed := assertListed(t, hubArgs, name)
 
-	removed := runCmd(t, flotillaBin, append([]string{"cluster", "rm", name}, hubArgs...)...)
+	removed := harness.MustRun(t, flotillaBin, append([]string{"cluster", "rm", name}, hubArgs...)...)
 	for _, want := range []string{"deleted Cluster flotilla-system/reg-dev-1", "deleted Secret flotilla-system/cluster-reg-dev-1", "reg-app"} {
 		if !strings.Contains(removed, want) {
 			t.Errorf("cluster rm output lacks %q:\n%s", want, removed)
@@ -136,7 +136,7 @@ func TestClusterAddListRemove(t *testing.T) {
 	}
 	// The Application can no longer reach its cluster: it says so, and
 	// deletes nothing there.
-	app := waitApp(t, "reg-app", time.Minute, "ClusterUnavailable", failedWith(flotillav1.ReasonClusterUnavailable))
+	app := env.WaitApp(t, "reg-app", time.Minute, "ClusterUnavailable", harness.FailedWith(flotillav1.ReasonClusterUnavailable))
 	time.Sleep(3 * time.Second) // a few more intervals
 	waitDeployment(t, env.Work, ns, "dev-guestbook", 1)
 	var sa corev1.ServiceAccount
@@ -171,34 +171,11 @@ func assertNotRewritten(t *testing.T, c *flotillav1.Cluster, d time.Duration) {
 	}
 }
 
-// registeredToken reads the credentials Secret cluster add wrote, checks it
-// holds only a token and a CA, and returns the token.
-func registeredToken(t *testing.T, name string) string {
-	t.Helper()
-	var s corev1.Secret
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "cluster-" + name}, &s); err != nil {
-		t.Fatalf("credentials Secret: %v", err)
-	}
-	var keys []string
-	for k := range s.Data {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	if strings.Join(keys, ",") != "bearerToken,caData" {
-		t.Errorf("credentials Secret keys = %v, want bearerToken and caData only", keys)
-	}
-	token := string(s.Data["bearerToken"])
-	if len(token) < 20 {
-		t.Fatalf("the credentials Secret has no usable token")
-	}
-	return token
-}
-
 // assertListed checks `cluster list` in JSON and as a table, and returns
 // both outputs.
 func assertListed(t *testing.T, hubArgs []string, name string) string {
 	t.Helper()
-	raw := runCmd(t, flotillaBin, append([]string{"cluster", "list", "-o", "json"}, hubArgs...)...)
+	raw := harness.MustRun(t, flotillaBin, append([]string{"cluster", "list", "-o", "json"}, hubArgs...)...)
 	var list flotillav1.ClusterList
 	if err := json.Unmarshal([]byte(raw), &list); err != nil {
 		t.Fatalf("cluster list -o json: %v\n%s", err, raw)
@@ -212,7 +189,7 @@ func assertListed(t *testing.T, hubArgs []string, name string) string {
 		t.Errorf("cluster list -o json: %s = labels %v status %+v, want env=test, connected, %s, 1 Application",
 			name, got.Labels, got.Status, localfleet.KubernetesVersion)
 	}
-	table := runCmd(t, flotillaBin, append([]string{"cluster", "list"}, hubArgs...)...)
+	table := harness.MustRun(t, flotillaBin, append([]string{"cluster", "list"}, hubArgs...)...)
 	lines := strings.Split(table, "\n")
 	if !strings.HasPrefix(lines[0], "NAME") || !strings.Contains(lines[0], "APPLICATIONS") {
 		t.Errorf("cluster list header: %q", lines[0])

@@ -13,6 +13,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // sprocketFiles are a CRD of group and one custom resource of it.
@@ -51,16 +52,16 @@ func TestClusterReleaseStopsWatches(t *testing.T) {
 		files[p] = c
 	}
 	repo.Commit("main", files)
-	del := registerCluster(t, "release-del", "dev-2", nil)
-	registerCluster(t, "release-move", "dev-2", nil)
-	ns := testNamespace(t)
+	del := env.RegisterCluster(t, "release-del", "dev-2", nil)
+	env.RegisterCluster(t, "release-move", "dev-2", nil)
+	ns := harness.TestNamespace(t)
 	for _, name := range []string{"del", "move"} {
-		spec := plainApp(srv.URL("fleet"), name, ns+"-"+name)
+		spec := harness.PlainApp(srv.URL("fleet"), name, ns+"-"+name)
 		spec.Destination.Cluster = "release-" + name
-		spec.SyncPolicy.Interval = interval(10 * time.Minute) // no sync renews the clients
+		spec.SyncPolicy.Interval = harness.Interval(10 * time.Minute) // no sync renews the clients
 		newApp(t, "release-"+name, spec)
-		waitApp(t, "release-"+name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-			return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+		env.WaitApp(t, "release-"+name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+			return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 		})
 	}
 	waitWatches(t, "release-del", 30*time.Second, func(n float64) bool { return n >= 2 }, "the CRD and Sprocket watches run")
@@ -72,7 +73,7 @@ func TestClusterReleaseStopsWatches(t *testing.T) {
 	waitWatches(t, "release-del", 15*time.Second, func(n float64) bool { return n == 0 }, "the deleted Cluster's watch ends")
 
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-release-move", Namespace: flotillav1.DefaultNamespace}}
-	secret.Data = map[string][]byte{"kubeconfig": kubeconfigFor(t, "dev-1")}
+	secret.Data = map[string][]byte{"kubeconfig": env.KubeconfigFor(t, "dev-1")}
 	if err := env.Client.Update(context.Background(), secret); err != nil {
 		t.Fatal(err)
 	}

@@ -12,33 +12,23 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-// kubeconfigFor is a self-contained admin kubeconfig for a cluster of the
-// fleet: what a Cluster Secret holds.
-func kubeconfigFor(t *testing.T, cluster string) []byte {
-	t.Helper()
-	data, err := env.Fleet.Cluster(cluster).Kubeconfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
-}
 
 // TestSyncToSecondCluster: an Application whose source is reached over SSH
 // and whose destination is another cluster, through a Cluster object and a
 // kubeconfig Secret, syncs there.
 func TestSyncToSecondCluster(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	key, pub := gitserver.NewKey(t)
 	srv := gitserver.NewSSH(t, gitserver.SSHOptions{Root: root, AuthorizedKeys: []ssh.PublicKey{pub}})
 	commit := repo.Commit("main", guestbook(2, true))
-	createSecret(t, "ssh-creds", map[string][]byte{"sshPrivateKey": key, "knownHosts": srv.KnownHosts()})
+	env.CreateSecret(t, "ssh-creds", map[string][]byte{"sshPrivateKey": key, "knownHosts": srv.KnownHosts()})
 
-	createSecret(t, "cluster-dev-1", map[string][]byte{
-		"kubeconfig": kubeconfigFor(t, "dev-1"),
+	env.CreateSecret(t, "cluster-dev-1", map[string][]byte{
+		"kubeconfig": env.KubeconfigFor(t, "dev-1"),
 	})
 	c := &flotillav1.Cluster{
 		ObjectMeta: metav1.ObjectMeta{Name: "dev-1", Namespace: flotillav1.DefaultNamespace},
@@ -58,11 +48,11 @@ func TestSyncToSecondCluster(t *testing.T) {
 		SyncPolicy: flotillav1.SyncPolicy{
 			Automated:       &flotillav1.AutomatedSync{Prune: true},
 			CreateNamespace: true,
-			Interval:        interval(2 * time.Second),
+			Interval:        harness.Interval(2 * time.Second),
 		},
 	})
-	waitApp(t, "remote", 2*time.Minute, "Synced on dev-1", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == commit
+	env.WaitApp(t, "remote", 2*time.Minute, "Synced on dev-1", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == commit
 	})
 	waitDeployment(t, env.Work, ns, "dev-guestbook", 2)
 	var cm corev1.ConfigMap

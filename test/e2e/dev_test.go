@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestDevUpDown is the `flotilla dev` story: a fleet of three clusters that
@@ -24,11 +25,11 @@ import (
 // `dev down`.
 func TestDevUpDown(t *testing.T) {
 	state := t.TempDir()
-	out := runCmd(t, flotillaBin, "dev", "up", "--clusters", "3", "--state", state, "--examples", "../../examples")
+	out := harness.MustRun(t, flotillaBin, "dev", "up", "--clusters", "3", "--state", state, "--examples", "../../examples")
 	stopped := false
 	t.Cleanup(func() {
 		if !stopped {
-			_, _ = tryCmd(flotillaBin, "dev", "down", "--state", state)
+			_, _ = harness.Run(flotillaBin, "dev", "down", "--state", state)
 		}
 	})
 	for _, want := range []string{"hub", "dev-1", "dev-2", "Ready", "flotilla dev down", "The example Applications are Synced", "user admin, password "} {
@@ -38,18 +39,18 @@ func TestDevUpDown(t *testing.T) {
 	}
 	demoAPISeesExamples(t, out)
 
-	again, err := tryCmd(flotillaBin, "dev", "up", "--state", state)
+	again, err := harness.Run(flotillaBin, "dev", "up", "--state", state)
 	if err == nil || !strings.Contains(again, "already running") {
 		t.Errorf("a second dev up should refuse, got err=%v:\n%s", err, again)
 	}
 
 	kubeconfig := filepath.Join(state, "kubeconfig")
-	env := runCmd(t, flotillaBin, "dev", "env", "--state", state)
+	env := harness.MustRun(t, flotillaBin, "dev", "env", "--state", state)
 	if got, want := strings.TrimSpace(env), "export KUBECONFIG="+kubeconfig; got != want {
 		t.Errorf("dev env = %q, want %q", got, want)
 	}
 
-	nodes := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "get", "nodes", "--no-headers")
+	nodes := harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "get", "nodes", "--no-headers")
 	if fields := strings.Fields(nodes); len(fields) < 2 || fields[0] != "kwok-node-0" || fields[1] != "Ready" {
 		t.Errorf("kubectl get nodes on dev-1: want kwok-node-0 Ready, got:\n%s", nodes)
 	}
@@ -58,7 +59,7 @@ func TestDevUpDown(t *testing.T) {
 			GitVersion string `json:"gitVersion"`
 		} `json:"serverVersion"`
 	}
-	raw := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "version", "-o", "json")
+	raw := harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-1", "version", "-o", "json")
 	if err := json.Unmarshal([]byte(raw), &version); err != nil {
 		t.Fatalf("kubectl version: %v\n%s", err, raw)
 	}
@@ -66,12 +67,12 @@ func TestDevUpDown(t *testing.T) {
 		t.Errorf("server version = %q, want v1.37.2", version.ServerVersion.GitVersion)
 	}
 
-	status := runCmd(t, flotillaBin, "dev", "status", "--state", state)
+	status := harness.MustRun(t, flotillaBin, "dev", "status", "--state", state)
 	if strings.Count(status, "Ready") != 3 || strings.Contains(status, "NotReady") {
 		t.Errorf("dev status should show three Ready clusters:\n%s", status)
 	}
 
-	deployments := runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-2", "-n", "guestbook", "get", "deployment", "guestbook", "--no-headers")
+	deployments := harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "dev-2", "-n", "guestbook", "get", "deployment", "guestbook", "--no-headers")
 	if fields := strings.Fields(deployments); len(fields) < 2 || fields[1] != "3/3" {
 		t.Errorf("the prod example should run 3 of 3 replicas on dev-2:\n%s", deployments)
 	}
@@ -80,7 +81,7 @@ func TestDevUpDown(t *testing.T) {
 	if len(pids) != 17 {
 		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters, the controller and the server", len(pids))
 	}
-	runCmd(t, flotillaBin, "dev", "down", "--state", state)
+	harness.MustRun(t, flotillaBin, "dev", "down", "--state", state)
 	stopped = true
 	for _, pid := range pids {
 		if processAlive(pid) {
@@ -98,7 +99,7 @@ func TestDevUpDown(t *testing.T) {
 	if entries, _ := os.ReadDir(state); len(entries) != 0 {
 		t.Errorf("dev down left files in the state folder: %v", entries)
 	}
-	if out, err := tryCmd(flotillaBin, "dev", "status", "--state", state); err == nil || !strings.Contains(out, "no local fleet") {
+	if out, err := harness.Run(flotillaBin, "dev", "status", "--state", state); err == nil || !strings.Contains(out, "no local fleet") {
 		t.Errorf("dev status after down should say no fleet runs, got err=%v:\n%s", err, out)
 	}
 }

@@ -7,12 +7,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 const driftDeployment = `apiVersion: apps/v1
@@ -38,14 +38,14 @@ func TestDrift(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", map[string]string{"app/deploy.yaml": driftDeployment, "app/cm.yaml": goodConfigMap})
+	repo.Commit("main", map[string]string{"app/deploy.yaml": driftDeployment, "app/cm.yaml": harness.GoodConfigMap})
 
-	base := testNamespace(t)
+	base := harness.TestNamespace(t)
 	heal, report, ignore := base+"-heal", base+"-report", base+"-ignore"
 	spec := func(ns string, selfHeal bool) flotillav1.ApplicationSpec {
-		s := plainApp(srv.URL("fleet"), "app", ns)
+		s := harness.PlainApp(srv.URL("fleet"), "app", ns)
 		s.SyncPolicy.Automated.SelfHeal = selfHeal
-		s.SyncPolicy.Interval = interval(10 * time.Minute) // drift must be seen from watches, not polling
+		s.SyncPolicy.Interval = harness.Interval(10 * time.Minute) // drift must be seen from watches, not polling
 		return s
 	}
 	newApp(t, "drift-heal", spec(heal, true))
@@ -54,17 +54,17 @@ func TestDrift(t *testing.T) {
 	ignoring.IgnoreDifferences = []flotillav1.IgnoreDifference{{Group: "apps", Kind: "Deployment", JSONPointers: []string{"/spec/replicas"}}}
 	newApp(t, "drift-ignore", ignoring)
 	for _, name := range []string{"drift-heal", "drift-report", "drift-ignore"} {
-		waitApp(t, name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-			return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+		env.WaitApp(t, name, 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+			return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 		})
 	}
 
 	kubeconfig := env.Fleet.Kubeconfig()
 	for _, ns := range []string{heal, report, ignore} {
-		runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "hub", "-n", ns, "scale", "deployment/web", "--replicas=5")
+		harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "hub", "-n", ns, "scale", "deployment/web", "--replicas=5")
 	}
 	waitReplicas(t, heal, 2, "selfHeal should scale web back to 2")
-	app := waitApp(t, "drift-report", 30*time.Second, "OutOfSync after the scale", func(a *flotillav1.Application) bool {
+	app := env.WaitApp(t, "drift-report", 30*time.Second, "OutOfSync after the scale", func(a *flotillav1.Application) bool {
 		return a.Status.Sync.Status == flotillav1.SyncStatusOutOfSync
 	})
 	if r := resource(app, "Deployment", "web"); r == nil || r.Sync != flotillav1.SyncStatusOutOfSync {
@@ -78,28 +78,28 @@ func TestDrift(t *testing.T) {
 	if got := replicas(t, ignore); got != 5 {
 		t.Errorf("an ignored field must stay as scaled: replicas=%d", got)
 	}
-	app = waitApp(t, "drift-ignore", 10*time.Second, "still Synced", synced)
+	app = env.WaitApp(t, "drift-ignore", 10*time.Second, "still Synced", harness.Synced)
 	if r := resource(app, "Deployment", "web"); r == nil || r.Sync != flotillav1.SyncStatusSynced {
 		t.Errorf("an ignored difference is not drift: %+v", r)
 	}
 
 	for _, ns := range []string{heal, report} {
-		runCmd(t, kubectlBin(), "--kubeconfig", kubeconfig, "--context", "hub", "-n", ns, "delete", "configmap", "good")
+		harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "hub", "-n", ns, "delete", "configmap", "good")
 	}
 	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		return configMapExists(ctx, heal, "good"), nil
+		return env.ConfigMapExists(ctx, heal, "good"), nil
 	})
 	if err != nil {
 		t.Errorf("selfHeal should re-create the deleted ConfigMap: %v", err)
 	}
-	app = waitApp(t, "drift-report", 30*time.Second, "Missing after the delete", func(a *flotillav1.Application) bool {
+	app = env.WaitApp(t, "drift-report", 30*time.Second, "Missing after the delete", func(a *flotillav1.Application) bool {
 		r := resource(a, "ConfigMap", "good")
 		return r != nil && r.Health == flotillav1.HealthMissing && a.Status.Health.Status == flotillav1.HealthMissing
 	})
 	if !strings.Contains(app.Status.Health.Message, "ConfigMap/"+report+"/good") {
 		t.Errorf("the health message should name the missing ConfigMap: %q", app.Status.Health.Message)
 	}
-	if configMapExists(context.Background(), report, "good") {
+	if env.ConfigMapExists(context.Background(), report, "good") {
 		t.Errorf("without selfHeal the ConfigMap must not be re-created")
 	}
 }
@@ -130,9 +130,4 @@ func waitReplicas(t *testing.T, ns string, want int32, what string) {
 	if err != nil {
 		t.Errorf("%s: replicas=%d\n%s", what, replicas(t, ns), env.ControllerLogTail(20))
 	}
-}
-
-func configMapExists(ctx context.Context, ns, name string) bool {
-	var cm corev1.ConfigMap
-	return env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cm) == nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestSyncEventOfManyObjects: a sync that creates a hundred objects writes
@@ -21,8 +22,8 @@ func TestSyncEventOfManyObjects(t *testing.T) {
 			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-configmap-with-a-rather-long-name-%03d\ndata: {i: %q}\n", i, fmt.Sprint(i))
 	}
 	repo.Commit("main", files)
-	newApp(t, "many-objects", plainApp(srv.URL("fleet"), "many", testNamespace(t)))
-	waitApp(t, "many-objects", 2*time.Minute, "Synced", synced)
+	newApp(t, "many-objects", harness.PlainApp(srv.URL("fleet"), "many", harness.TestNamespace(t)))
+	env.WaitApp(t, "many-objects", 2*time.Minute, "Synced", harness.Synced)
 	note := waitSyncEvent(t, "many-objects", "ConfigMap/")
 	if len(note) > 1024 {
 		t.Errorf("the Event's note is %d bytes", len(note))

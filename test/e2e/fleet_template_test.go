@@ -21,7 +21,7 @@ func TestFleetHostileTemplate(t *testing.T) {
 	repo := gitserver.NewRepo(t, root, "fleet-tmpl")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", regionFiles("1"))
-	registerCluster(t, "tmpl-a", "dev-1", map[string]string{"tmpl": "yes", "region": "eu"})
+	env.RegisterCluster(t, "tmpl-a", "dev-1", map[string]string{"tmpl": "yes", "region": "eu"})
 
 	fleet := func(name, path string) *flotillav1.Fleet {
 		f := &flotillav1.Fleet{

@@ -14,25 +14,8 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-// registerCluster records a workload cluster of the fleet in the hub under
-// name, with labels, through a kubeconfig Secret.
-func registerCluster(t *testing.T, name, kubeContext string, labels map[string]string) *flotillav1.Cluster {
-	t.Helper()
-	createSecret(t, "cluster-"+name, map[string][]byte{
-		"kubeconfig": kubeconfigFor(t, kubeContext),
-	})
-	c := &flotillav1.Cluster{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace, Labels: labels},
-		Spec:       flotillav1.ClusterSpec{CredentialsRef: &flotillav1.LocalObjectReference{Name: "cluster-" + name}},
-	}
-	if err := env.Client.Create(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), c) })
-	return c
-}
 
 func regionFiles(version string) map[string]string {
 	files := map[string]string{}
@@ -51,9 +34,9 @@ func TestFleet(t *testing.T) {
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", regionFiles("1"))
-	registerCluster(t, "fleet-a", "dev-1", map[string]string{"env": "prod", "region": "eu"})
-	registerCluster(t, "fleet-b", "dev-2", map[string]string{"env": "prod", "region": "us"})
-	third := registerCluster(t, "fleet-c", "dev-3", map[string]string{"env": "staging", "region": "eu"})
+	env.RegisterCluster(t, "fleet-a", "dev-1", map[string]string{"env": "prod", "region": "eu"})
+	env.RegisterCluster(t, "fleet-b", "dev-2", map[string]string{"env": "prod", "region": "us"})
+	third := env.RegisterCluster(t, "fleet-c", "dev-3", map[string]string{"env": "staging", "region": "eu"})
 
 	rendersBefore, err := env.Metric("flotilla_renders_total")
 	if err != nil {
@@ -71,7 +54,7 @@ func TestFleet(t *testing.T) {
 				Destination: flotillav1.FleetDestination{Namespace: "fleet-web"},
 				SyncPolicy: flotillav1.SyncPolicy{
 					Automated: &flotillav1.AutomatedSync{Prune: true, SelfHeal: true}, CreateNamespace: true,
-					Interval: interval(2 * time.Second),
+					Interval: harness.Interval(2 * time.Second),
 				},
 			},
 			Rollout: &flotillav1.Rollout{MaxParallel: "1"},

@@ -7,6 +7,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestHealth: a Deployment whose pods never become ready turns the
@@ -33,9 +34,9 @@ spec:
       nodeSelector: {flotilla.dev/no-such-node: "true"}
       containers: [{name: stuck, image: registry.example/stuck:1}]
 `})
-	ns := testNamespace(t)
-	newApp(t, "health-stuck", plainApp(srv.URL("stuck"), "app", ns))
-	app := waitApp(t, "health-stuck", 2*time.Minute, "Degraded", func(a *flotillav1.Application) bool {
+	ns := harness.TestNamespace(t)
+	newApp(t, "health-stuck", harness.PlainApp(srv.URL("stuck"), "app", ns))
+	app := env.WaitApp(t, "health-stuck", 2*time.Minute, "Degraded", func(a *flotillav1.Application) bool {
 		return a.Status.Health.Status == flotillav1.HealthDegraded
 	})
 	if msg := app.Status.Health.Message; !strings.Contains(msg, "Deployment/"+ns+"/stuck") {
@@ -71,16 +72,16 @@ spec:
 		}
 	}
 	widgets.Commit("main", widgetFiles(false))
-	spec := plainApp(srv.URL("widgets"), "app", ns+"-w")
+	spec := harness.PlainApp(srv.URL("widgets"), "app", ns+"-w")
 	spec.HealthChecks = []flotillav1.HealthCheck{{Group: "health.e2e.flotilla.dev", Kind: "Widget", CEL: "self.spec.ready == true"}}
 	newApp(t, "health-widget", spec)
-	waitApp(t, "health-widget", 2*time.Minute, "Progressing by the CEL check", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "health-widget", 2*time.Minute, "Progressing by the CEL check", func(a *flotillav1.Application) bool {
 		r := resource(a, "Widget", "w")
-		return synced(a) && r != nil && r.Health == flotillav1.HealthProgressing && a.Status.Health.Status == flotillav1.HealthProgressing
+		return harness.Synced(a) && r != nil && r.Health == flotillav1.HealthProgressing && a.Status.Health.Status == flotillav1.HealthProgressing
 	})
 	widgets.Commit("main", widgetFiles(true))
-	waitApp(t, "health-widget", time.Minute, "Healthy by the CEL check", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "health-widget", time.Minute, "Healthy by the CEL check", func(a *flotillav1.Application) bool {
 		r := resource(a, "Widget", "w")
-		return synced(a) && r != nil && r.Health == flotillav1.HealthHealthy && a.Status.Health.Status == flotillav1.HealthHealthy
+		return harness.Synced(a) && r != nil && r.Health == flotillav1.HealthHealthy && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 }

@@ -17,6 +17,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // helmChart is a chart with a CRD in crds/, an object of that kind, a
@@ -99,21 +100,21 @@ spec:
 // of spec.source.helm.values re-renders and writes only the object that
 // changed.
 func TestHelmChartFromGit(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	commit := repo.Commit("main", helmChart())
 
-	spec := plainApp(srv.URL("fleet"), "charts/shop", ns)
+	spec := harness.PlainApp(srv.URL("fleet"), "charts/shop", ns)
 	spec.Source.Helm = &flotillav1.HelmSource{
 		ReleaseName: "shop",
 		ValueFiles:  []string{"../../envs/prod/shop.yaml"},
 		Values:      &apiextensionsv1.JSON{Raw: []byte(`{"replicaCount": 1}`)},
 	}
 	newApp(t, "helm-shop", spec)
-	app := waitApp(t, "helm-shop", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == commit && a.Status.Health.Status == flotillav1.HealthHealthy
+	app := env.WaitApp(t, "helm-shop", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == commit && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	waitDeployment(t, env.Client, ns, "shop-web", 1)
 	// Namespace, CRD, Gadget, Deployment, Service, ConfigMap; no test Pod.
@@ -151,8 +152,8 @@ func assertValuesChangeWritesDeploymentOnly(t *testing.T, name, ns string) {
 	t.Helper()
 	before := resourceVersions(t, ns)
 	updated := setHelmValues(t, name, `{"replicaCount": 2}`)
-	waitApp(t, name, time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Generation >= updated && a.Status.Health.Status == flotillav1.HealthHealthy
+	env.WaitApp(t, name, time.Minute, "Synced with the new values", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Generation >= updated && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	waitDeployment(t, env.Client, ns, "shop-web", 2)
 	after := resourceVersions(t, ns)

@@ -22,6 +22,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestInstalledControllerNeedsNoMore is the story of `flotilla install
@@ -36,7 +37,7 @@ func TestInstalledControllerNeedsNoMore(t *testing.T) {
 	ctx := context.Background()
 	hubCtx := env.Fleet.Clusters[0].Name
 	kube := []string{"--kubeconfig", env.Fleet.Kubeconfig(), "--context", hubCtx}
-	out := runCmd(t, flotillaBin, append([]string{"install", "--controller", "--namespace", ns, "--in-cluster=false"}, kube...)...)
+	out := harness.MustRun(t, flotillaBin, append([]string{"install", "--controller", "--namespace", ns, "--in-cluster=false"}, kube...)...)
 	for _, want := range []string{"Role/flotilla-controller installed", "Deployment/flotilla-controller installed", "NetworkPolicy/flotilla-controller installed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("install output lacks %q:\n%s", want, out)
@@ -44,7 +45,7 @@ func TestInstalledControllerNeedsNoMore(t *testing.T) {
 	}
 	t.Cleanup(func() { releaseAll(ns) })
 	// Installing again is an upgrade in place: same objects, no error.
-	if again := runCmd(t, flotillaBin, append([]string{"install", "--controller", "--namespace", ns, "--in-cluster=false"}, kube...)...); again != out {
+	if again := harness.MustRun(t, flotillaBin, append([]string{"install", "--controller", "--namespace", ns, "--in-cluster=false"}, kube...)...); again != out {
 		t.Errorf("a second install said otherwise:\n%s\nfirst:\n%s", again, out)
 	}
 
@@ -62,7 +63,7 @@ func TestInstalledControllerNeedsNoMore(t *testing.T) {
 
 	root := t.TempDir()
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	gitserver.NewRepo(t, root, "installed").Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
+	gitserver.NewRepo(t, root, "installed").Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
 	create := func(obj client.Object) {
 		t.Helper()
 		obj.SetNamespace(ns)
@@ -70,13 +71,13 @@ func TestInstalledControllerNeedsNoMore(t *testing.T) {
 			t.Fatalf("create %T %s: %v", obj, obj.GetName(), err)
 		}
 	}
-	create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-dev-3"}, Data: map[string][]byte{"kubeconfig": kubeconfigFor(t, "dev-3")}})
+	create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cluster-dev-3"}, Data: map[string][]byte{"kubeconfig": env.KubeconfigFor(t, "dev-3")}})
 	create(&flotillav1.Cluster{ObjectMeta: metav1.ObjectMeta{Name: "dev-3"},
 		Spec: flotillav1.ClusterSpec{CredentialsRef: &flotillav1.LocalObjectReference{Name: "cluster-dev-3"}}})
-	spec := plainApp(srv.URL("installed"), "app", "install-e2e-apps")
+	spec := harness.PlainApp(srv.URL("installed"), "app", "install-e2e-apps")
 	spec.Destination.Cluster = "dev-3"
 	create(&flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Name: "installed"}, Spec: spec})
-	waitAppIn(t, ns, "installed", "Synced by the installed controller", synced)
+	waitAppIn(t, ns, "installed", "Synced by the installed controller", harness.Synced)
 	work := env.Fleet.Cluster("dev-3")
 	workClient, err := client.New(work.RESTConfig(), client.Options{})
 	if err != nil {
@@ -95,7 +96,7 @@ func TestInstalledControllerNeedsNoMore(t *testing.T) {
 		t.Fatalf("the installed controller needed more than its Role")
 	}
 
-	out = runCmd(t, flotillaBin, append([]string{"uninstall", "--namespace", ns, "--keep-crds"}, kube...)...)
+	out = harness.MustRun(t, flotillaBin, append([]string{"uninstall", "--namespace", ns, "--keep-crds"}, kube...)...)
 	for _, want := range []string{"Deployment/flotilla-controller deleted", "Role/flotilla-controller deleted", "ServiceAccount/flotilla-controller deleted"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("uninstall output lacks %q:\n%s", want, out)

@@ -17,6 +17,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // configMaps is one ConfigMap file per name, under dir.
@@ -38,45 +39,7 @@ func deleteApp(t *testing.T, name string, timeout time.Duration) {
 	if err := env.Client.Delete(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, name, timeout)
-}
-
-func waitGone(t *testing.T, name string, timeout time.Duration) {
-	t.Helper()
-	var last *flotillav1.Application
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		var a flotillav1.Application
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, &a)
-		last = &a
-		return apierrors.IsNotFound(err), nil
-	})
-	if err != nil {
-		t.Fatalf("Application %s is still there: %v\nstatus: %s\n%s", name, err, statusString(last), env.ControllerLogTail(30))
-	}
-}
-
-// liveConfigMap reads a ConfigMap through c; nil when it does not exist.
-func liveConfigMap(t *testing.T, c client.Client, ns, name string) *corev1.ConfigMap {
-	t.Helper()
-	var cm corev1.ConfigMap
-	err := c.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm)
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cm
-}
-
-func waitConfigMapGone(t *testing.T, c client.Client, ns, name string) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-		return liveConfigMap(t, c, ns, name) == nil, nil
-	})
-	if err != nil {
-		t.Errorf("ConfigMap %s/%s should be deleted", ns, name)
-	}
+	env.WaitGone(t, name, timeout)
 }
 
 func workClient(t *testing.T, cluster string) client.Client {
@@ -103,7 +66,7 @@ func assertReleased(t *testing.T, cm *corev1.ConfigMap) {
 // holds and says so in status, and keeps a namespace that holds someone
 // else's objects; without prune the objects are released and stay.
 func TestDeletionPolicy(t *testing.T) {
-	ns, shared, orphan := testNamespace(t), testNamespace(t)+"-shared", testNamespace(t)+"-orphan"
+	ns, shared, orphan := harness.TestNamespace(t), harness.TestNamespace(t)+"-shared", harness.TestNamespace(t)+"-orphan"
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
@@ -117,13 +80,13 @@ func TestDeletionPolicy(t *testing.T) {
 	}
 	repo.Commit("main", files)
 
-	newApp(t, "del", plainApp(srv.URL("fleet"), "del", ns))
-	newApp(t, "del-shared", plainApp(srv.URL("fleet"), "shared", shared))
-	kept := plainApp(srv.URL("fleet"), "orphan", orphan)
+	newApp(t, "del", harness.PlainApp(srv.URL("fleet"), "del", ns))
+	newApp(t, "del-shared", harness.PlainApp(srv.URL("fleet"), "shared", shared))
+	kept := harness.PlainApp(srv.URL("fleet"), "orphan", orphan)
 	kept.SyncPolicy.Automated.Prune = false
 	newApp(t, "del-orphan", kept)
 	for _, name := range []string{"del", "del-shared", "del-orphan"} {
-		waitApp(t, name, 2*time.Minute, "Synced", synced)
+		env.WaitApp(t, name, 2*time.Minute, "Synced", harness.Synced)
 	}
 	ctx := context.Background()
 	theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "theirs", Namespace: shared}}
@@ -135,15 +98,15 @@ func TestDeletionPolicy(t *testing.T) {
 	if err := env.Client.Delete(ctx, getApp(t, "del")); err != nil {
 		t.Fatal(err)
 	}
-	app := waitApp(t, "del", time.Minute, "waiting for the held ConfigMap", func(a *flotillav1.Application) bool {
-		c := readyCondition(a)
+	app := env.WaitApp(t, "del", time.Minute, "waiting for the held ConfigMap", func(a *flotillav1.Application) bool {
+		c := harness.ReadyCondition(a)
 		return c != nil && c.Reason == flotillav1.ReasonDeleting && strings.Contains(c.Message, "ConfigMap/"+ns+"/held")
 	})
 	if len(app.Status.Resources) == 0 {
 		t.Errorf("status.resources should list what is left")
 	}
-	waitConfigMapGone(t, env.Client, ns, "plain")
-	held := liveConfigMap(t, env.Client, ns, "held")
+	harness.WaitConfigMapGone(t, env.Client, ns, "plain")
+	held := harness.LiveConfigMap(t, env.Client, ns, "held")
 	if held == nil {
 		t.Fatal("the held ConfigMap went despite its finalizer")
 	}
@@ -151,7 +114,7 @@ func TestDeletionPolicy(t *testing.T) {
 	if err := env.Client.Update(ctx, held); err != nil {
 		t.Fatal(err)
 	}
-	waitGone(t, "del", time.Minute)
+	env.WaitGone(t, "del", time.Minute)
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		return apierrors.IsNotFound(env.Client.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})), nil
 	})
@@ -161,8 +124,8 @@ func TestDeletionPolicy(t *testing.T) {
 
 	// Delete: a namespace holding someone else's object is kept, released.
 	deleteApp(t, "del-shared", time.Minute)
-	waitConfigMapGone(t, env.Client, shared, "mine")
-	if liveConfigMap(t, env.Client, shared, "theirs") == nil {
+	harness.WaitConfigMapGone(t, env.Client, shared, "mine")
+	if harness.LiveConfigMap(t, env.Client, shared, "theirs") == nil {
 		t.Errorf("someone else's ConfigMap was deleted")
 	}
 	var sharedNS corev1.Namespace
@@ -174,26 +137,26 @@ func TestDeletionPolicy(t *testing.T) {
 
 	// Orphan (no prune): the objects stay and are no longer Flotilla's.
 	deleteApp(t, "del-orphan", time.Minute)
-	assertReleased(t, liveConfigMap(t, env.Client, orphan, "left"))
+	assertReleased(t, harness.LiveConfigMap(t, env.Client, orphan, "left"))
 }
 
 // TestDeletionUnreachableCluster: an Application whose cluster cannot be
 // reached stays, with a condition saying how to let it go, until the
 // operator abandons its objects; they are left untouched.
 func TestDeletionUnreachableCluster(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", configMaps("app", "far"))
-	registerCluster(t, "gone-away", "dev-3", nil)
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	env.RegisterCluster(t, "gone-away", "dev-3", nil)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.Destination.Cluster = "gone-away"
 	newApp(t, "unreachable", spec)
-	waitApp(t, "unreachable", 2*time.Minute, "Synced", synced)
+	env.WaitApp(t, "unreachable", 2*time.Minute, "Synced", harness.Synced)
 
 	// The cluster's address now leads nowhere.
-	cfg, err := clientcmd.Load(kubeconfigFor(t, "dev-3"))
+	cfg, err := clientcmd.Load(env.KubeconfigFor(t, "dev-3"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,8 +180,8 @@ func TestDeletionUnreachableCluster(t *testing.T) {
 	if err := env.Client.Delete(ctx, getApp(t, "unreachable")); err != nil {
 		t.Fatal(err)
 	}
-	waitApp(t, "unreachable", 2*time.Minute, "held: ClusterUnavailable, saying how to abandon", func(a *flotillav1.Application) bool {
-		c := readyCondition(a)
+	env.WaitApp(t, "unreachable", 2*time.Minute, "held: ClusterUnavailable, saying how to abandon", func(a *flotillav1.Application) bool {
+		c := harness.ReadyCondition(a)
 		return c != nil && c.Reason == flotillav1.ReasonClusterUnavailable && !a.DeletionTimestamp.IsZero() &&
 			strings.Contains(c.Message, flotillav1.AbandonDeletionAnnotation)
 	})
@@ -227,8 +190,8 @@ func TestDeletionUnreachableCluster(t *testing.T) {
 		t.Fatal("an Application whose cluster cannot be reached was let go without its objects")
 	}
 	annotate(t, "unreachable", map[string]string{flotillav1.AbandonDeletionAnnotation: "true"})
-	waitGone(t, "unreachable", time.Minute)
-	if cm := liveConfigMap(t, workClient(t, "dev-3"), ns, "far"); cm == nil {
+	env.WaitGone(t, "unreachable", time.Minute)
+	if cm := harness.LiveConfigMap(t, workClient(t, "dev-3"), ns, "far"); cm == nil {
 		t.Errorf("abandoned objects must be left as they are")
 	}
 }
@@ -237,36 +200,36 @@ func TestDeletionUnreachableCluster(t *testing.T) {
 // again under the same name takes them back; an object a live Application
 // owns stays a conflict.
 func TestRecreateAdopts(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", configMaps("app", "restored"))
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	first := newApp(t, "restored", spec)
-	waitApp(t, "restored", 2*time.Minute, "Synced", synced)
-	oldOwner := liveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]
+	env.WaitApp(t, "restored", 2*time.Minute, "Synced", harness.Synced)
+	oldOwner := harness.LiveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]
 
 	// As a backup restore or a lost finalizer would: the Application goes,
 	// its objects stay with its owner annotation.
 	annotate(t, "restored", map[string]string{flotillav1.AbandonDeletionAnnotation: "true"})
 	deleteApp(t, "restored", time.Minute)
-	if got := liveConfigMap(t, env.Client, ns, "restored"); got == nil || got.Annotations[flotillav1.OwnerAnnotation] != oldOwner {
+	if got := harness.LiveConfigMap(t, env.Client, ns, "restored"); got == nil || got.Annotations[flotillav1.OwnerAnnotation] != oldOwner {
 		t.Fatalf("the abandoned ConfigMap should keep its owner annotation %q", oldOwner)
 	}
 	again := newApp(t, "restored", spec)
 	if again.UID == first.UID {
 		t.Fatal("the Application was not made anew")
 	}
-	waitApp(t, "restored", 2*time.Minute, "Synced after re-creation", synced)
-	if got := liveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]; !strings.HasSuffix(got, "/"+string(again.UID)) {
+	env.WaitApp(t, "restored", 2*time.Minute, "Synced after re-creation", harness.Synced)
+	if got := harness.LiveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]; !strings.HasSuffix(got, "/"+string(again.UID)) {
 		t.Errorf("the re-created Application should own the ConfigMap, annotation is %q", got)
 	}
 
 	// Another Application naming the same object: a conflict, untouched.
 	newApp(t, "restored-rival", spec)
-	waitApp(t, "restored-rival", 2*time.Minute, "OwnershipConflict", failedWith(flotillav1.ReasonOwnershipConflict))
-	if got := liveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]; !strings.HasSuffix(got, "/"+string(again.UID)) {
+	env.WaitApp(t, "restored-rival", 2*time.Minute, "OwnershipConflict", harness.FailedWith(flotillav1.ReasonOwnershipConflict))
+	if got := harness.LiveConfigMap(t, env.Client, ns, "restored").Annotations[flotillav1.OwnerAnnotation]; !strings.HasSuffix(got, "/"+string(again.UID)) {
 		t.Errorf("a live Application's object was taken over: %q", got)
 	}
 }
@@ -274,19 +237,19 @@ func TestRecreateAdopts(t *testing.T) {
 // TestMoveCluster: changing destination.cluster deletes the objects in the
 // old cluster (deletionPolicy Delete) and applies them in the new one.
 func TestMoveCluster(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", configMaps("app", "mover"))
-	registerCluster(t, "move-from", "dev-1", nil)
-	registerCluster(t, "move-to", "dev-2", nil)
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	env.RegisterCluster(t, "move-from", "dev-1", nil)
+	env.RegisterCluster(t, "move-to", "dev-2", nil)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.Destination.Cluster = "move-from"
 	newApp(t, "mover", spec)
-	waitApp(t, "mover", 2*time.Minute, "Synced in move-from", synced)
+	env.WaitApp(t, "mover", 2*time.Minute, "Synced in move-from", harness.Synced)
 	from, to := workClient(t, "dev-1"), workClient(t, "dev-2")
-	if liveConfigMap(t, from, ns, "mover") == nil {
+	if harness.LiveConfigMap(t, from, ns, "mover") == nil {
 		t.Fatal("the ConfigMap is not in the first cluster")
 	}
 
@@ -295,13 +258,13 @@ func TestMoveCluster(t *testing.T) {
 	if err := env.Client.Update(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	app = waitApp(t, "mover", 2*time.Minute, "Synced in move-to", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Cluster == "move-to"
+	app = env.WaitApp(t, "mover", 2*time.Minute, "Synced in move-to", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Cluster == "move-to"
 	})
-	if liveConfigMap(t, to, ns, "mover") == nil {
+	if harness.LiveConfigMap(t, to, ns, "mover") == nil {
 		t.Errorf("the ConfigMap should be applied in the new cluster")
 	}
-	waitConfigMapGone(t, from, ns, "mover")
+	harness.WaitConfigMapGone(t, from, ns, "mover")
 	if resource(app, "ConfigMap", "mover") == nil {
 		t.Errorf("the inventory should list the ConfigMap in the new cluster: %+v", app.Status.Resources)
 	}
@@ -310,32 +273,32 @@ func TestMoveCluster(t *testing.T) {
 // TestPruneLimit: a commit that would prune more than pruneLimit prunes
 // nothing until an annotation confirms it once.
 func TestPruneLimit(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", configMaps("app", "p1", "p2", "p3", "p4"))
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	limit := intstr.FromString("25%")
 	spec.SyncPolicy.PruneLimit = &limit
 	newApp(t, "limited", spec)
-	waitApp(t, "limited", 2*time.Minute, "Synced", synced)
+	env.WaitApp(t, "limited", 2*time.Minute, "Synced", harness.Synced)
 
 	repo.Commit("main", configMaps("app", "p1", "p2"))
-	app := waitApp(t, "limited", time.Minute, "PruneRefused", failedWith(flotillav1.ReasonPruneRefused))
-	if msg := readyCondition(app).Message; !strings.Contains(msg, flotillav1.ConfirmPruneAnnotation) {
+	app := env.WaitApp(t, "limited", time.Minute, "PruneRefused", harness.FailedWith(flotillav1.ReasonPruneRefused))
+	if msg := harness.ReadyCondition(app).Message; !strings.Contains(msg, flotillav1.ConfirmPruneAnnotation) {
 		t.Errorf("the condition should say how to confirm: %s", msg)
 	}
 	time.Sleep(3 * time.Second)
 	for _, n := range []string{"p3", "p4"} {
-		if liveConfigMap(t, env.Client, ns, n) == nil {
+		if harness.LiveConfigMap(t, env.Client, ns, n) == nil {
 			t.Fatalf("ConfigMap %s was pruned over the limit", n)
 		}
 	}
 	annotate(t, "limited", map[string]string{flotillav1.ConfirmPruneAnnotation: "once"})
-	waitApp(t, "limited", time.Minute, "Synced after the confirmation", synced)
-	waitConfigMapGone(t, env.Client, ns, "p3")
-	waitConfigMapGone(t, env.Client, ns, "p4")
+	env.WaitApp(t, "limited", time.Minute, "Synced after the confirmation", harness.Synced)
+	harness.WaitConfigMapGone(t, env.Client, ns, "p3")
+	harness.WaitConfigMapGone(t, env.Client, ns, "p4")
 }
 
 // TestFleetMassRemovalGuard: a Fleet whose selector suddenly picks no
@@ -345,8 +308,8 @@ func TestFleetMassRemovalGuard(t *testing.T) {
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo.Commit("main", configMaps("app", "guarded"))
-	registerCluster(t, "guard-a", "dev-1", map[string]string{"guard": "on"})
-	registerCluster(t, "guard-b", "dev-2", map[string]string{"guard": "on"})
+	env.RegisterCluster(t, "guard-a", "dev-1", map[string]string{"guard": "on"})
+	env.RegisterCluster(t, "guard-b", "dev-2", map[string]string{"guard": "on"})
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "guard", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -355,7 +318,7 @@ func TestFleetMassRemovalGuard(t *testing.T) {
 				Source:      flotillav1.ApplicationSource{RepoURL: srv.URL("fleet"), TargetRevision: "main", Path: "app"},
 				Destination: flotillav1.FleetDestination{Namespace: "fleet-guard"},
 				SyncPolicy: flotillav1.SyncPolicy{
-					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true, Interval: interval(2 * time.Second),
+					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true, Interval: harness.Interval(2 * time.Second),
 				},
 			},
 		},
@@ -366,7 +329,7 @@ func TestFleetMassRemovalGuard(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), f) })
 	for _, name := range []string{"guard-guard-a", "guard-guard-b"} {
-		waitApp(t, name, 2*time.Minute, "Synced", synced)
+		env.WaitApp(t, name, 2*time.Minute, "Synced", harness.Synced)
 	}
 
 	// A typo in the selector picks nothing.
@@ -401,6 +364,6 @@ func TestFleetMassRemovalGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"guard-guard-a", "guard-guard-b"} {
-		waitGone(t, name, 2*time.Minute)
+		env.WaitGone(t, name, 2*time.Minute)
 	}
 }

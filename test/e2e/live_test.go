@@ -3,9 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -25,42 +23,8 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/server/live"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 	"github.com/flotilla-dev/flotilla/internal/source"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-// liveCanary is the value of a synced Secret; no live view may show it.
-const liveCanary = "live-canary-Hq4Tz8Wm"
-
-const liveWorkload = `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-      - {name: web, image: registry.example/web:1}
-      - {name: sidecar, image: registry.example/sidecar:1}
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: web
-spec:
-  selector: {app: web}
-  ports: [{port: 80}]
----
-apiVersion: v1
-kind: Secret
-metadata:
-  name: creds
-stringData:
-  token: ` + liveCanary + `
-`
 
 // newLiveReader reads through dev-1's registered credentials, and diffs
 // with an engine of its own, as the server does.
@@ -91,28 +55,28 @@ func TestLiveViews(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", map[string]string{"app/all.yaml": liveWorkload})
-	registerCluster(t, "live-dev-1", "dev-1", nil)
-	ns := testNamespace(t)
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	repo.Commit("main", map[string]string{"app/all.yaml": harness.LiveWorkload})
+	env.RegisterCluster(t, "live-dev-1", "dev-1", nil)
+	ns := harness.TestNamespace(t)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.Destination.Cluster = "live-dev-1"
 	newApp(t, "live", spec)
-	app := waitApp(t, "live", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+	app := env.WaitApp(t, "live", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	r := newLiveReader(t, live.Limits{})
 	var seen bytes.Buffer // every answer, to search for the canary
 
 	tree := waitTree(t, r, app, &seen)
-	pod := checkTree(t, tree)
+	pod := harness.CheckTree(t, tree)
 	checkResource(t, r, app, ns, pod, &seen)
 	// Events and logs first: the diff changes the Secret out of band, and
 	// text is masked with the values the Secret holds when it is read.
 	checkEvents(t, r, app, ns, &seen)
 	checkLogs(t, app, ns, pod, &seen)
 	checkDiff(t, r, app, ns, &seen)
-	if strings.Contains(seen.String(), liveCanary) {
-		t.Errorf("the Secret's value %q appears in a live answer", liveCanary)
+	if strings.Contains(seen.String(), harness.LiveCanary) {
+		t.Errorf("the Secret's value %q appears in a live answer", harness.LiveCanary)
 	}
 }
 
@@ -125,37 +89,13 @@ func waitTree(t *testing.T, r *live.Reader, app *flotillav1.Application, seen *b
 		if tree, err = r.Tree(ctx, app); err != nil {
 			return false, err
 		}
-		return len(nodesOf(tree, "Pod")) == 2 && len(nodesOf(tree, "EndpointSlice")) == 1, nil
+		return len(harness.NodesOf(tree, "Pod")) == 2 && len(harness.NodesOf(tree, "EndpointSlice")) == 1, nil
 	})
 	record(seen, tree)
 	if err != nil {
-		t.Fatalf("tree: %v\n%s", err, mustJSON(tree))
+		t.Fatalf("tree: %v\n%s", err, harness.MustJSON(tree))
 	}
 	return tree
-}
-
-// checkTree checks the tree's shape and returns one of its Pods.
-func checkTree(t *testing.T, tree *wire.Tree) wire.ResourceNode {
-	t.Helper()
-	deploy := nodesOf(tree, "Deployment")
-	rs := nodesOf(tree, "ReplicaSet")
-	pods := nodesOf(tree, "Pod")
-	slices := nodesOf(tree, "EndpointSlice")
-	if len(deploy) != 1 || !deploy[0].Managed || deploy[0].Sync != string(flotillav1.SyncStatusSynced) || deploy[0].Health.Status != "Healthy" {
-		t.Fatalf("Deployment node: %s", mustJSON(deploy))
-	}
-	if len(rs) != 1 || rs[0].Managed || len(rs[0].Parents) != 1 || rs[0].Parents[0].UID != deploy[0].UID {
-		t.Fatalf("ReplicaSet node should have the Deployment as parent: %s", mustJSON(rs))
-	}
-	for _, p := range pods {
-		if len(p.Parents) != 1 || p.Parents[0].UID != rs[0].UID || p.Health == nil || p.Health.Status != "Healthy" || p.UID == "" {
-			t.Errorf("Pod node should be Healthy under the ReplicaSet: %s", mustJSON(p))
-		}
-	}
-	if slices[0].Parents[0].Kind != "Service" {
-		t.Errorf("EndpointSlice should be under the Service: %s", mustJSON(slices))
-	}
-	return pods[0]
 }
 
 func checkResource(t *testing.T, r *live.Reader, app *flotillav1.Application, ns string, pod wire.ResourceNode, seen *bytes.Buffer) {
@@ -166,7 +106,7 @@ func checkResource(t *testing.T, r *live.Reader, app *flotillav1.Application, ns
 		t.Fatal(err)
 	}
 	record(seen, secret.Object)
-	if got, _, _ := unstructuredString(secret.Object, "data", "token"); got != live.SecretMask {
+	if got, _, _ := harness.UnstructuredString(secret.Object, "data", "token"); got != live.SecretMask {
 		t.Errorf("Secret data.token = %q, want the mask", got)
 	}
 	if secret.GetManagedFields() != nil {
@@ -202,7 +142,7 @@ func checkDiff(t *testing.T, r *live.Reader, app *flotillav1.Application, ns str
 	}
 	record(seen, d)
 	if d.Revision == "" || len(d.Resources) != 4 { // the Namespace too: createNamespace
-		t.Fatalf("diff in sync: %s", mustJSON(d))
+		t.Fatalf("diff in sync: %s", harness.MustJSON(d))
 	}
 	for _, res := range d.Resources {
 		if res.Action != wire.DiffNone {
@@ -223,7 +163,7 @@ func checkDiff(t *testing.T, r *live.Reader, app *flotillav1.Application, ns str
 	if err := env.Work.Get(ctx, client.ObjectKey{Namespace: ns, Name: "creds"}, &secret); err != nil {
 		t.Fatal(err)
 	}
-	secret.Data["token"] = []byte(liveCanary + "-changed")
+	secret.Data["token"] = []byte(harness.LiveCanary + "-changed")
 	if err := env.Work.Update(ctx, &secret); err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +193,7 @@ func checkEvents(t *testing.T, r *live.Reader, app *flotillav1.Application, ns s
 	}
 	record(seen, events)
 	if len(events) == 0 || events[0].Object.Kind != "Application" {
-		t.Errorf("the Application's events: %s", mustJSON(events))
+		t.Errorf("the Application's events: %s", harness.MustJSON(events))
 	}
 	// An event of the Secret whose message quotes its value.
 	var secret corev1.Secret
@@ -264,7 +204,7 @@ func checkEvents(t *testing.T, r *live.Reader, app *flotillav1.Application, ns s
 		ObjectMeta:     metav1.ObjectMeta{Name: "creds-leak", Namespace: ns},
 		InvolvedObject: corev1.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: ns, Name: "creds", UID: secret.UID},
 		Type:           corev1.EventTypeWarning, Reason: "Leaky",
-		Message:       "token was " + liveCanary + " before " + liveCanary + "-changed",
+		Message:       "token was " + harness.LiveCanary + " before " + harness.LiveCanary + "-changed",
 		LastTimestamp: metav1.Now(), FirstTimestamp: metav1.Now(), Count: 1,
 	}
 	if err := env.Work.Create(ctx, ev); err != nil {
@@ -276,7 +216,7 @@ func checkEvents(t *testing.T, r *live.Reader, app *flotillav1.Application, ns s
 	}
 	record(seen, events)
 	if len(events) != 1 || events[0].Reason != "Leaky" || !strings.Contains(events[0].Message, live.SecretMask) {
-		t.Errorf("the Secret's events: %s", mustJSON(events))
+		t.Errorf("the Secret's events: %s", harness.MustJSON(events))
 	}
 	if _, err := r.Events(ctx, app, &wire.ObjectRef{Version: "v1", Kind: "ConfigMap", Namespace: ns, Name: "stray"}); !errors.Is(err, live.ErrNotFound) {
 		t.Errorf("events of an object outside the tree: err = %v, want ErrNotFound", err)
@@ -292,7 +232,7 @@ func checkLogs(t *testing.T, app *flotillav1.Application, ns string, pod wire.Re
 	if err := dev1.AppendPodLog("web", old, tag+" old line"); err != nil {
 		t.Fatal(err)
 	}
-	if err := dev1.AppendPodLog("web", time.Now(), tag+" one", tag+" secret "+liveCanary, tag+" three"); err != nil {
+	if err := dev1.AppendPodLog("web", time.Now(), tag+" one", tag+" secret "+harness.LiveCanary, tag+" three"); err != nil {
 		t.Fatal(err)
 	}
 	if err := dev1.AppendPodLog("sidecar", time.Now(), tag+" sidecar says hi"); err != nil {
@@ -347,32 +287,4 @@ func checkLogs(t *testing.T, app *flotillav1.Application, ns string, pod wire.Re
 	}
 }
 
-func nodesOf(tree *wire.Tree, kind string) []wire.ResourceNode {
-	var out []wire.ResourceNode
-	for _, n := range tree.Nodes {
-		if n.Kind == kind {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func unstructuredString(obj map[string]any, fields ...string) (string, bool, error) {
-	var cur any = obj
-	for _, f := range fields {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false, fmt.Errorf("%s is not an object", f)
-		}
-		cur = m[f]
-	}
-	s, ok := cur.(string)
-	return s, ok, nil
-}
-
-func record(b *bytes.Buffer, v any) { b.WriteString(mustJSON(v)) }
-
-func mustJSON(v any) string {
-	out, _ := json.MarshalIndent(v, "", "  ")
-	return string(out)
-}
+func record(b *bytes.Buffer, v any) { b.WriteString(harness.MustJSON(v)) }

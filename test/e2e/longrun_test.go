@@ -9,6 +9,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // longRunApps are Applications of varied kinds, by path in one repository.
@@ -174,32 +175,32 @@ func TestManyApplicationsLongRun(t *testing.T) {
 		files[path+"/all.yaml"] = manifest
 	}
 	repo.Commit("main", files)
-	registerCluster(t, "longrun", "dev-3", nil)
+	env.RegisterCluster(t, "longrun", "dev-3", nil)
 
-	base := testNamespace(t)
+	base := harness.TestNamespace(t)
 	var names []string
 	for path := range longRunApps {
-		spec := plainApp(srv.URL("fleet"), path, base+"-"+path)
+		spec := harness.PlainApp(srv.URL("fleet"), path, base+"-"+path)
 		spec.Destination.Cluster = "longrun"
 		spec.SyncPolicy.Automated.SelfHeal = true
-		spec.SyncPolicy.Interval = interval(20 * time.Second)
+		spec.SyncPolicy.Interval = harness.Interval(20 * time.Second)
 		name := "longrun-" + path
 		newApp(t, name, spec)
 		names = append(names, name)
 	}
 	healthy := func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+		return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 	}
 	for _, name := range names {
-		waitApp(t, name, 3*time.Minute, "Synced and Healthy", healthy)
+		env.WaitApp(t, name, 3*time.Minute, "Synced and Healthy", healthy)
 	}
 	watchesBefore := clusterRequests(t, "longrun", "WATCH")
 
 	// A drift in the middle: selfHeal puts the ConfigMap back, and its health
 	// is read again from the watch, not at the next interval.
-	runCmd(t, kubectlBin(), "--kubeconfig", env.Fleet.Kubeconfig(), "--context", "dev-3",
+	harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", env.Fleet.Kubeconfig(), "--context", "dev-3",
 		"-n", base+"-config", "delete", "configmap", "settings")
-	waitApp(t, "longrun-config", 30*time.Second, "Healthy again after the drift", healthy)
+	env.WaitApp(t, "longrun-config", 30*time.Second, "Healthy again after the drift", healthy)
 
 	deadline := time.Now().Add(longRunHold)
 	for time.Now().Before(deadline) {
@@ -208,7 +209,7 @@ func TestManyApplicationsLongRun(t *testing.T) {
 			app := getApp(t, name)
 			if !healthy(app) {
 				// One look may fall between a drift event and its sync.
-				app = waitApp(t, name, 15*time.Second, "Synced and Healthy through the run", healthy)
+				app = env.WaitApp(t, name, 15*time.Second, "Synced and Healthy through the run", healthy)
 			}
 			if op := app.Status.Operation; op != nil && op.Phase == flotillav1.OperationRunning &&
 				op.StartedAt != nil && time.Since(op.StartedAt.Time) > 30*time.Second {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
@@ -44,18 +42,3 @@ func run(m *testing.M) int {
 	defer func() { _ = env.Stop() }()
 	return m.Run()
 }
-
-// runCmd runs a program and returns its combined output, failing the test on
-// a non-zero exit.
-func runCmd(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := harness.Run(name, args...)
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, out)
-	}
-	return out
-}
-
-func tryCmd(name string, args ...string) (string, error) { return harness.Run(name, args...) }
-
-func kubectlBin() string { return filepath.Join(localfleet.DefaultBinDir(), "kubectl") }

@@ -8,28 +8,28 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestManualSync: without automated sync an Application only reports what
 // differs; the sync annotation applies the branch head, or a given revision.
 // The sync is summarized in an Event and counted in the controller's metrics.
 func TestManualSync(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	first := repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
+	first := repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
 
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.SyncPolicy.Automated = nil
 	newApp(t, "manual", spec)
-	app := waitApp(t, "manual", 2*time.Minute, "OutOfSync before any sync", func(a *flotillav1.Application) bool {
+	app := env.WaitApp(t, "manual", 2*time.Minute, "OutOfSync before any sync", func(a *flotillav1.Application) bool {
 		return a.Status.Sync.Status == flotillav1.SyncStatusOutOfSync && a.Status.Sync.Revision == first
 	})
 	assertAbsent(t, ns, "good")
@@ -38,32 +38,32 @@ func TestManualSync(t *testing.T) {
 	}
 
 	annotate(t, "manual", map[string]string{flotillav1.SyncAnnotation: "1"})
-	waitApp(t, "manual", time.Minute, "Synced after the sync request", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.LastHandledSync == "1" && a.Status.Sync.Revision == first
+	env.WaitApp(t, "manual", time.Minute, "Synced after the sync request", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.LastHandledSync == "1" && a.Status.Sync.Revision == first
 	})
 
-	second := repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(goodConfigMap, "k: v", "k: v2", 1)})
-	waitApp(t, "manual", time.Minute, "OutOfSync at the new commit", func(a *flotillav1.Application) bool {
+	second := repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(harness.GoodConfigMap, "k: v", "k: v2", 1)})
+	env.WaitApp(t, "manual", time.Minute, "OutOfSync at the new commit", func(a *flotillav1.Application) bool {
 		return a.Status.Sync.Status == flotillav1.SyncStatusOutOfSync && a.Status.Sync.Revision == second
 	})
-	if v := configMapData(t, ns, "good"); v != "v" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "v" {
 		t.Errorf("without automated sync the new commit must not be applied, got k=%q", v)
 	}
 
 	annotate(t, "manual", map[string]string{flotillav1.SyncAnnotation: "2"})
-	waitApp(t, "manual", time.Minute, "synced to the head", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "manual", time.Minute, "synced to the head", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledSync == "2" && a.Status.Operation != nil &&
 			a.Status.Operation.Phase == flotillav1.OperationSucceeded && a.Status.Operation.Revision == second
 	})
-	if v := configMapData(t, ns, "good"); v != "v2" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "v2" {
 		t.Errorf("after the sync request k=%q, want v2", v)
 	}
 
 	annotate(t, "manual", map[string]string{flotillav1.SyncAnnotation: "3", flotillav1.SyncRevisionAnnotation: first})
-	app = waitApp(t, "manual", time.Minute, "synced to the first commit", func(a *flotillav1.Application) bool {
+	app = env.WaitApp(t, "manual", time.Minute, "synced to the first commit", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledSync == "3" && a.Status.Operation != nil && a.Status.Operation.Revision == first
 	})
-	if v := configMapData(t, ns, "good"); v != "v" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "v" {
 		t.Errorf("after the sync to the first commit k=%q, want v", v)
 	}
 	if n := len(app.Status.History); n != 3 {
@@ -90,15 +90,6 @@ func annotate(t *testing.T, name string, annotations map[string]string) {
 	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func configMapData(t *testing.T, ns, name string) string {
-	t.Helper()
-	var cm corev1.ConfigMap
-	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &cm); err != nil {
-		t.Fatalf("ConfigMap %s/%s: %v", ns, name, err)
-	}
-	return cm.Data["k"]
 }
 
 // assertSyncEvent finds the Event that summarizes a sync's ChangeSet.

@@ -7,6 +7,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestRepositoryAddressRules: a repository on the cloud metadata address is
@@ -17,8 +18,8 @@ import (
 // credentials reaches no server. Each refusal is an AddressRefused
 // condition naming the address class.
 func TestRepositoryAddressRules(t *testing.T) {
-	ns := testNamespace(t)
-	newApp(t, "addr-metadata", plainApp("http://169.254.169.254/latest/meta-data.git", "app", ns))
+	ns := harness.TestNamespace(t)
+	newApp(t, "addr-metadata", harness.PlainApp("http://169.254.169.254/latest/meta-data.git", "app", ns))
 	refused(t, "addr-metadata", "link-local")
 
 	// The shared controller runs in development mode: it steps aside for
@@ -35,19 +36,19 @@ func TestRepositoryAddressRules(t *testing.T) {
 		}
 	})
 
-	repo, gitSrv := httpsRepo(t, "addr-git-creds")
-	repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
-	gitApp := plainApp(gitSrv.URL("fleet"), "app", ns)
+	repo, gitSrv := env.HTTPSRepo(t, "addr-git-creds")
+	repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	gitApp := harness.PlainApp(gitSrv.URL("fleet"), "app", ns)
 	gitApp.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: "addr-git-creds"}
 	newApp(t, "addr-loopback-git", gitApp)
 	byName := gitApp.DeepCopy()
 	byName.Source.RepoURL = strings.Replace(gitSrv.URL("fleet"), "127.0.0.1", "localhost", 1)
 	newApp(t, "addr-localhost-git", *byName)
 
-	charts := helmserver.New(t, helmserver.Options{Username: "charts", Password: canaryPassword})
+	charts := helmserver.New(t, helmserver.Options{Username: "charts", Password: harness.CanaryPassword})
 	charts.AddChart(t, "shop", "0.1.0", shopChart("addr"))
-	createSecret(t, "addr-helm-creds", map[string][]byte{
-		"username": []byte("charts"), "password": []byte(canaryPassword), "caCert": charts.CACert(),
+	env.CreateSecret(t, "addr-helm-creds", map[string][]byte{
+		"username": []byte("charts"), "password": []byte(harness.CanaryPassword), "caCert": charts.CACert(),
 	})
 	newApp(t, "addr-loopback-helm", chartApp(charts.URL(), "0.1.0", ns, "addr-helm-creds"))
 
@@ -62,7 +63,7 @@ func TestRepositoryAddressRules(t *testing.T) {
 	if got := charts.Requests(); len(got) != 0 {
 		t.Errorf("the Helm repository on loopback got requests: %v", got)
 	}
-	if strings.Contains(nodev.Log(), canaryPassword) {
+	if strings.Contains(nodev.Log(), harness.CanaryPassword) {
 		t.Error("the controller's log holds the canary password")
 	}
 }
@@ -71,9 +72,9 @@ func TestRepositoryAddressRules(t *testing.T) {
 // that it names the address class and holds no credential.
 func refused(t *testing.T, name, class string) {
 	t.Helper()
-	app := waitApp(t, name, 2*time.Minute, "AddressRefused", failedWith(flotillav1.ReasonAddressRefused))
-	msg := readyCondition(app).Message
-	if !strings.Contains(msg, "is a "+class+" address") || strings.Contains(msg, canaryPassword) {
+	app := env.WaitApp(t, name, 2*time.Minute, "AddressRefused", harness.FailedWith(flotillav1.ReasonAddressRefused))
+	msg := harness.ReadyCondition(app).Message
+	if !strings.Contains(msg, "is a "+class+" address") || strings.Contains(msg, harness.CanaryPassword) {
 		t.Errorf("%s: condition %q does not name the %s class, or holds the canary", name, msg, class)
 	}
 	t.Logf("%s: %s", name, msg)

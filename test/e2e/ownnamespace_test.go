@@ -12,6 +12,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestOwnNamespaceFollowsController: with `flotilla controller --namespace
@@ -35,7 +36,7 @@ func TestOwnNamespaceFollowsController(t *testing.T) {
 	root := t.TempDir()
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	gitserver.NewRepo(t, root, "own").Commit("main", map[string]string{
-		"plain/cm.yaml": goodConfigMap,
+		"plain/cm.yaml": harness.GoodConfigMap,
 		"named/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: planted\n  namespace: " + own + "\ndata:\n  k: v\n",
 	})
 	create := func(obj client.Object) {
@@ -52,7 +53,7 @@ func TestOwnNamespaceFollowsController(t *testing.T) {
 		ClusterResourceWhitelist: []flotillav1.GroupKindPattern{{Group: "*", Kind: "*"}},
 	}})
 	app := func(name, path, ns string) {
-		spec := plainApp(srv.URL("own"), path, ns)
+		spec := harness.PlainApp(srv.URL("own"), path, ns)
 		spec.Project = "wild"
 		create(&flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec})
 	}
@@ -60,7 +61,7 @@ func TestOwnNamespaceFollowsController(t *testing.T) {
 	app("into-own", "plain", own)
 	app("names-own", "named", "tenancy-own-apps2")
 
-	waitAppIn(t, own, "elsewhere", "Synced outside the controller's namespace", synced)
+	waitAppIn(t, own, "elsewhere", "Synced outside the controller's namespace", harness.Synced)
 	for _, name := range []string{"into-own", "names-own"} {
 		waitAppIn(t, own, name, "ProjectViolation for the controller's namespace",
 			conditionSays(flotillav1.ReasonProjectViolation, "Flotilla's own namespace"))
@@ -84,6 +85,6 @@ func waitAppIn(t *testing.T, ns, name, what string, cond func(*flotillav1.Applic
 		return cond(app), nil
 	})
 	if err != nil {
-		t.Fatalf("Application %s/%s: %s: %v\nstatus: %s", ns, name, what, err, statusString(app))
+		t.Fatalf("Application %s/%s: %s: %v\nstatus: %s", ns, name, what, err, harness.StatusString(app))
 	}
 }

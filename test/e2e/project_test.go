@@ -13,6 +13,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestProject: a destination or a kind the Project does not allow stops the
@@ -26,10 +27,10 @@ func TestProject(t *testing.T) {
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	repo := gitserver.NewRepo(t, root, "team-a")
 	repo.Commit("main", map[string]string{
-		"ok/cm.yaml":          goodConfigMap,
-		"clusterrole/cm.yaml": goodConfigMap,
+		"ok/cm.yaml":          harness.GoodConfigMap,
+		"clusterrole/cm.yaml": harness.GoodConfigMap,
 		"clusterrole/cr.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: team-a-everything\nrules: []\n",
-		"secret/cm.yaml":      goodConfigMap,
+		"secret/cm.yaml":      harness.GoodConfigMap,
 		"secret/secret.yaml":  "apiVersion: v1\nkind: Secret\nmetadata:\n  name: token\nstringData:\n  token: not-allowed\n",
 	})
 	proj := &flotillav1.Project{
@@ -48,29 +49,29 @@ func TestProject(t *testing.T) {
 	prepareTenantNamespace(t, "team-a-nosa", false)
 
 	app := func(name, path, ns string) {
-		spec := plainApp(srv.URL("team-a"), path, ns)
+		spec := harness.PlainApp(srv.URL("team-a"), path, ns)
 		spec.Project = "team-a"
 		spec.SyncPolicy.CreateNamespace = false
 		newApp(t, name, spec)
 	}
 	app("proj-ok", "ok", "team-a-ok")
-	waitApp(t, "proj-ok", 2*time.Minute, "Synced as the ServiceAccount", synced)
+	env.WaitApp(t, "proj-ok", 2*time.Minute, "Synced as the ServiceAccount", harness.Synced)
 
 	app("proj-wrong-ns", "ok", "team-b")
-	a := waitApp(t, "proj-wrong-ns", time.Minute, "ProjectViolation", failedWith(flotillav1.ReasonProjectViolation))
-	if msg := readyCondition(a).Message; !strings.Contains(msg, "destinations") {
+	a := env.WaitApp(t, "proj-wrong-ns", time.Minute, "ProjectViolation", harness.FailedWith(flotillav1.ReasonProjectViolation))
+	if msg := harness.ReadyCondition(a).Message; !strings.Contains(msg, "destinations") {
 		t.Errorf("the condition should name the destinations rule: %s", msg)
 	}
 
 	app("proj-clusterrole", "clusterrole", "team-a-ok")
-	a = waitApp(t, "proj-clusterrole", time.Minute, "ProjectViolation", failedWith(flotillav1.ReasonProjectViolation))
-	if msg := readyCondition(a).Message; !strings.Contains(msg, "ClusterRole") || !strings.Contains(msg, "clusterResourceWhitelist") {
+	a = env.WaitApp(t, "proj-clusterrole", time.Minute, "ProjectViolation", harness.FailedWith(flotillav1.ReasonProjectViolation))
+	if msg := harness.ReadyCondition(a).Message; !strings.Contains(msg, "ClusterRole") || !strings.Contains(msg, "clusterResourceWhitelist") {
 		t.Errorf("the condition should name the ClusterRole and the whitelist: %s", msg)
 	}
 
 	app("proj-secret", "secret", "team-a-ok")
-	a = waitApp(t, "proj-secret", time.Minute, "Forbidden", failedWith(flotillav1.ReasonForbidden))
-	if msg := readyCondition(a).Message; !strings.Contains(msg, "Secret/team-a-ok/token") {
+	a = env.WaitApp(t, "proj-secret", time.Minute, "Forbidden", harness.FailedWith(flotillav1.ReasonForbidden))
+	if msg := harness.ReadyCondition(a).Message; !strings.Contains(msg, "Secret/team-a-ok/token") {
 		t.Errorf("the condition should name the Secret: %s", msg)
 	}
 	var s corev1.Secret
@@ -79,8 +80,8 @@ func TestProject(t *testing.T) {
 	}
 
 	app("proj-nosa", "ok", "team-a-nosa")
-	a = waitApp(t, "proj-nosa", time.Minute, "ProjectViolation for the missing ServiceAccount", failedWith(flotillav1.ReasonProjectViolation))
-	if msg := readyCondition(a).Message; !strings.Contains(msg, "deployer") {
+	a = env.WaitApp(t, "proj-nosa", time.Minute, "ProjectViolation for the missing ServiceAccount", harness.FailedWith(flotillav1.ReasonProjectViolation))
+	if msg := harness.ReadyCondition(a).Message; !strings.Contains(msg, "deployer") {
 		t.Errorf("the condition should name the missing ServiceAccount: %s", msg)
 	}
 	assertAbsent(t, "team-a-nosa", "good")

@@ -12,6 +12,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // manyConfigMaps is a plain folder of n ConfigMaps.
@@ -28,7 +29,7 @@ func manyConfigMaps(n int) map[string]string {
 // object applied once, an inventory without duplicates, and one history entry.
 func TestControllerRestartMidSync(t *testing.T) {
 	const n = 200
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
@@ -40,7 +41,7 @@ func TestControllerRestartMidSync(t *testing.T) {
 		SyncPolicy: flotillav1.SyncPolicy{
 			Automated:       &flotillav1.AutomatedSync{Prune: true},
 			CreateNamespace: true,
-			Interval:        interval(time.Minute),
+			Interval:        harness.Interval(time.Minute),
 		},
 	})
 	count := func() int {
@@ -68,8 +69,8 @@ func TestControllerRestartMidSync(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	app := waitApp(t, "restart", 2*time.Minute, "Synced after the restart", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == commit
+	app := env.WaitApp(t, "restart", 2*time.Minute, "Synced after the restart", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == commit
 	})
 	if got := count(); got != n {
 		t.Errorf("%d ConfigMaps in the cluster, want %d", got, n)

@@ -12,33 +12,34 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestEmptyRenderPrunesNothing: a commit that leaves the path with no
 // manifests is refused and prunes nothing, until the Application allows an
 // empty render.
 func TestEmptyRenderPrunesNothing(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
-	newApp(t, "empty", plainApp(srv.URL("fleet"), "app", ns))
-	waitApp(t, "empty", 2*time.Minute, "Synced", synced)
+	repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	newApp(t, "empty", harness.PlainApp(srv.URL("fleet"), "app", ns))
+	env.WaitApp(t, "empty", 2*time.Minute, "Synced", harness.Synced)
 
 	repo.Commit("main", map[string]string{"app/README.md": "nothing to deploy here\n"})
-	app := waitApp(t, "empty", time.Minute, "RenderFailed", failedWith(flotillav1.ReasonRenderFailed))
-	if msg := readyCondition(app).Message; !strings.Contains(msg, "allowEmpty") {
+	app := env.WaitApp(t, "empty", time.Minute, "RenderFailed", harness.FailedWith(flotillav1.ReasonRenderFailed))
+	if msg := harness.ReadyCondition(app).Message; !strings.Contains(msg, "allowEmpty") {
 		t.Errorf("the condition should say how to allow an empty render: %s", msg)
 	}
-	configMapData(t, ns, "good") // still there
+	env.ConfigMapData(t, ns, "good") // still there
 
 	app.Spec.SyncPolicy.AllowEmpty = true
 	if err := env.Client.Update(context.Background(), app); err != nil {
 		t.Fatal(err)
 	}
-	waitApp(t, "empty", time.Minute, "Synced with nothing", func(a *flotillav1.Application) bool {
-		return synced(a) && len(a.Status.Resources) <= 1 // at most the namespace it created
+	env.WaitApp(t, "empty", time.Minute, "Synced with nothing", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && len(a.Status.Resources) <= 1 // at most the namespace it created
 	})
 	assertAbsent(t, ns, "good")
 }
@@ -46,7 +47,7 @@ func TestEmptyRenderPrunesNothing(t *testing.T) {
 // TestOwnershipConflict: an object of the same name that someone else
 // created is reported as a conflict and left exactly as it was.
 func TestOwnershipConflict(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	ctx := context.Background()
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
@@ -61,11 +62,11 @@ func TestOwnershipConflict(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
-	newApp(t, "conflict", plainApp(srv.URL("fleet"), "app", ns))
+	repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	newApp(t, "conflict", harness.PlainApp(srv.URL("fleet"), "app", ns))
 
-	app := waitApp(t, "conflict", 2*time.Minute, "OwnershipConflict", failedWith(flotillav1.ReasonOwnershipConflict))
-	if msg := readyCondition(app).Message; !strings.Contains(msg, "ConfigMap/"+ns+"/good") {
+	app := env.WaitApp(t, "conflict", 2*time.Minute, "OwnershipConflict", harness.FailedWith(flotillav1.ReasonOwnershipConflict))
+	if msg := harness.ReadyCondition(app).Message; !strings.Contains(msg, "ConfigMap/"+ns+"/good") {
 		t.Errorf("the condition should name the ConfigMap: %s", msg)
 	}
 	var cm corev1.ConfigMap

@@ -67,7 +67,7 @@ func TestShards(t *testing.T) {
 	var clusters, apps []string
 	appCluster := map[string]string{}
 	for i, name := range []string{"shard-a", "shard-b", "shard-c", "shard-d", "shard-e", "shard-f"} {
-		registerCluster(t, name, fmt.Sprintf("dev-%d", i%3+1), nil)
+		env.RegisterCluster(t, name, fmt.Sprintf("dev-%d", i%3+1), nil)
 		clusters = append(clusters, name)
 		app := "shards-" + name
 		appCluster[app] = name
@@ -76,7 +76,7 @@ func TestShards(t *testing.T) {
 	owners := waitShardsSettled(t, replicas, []string{"r1", "r2"}, clusters)
 	t.Logf("owners: %v", owners)
 	for _, app := range apps {
-		spec := plainApp(srv.URL("shards"), "app", testNamespace(t)+"-"+appCluster[app])
+		spec := harness.PlainApp(srv.URL("shards"), "app", harness.TestNamespace(t)+"-"+appCluster[app])
 		spec.Destination.Cluster = appCluster[app]
 		newApp(t, app, spec)
 	}
@@ -227,7 +227,7 @@ func waitShardApps(t *testing.T, replicas map[string]*harness.Replica, apps []st
 		for _, name := range apps {
 			var a flotillav1.Application
 			err := env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, &a)
-			if err != nil || !synced(&a) || a.Status.Sync.Revision != revision {
+			if err != nil || !harness.Synced(&a) || a.Status.Sync.Revision != revision {
 				pending = append(pending, name)
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/sopstest"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // sopsPlain is the decrypted value: it must reach the cluster's Secret and
@@ -26,11 +27,11 @@ const sopsPlain = "sops-plain-Rk84qLw2"
 // with DecryptionFailed. The plain value is found in no log, Event,
 // Application status or spec of the hub.
 func TestSOPSSecret(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	identity, recipient := sopstest.NewAgeKey(t)
 	wrongIdentity, _ := sopstest.NewAgeKey(t)
-	createSecret(t, "sops-age", map[string][]byte{"identity.agekey": []byte(identity + "\n")})
-	createSecret(t, "sops-age-wrong", map[string][]byte{"identity.agekey": []byte(wrongIdentity + "\n")})
+	env.CreateSecret(t, "sops-age", map[string][]byte{"identity.agekey": []byte(identity + "\n")})
+	env.CreateSecret(t, "sops-age-wrong", map[string][]byte{"identity.agekey": []byte(wrongIdentity + "\n")})
 
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "secrets")
@@ -40,11 +41,11 @@ func TestSOPSSecret(t *testing.T) {
 		"deploy/config.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db-config\ndata:\n  host: db.internal\n",
 	})
 
-	spec := plainApp(srv.URL("secrets"), "deploy", ns)
+	spec := harness.PlainApp(srv.URL("secrets"), "deploy", ns)
 	spec.SyncPolicy.Automated.SelfHeal = true
 	spec.Source.Decryption = &flotillav1.Decryption{Provider: "sops", SecretRef: flotillav1.LocalObjectReference{Name: "sops-age"}}
 	newApp(t, "sops-db", spec)
-	waitApp(t, "sops-db", time.Minute, "Synced", synced)
+	env.WaitApp(t, "sops-db", time.Minute, "Synced", harness.Synced)
 	if got := secretValue(t, ns, "db", "password"); got != sopsPlain {
 		t.Fatalf("Secret db password %q, want the decrypted value", got)
 	}
@@ -68,11 +69,11 @@ func TestSOPSSecret(t *testing.T) {
 	}
 
 	// The wrong key: refused, naming the file and the recipient.
-	wrong := plainApp(srv.URL("secrets"), "deploy", ns+"-wrong")
+	wrong := harness.PlainApp(srv.URL("secrets"), "deploy", ns+"-wrong")
 	wrong.Source.Decryption = &flotillav1.Decryption{Provider: "sops", SecretRef: flotillav1.LocalObjectReference{Name: "sops-age-wrong"}}
 	newApp(t, "sops-db-wrong", wrong)
-	app := waitApp(t, "sops-db-wrong", time.Minute, "refused", failedWith(flotillav1.ReasonDecryptionFailed))
-	if c := readyCondition(app); !strings.Contains(c.Message, "db.json") || !strings.Contains(c.Message, recipient) {
+	app := env.WaitApp(t, "sops-db-wrong", time.Minute, "refused", harness.FailedWith(flotillav1.ReasonDecryptionFailed))
+	if c := harness.ReadyCondition(app); !strings.Contains(c.Message, "db.json") || !strings.Contains(c.Message, recipient) {
 		t.Errorf("condition %q should name the file and its recipient", c.Message)
 	}
 	assertAbsent(t, ns+"-wrong", "db-config")

@@ -14,6 +14,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/helmserver"
 	"github.com/flotilla-dev/flotilla/internal/ociserver"
 	"github.com/flotilla-dev/flotilla/internal/signtest"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // greetingManifests is a plain folder with one ConfigMap whose greeting is
@@ -26,7 +27,7 @@ func greetingManifests(word string) map[string]string {
 
 // ociApp is an Application of the folder deploy of an OCI artifact.
 func ociApp(url, revision, ns, secret string) flotillav1.ApplicationSpec {
-	spec := plainApp(url, "deploy", ns)
+	spec := harness.PlainApp(url, "deploy", ns)
 	spec.Source.TargetRevision = revision
 	spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: secret}
 	return spec
@@ -35,9 +36,9 @@ func ociApp(url, revision, ns, secret string) flotillav1.ApplicationSpec {
 // registry starts a registry with basic auth and the Secret to reach it.
 func registry(t *testing.T, secret string) *ociserver.Server {
 	t.Helper()
-	reg := ociserver.New(t, ociserver.Options{Username: "puller", Password: canaryPassword})
-	createSecret(t, secret, map[string][]byte{
-		"username": []byte("puller"), "password": []byte(canaryPassword), "caCert": reg.CACert(),
+	reg := ociserver.New(t, ociserver.Options{Username: "puller", Password: harness.CanaryPassword})
+	env.CreateSecret(t, secret, map[string][]byte{
+		"username": []byte("puller"), "password": []byte(harness.CanaryPassword), "caCert": reg.CACert(),
 	})
 	return reg
 }
@@ -46,32 +47,32 @@ func registry(t *testing.T, secret string) *ociserver.Server {
 // asked by a semver range, syncs; a newer tag in the range is picked up and
 // applied.
 func TestOCIArtifact(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	reg := registry(t, "oci-artifact-creds")
 	first := reg.PushArtifact(t, "apps/greeting", "v1.0.0", greetingManifests("hello"))
 	reg.PushArtifact(t, "apps/greeting", "v2.0.0", greetingManifests("outside-the-range"))
 	newApp(t, "oci-greeting", ociApp(reg.URL("apps/greeting"), "^1.0.0", ns, "oci-artifact-creds"))
-	waitApp(t, "oci-greeting", time.Minute, "Synced at v1.0.0", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == "v1.0.0@"+first
+	env.WaitApp(t, "oci-greeting", time.Minute, "Synced at v1.0.0", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == "v1.0.0@"+first
 	})
 	if v := configMapValue(t, ns, "greeting", "word"); v != "hello" {
 		t.Fatalf("word %q, want hello", v)
 	}
 	second := reg.PushArtifact(t, "apps/greeting", "v1.1.0", greetingManifests("bonjour"))
-	waitApp(t, "oci-greeting", time.Minute, "Synced at the new tag v1.1.0", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
+	env.WaitApp(t, "oci-greeting", time.Minute, "Synced at the new tag v1.1.0", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
 	})
 	if v := configMapValue(t, ns, "greeting", "word"); v != "bonjour" {
 		t.Errorf("word %q, want bonjour from v1.1.0", v)
 	}
 
 	// A rollback to the first history entry fetches v1.0.0 by its digest.
-	app := waitApp(t, "oci-greeting", time.Minute, "two history entries", func(a *flotillav1.Application) bool {
+	app := env.WaitApp(t, "oci-greeting", time.Minute, "two history entries", func(a *flotillav1.Application) bool {
 		return len(a.Status.History) >= 2
 	})
 	annotate(t, "oci-greeting", map[string]string{flotillav1.RollbackAnnotation: strconv.FormatInt(app.Status.History[0].ID, 10)})
-	waitApp(t, "oci-greeting", time.Minute, "rolled back to v1.0.0", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Pin != nil && a.Status.Sync.Revision == "v1.0.0@"+first
+	env.WaitApp(t, "oci-greeting", time.Minute, "rolled back to v1.0.0", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Pin != nil && a.Status.Sync.Revision == "v1.0.0@"+first
 	})
 	if v := configMapValue(t, ns, "greeting", "word"); v != "hello" {
 		t.Errorf("word %q after the rollback, want hello from v1.0.0", v)
@@ -82,14 +83,14 @@ func TestOCIArtifact(t *testing.T) {
 // unsigned, or signed by another key, is refused with VerificationFailed;
 // a later unsigned tag is refused and the verified revision stays applied.
 func TestCosignVerification(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	reg := registry(t, "cosign-creds")
 	trusted, trustedPub := signtest.NewCosignKey(t)
 	other, _ := signtest.NewCosignKey(t)
-	createSecret(t, "cosign-keys", map[string][]byte{"cosign.pub": trustedPub})
+	env.CreateSecret(t, "cosign-keys", map[string][]byte{"cosign.pub": trustedPub})
 
 	signed := reg.PushArtifact(t, "apps/signed", "v1.0.0", greetingManifests("signed"))
-	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: canaryPassword}
+	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: harness.CanaryPassword}
 	signtest.CosignSign(t, push, "apps/signed", signed, trusted)
 	reg.PushArtifact(t, "apps/unsigned", "v1.0.0", greetingManifests("signed"))
 	foreign := reg.PushArtifact(t, "apps/foreign", "v1.0.0", greetingManifests("signed"))
@@ -101,12 +102,12 @@ func TestCosignVerification(t *testing.T) {
 		spec.Source.Verify = verify
 		newApp(t, "cosign-"+repo, spec)
 	}
-	waitApp(t, "cosign-signed", time.Minute, "Synced", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == "v1.0.0@"+signed
+	env.WaitApp(t, "cosign-signed", time.Minute, "Synced", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == "v1.0.0@"+signed
 	})
 	for _, repo := range []string{"unsigned", "foreign"} {
-		app := waitApp(t, "cosign-"+repo, time.Minute, "refused", failedWith(flotillav1.ReasonVerificationFailed))
-		if c := readyCondition(app); !strings.Contains(c.Message, "signature") {
+		app := env.WaitApp(t, "cosign-"+repo, time.Minute, "refused", harness.FailedWith(flotillav1.ReasonVerificationFailed))
+		if c := harness.ReadyCondition(app); !strings.Contains(c.Message, "signature") {
 			t.Errorf("cosign-%s: condition %q does not say what is wrong with the signature", repo, c.Message)
 		}
 		assertAbsent(t, ns+"-"+repo, "greeting")
@@ -114,7 +115,7 @@ func TestCosignVerification(t *testing.T) {
 
 	// A new tag in the range, not signed: refused; v1.0.0 stays.
 	reg.PushArtifact(t, "apps/signed", "v1.1.0", greetingManifests("tampered"))
-	app := waitApp(t, "cosign-signed", time.Minute, "the unsigned v1.1.0 refused", failedWith(flotillav1.ReasonVerificationFailed))
+	app := env.WaitApp(t, "cosign-signed", time.Minute, "the unsigned v1.1.0 refused", harness.FailedWith(flotillav1.ReasonVerificationFailed))
 	if len(app.Status.History) == 0 || app.Status.History[len(app.Status.History)-1].Revision != "v1.0.0@"+signed {
 		t.Errorf("history %+v, want the verified v1.0.0 last", app.Status.History)
 	}
@@ -127,14 +128,14 @@ func TestCosignVerification(t *testing.T) {
 // trusted CA, a Rekor bundle) by the trusted identity syncs; one signed by
 // another identity is refused with VerificationFailed.
 func TestCosignKeyless(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	reg := registry(t, "keyless-creds")
 	ca, log := signtest.NewCosignCA(t), signtest.NewRekorLog(t)
-	createSecret(t, "keyless-trust", map[string][]byte{
+	env.CreateSecret(t, "keyless-trust", map[string][]byte{
 		"fulcio.crt": append(append([]byte{}, ca.IntermediatePEM...), ca.RootPEM...), "rekor.pub": log.PubPEM,
 		"identity.issuer": []byte("https://issuer.example.com\n"), "identity.subject": []byte(".*@example.com\n"),
 	})
-	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: canaryPassword}
+	push := signtest.Registry{Host: reg.Host(), CACert: reg.CACert(), Username: "puller", Password: harness.CanaryPassword}
 	for _, who := range []string{"alice@example.com", "mallory@example.org"} {
 		user, _, _ := strings.Cut(who, "@")
 		digest := reg.PushArtifact(t, "apps/"+user, "v1.0.0", greetingManifests("signed"))
@@ -144,9 +145,9 @@ func TestCosignKeyless(t *testing.T) {
 		spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "keyless-trust"}}
 		newApp(t, "keyless-"+user, spec)
 	}
-	waitApp(t, "keyless-alice", time.Minute, "Synced", synced)
-	app := waitApp(t, "keyless-mallory", time.Minute, "refused", failedWith(flotillav1.ReasonVerificationFailed))
-	if c := readyCondition(app); !strings.Contains(c.Message, "mallory@example.org") {
+	env.WaitApp(t, "keyless-alice", time.Minute, "Synced", harness.Synced)
+	app := env.WaitApp(t, "keyless-mallory", time.Minute, "refused", harness.FailedWith(flotillav1.ReasonVerificationFailed))
+	if c := harness.ReadyCondition(app); !strings.Contains(c.Message, "mallory@example.org") {
 		t.Errorf("condition %q does not name the certificate's identity", c.Message)
 	} else {
 		t.Logf("refused as expected: %s", c.Message)
@@ -159,8 +160,8 @@ func TestCosignKeyless(t *testing.T) {
 func TestGitCommitSignatures(t *testing.T) {
 	sshSign, sshPub := signtest.NewSSHSigner(t)
 	gpgSign, gpgPub := signtest.NewGPGSigner(t)
-	createSecret(t, "git-ssh-keys", map[string][]byte{"deployer.pub": sshPub})
-	createSecret(t, "git-gpg-keys", map[string][]byte{"deployer.asc": gpgPub})
+	env.CreateSecret(t, "git-ssh-keys", map[string][]byte{"deployer.pub": sshPub})
+	env.CreateSecret(t, "git-gpg-keys", map[string][]byte{"deployer.asc": gpgPub})
 	for _, tc := range []struct {
 		provider string
 		sign     func([]byte) []byte
@@ -170,21 +171,21 @@ func TestGitCommitSignatures(t *testing.T) {
 		{"gpg", gpgSign, "git-gpg-keys"},
 	} {
 		t.Run(tc.provider, func(t *testing.T) {
-			ns := testNamespace(t)
+			ns := harness.TestNamespace(t)
 			root := t.TempDir()
 			repo := gitserver.NewRepo(t, root, "signed")
 			srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 			good := repo.CommitSigned("main", greetingManifests("signed"), tc.sign)
 			name := "git-signed-" + tc.provider
-			spec := plainApp(srv.URL("signed"), "deploy", ns)
+			spec := harness.PlainApp(srv.URL("signed"), "deploy", ns)
 			spec.Source.Verify = &flotillav1.Verification{Provider: tc.provider, SecretRef: flotillav1.LocalObjectReference{Name: tc.secret}}
 			newApp(t, name, spec)
-			waitApp(t, name, time.Minute, "Synced at the signed commit", func(a *flotillav1.Application) bool {
-				return synced(a) && a.Status.Sync.Revision == good
+			env.WaitApp(t, name, time.Minute, "Synced at the signed commit", func(a *flotillav1.Application) bool {
+				return harness.Synced(a) && a.Status.Sync.Revision == good
 			})
 			bad := repo.Commit("main", greetingManifests("unsigned"))
-			app := waitApp(t, name, time.Minute, "the unsigned commit refused", failedWith(flotillav1.ReasonVerificationFailed))
-			if c := readyCondition(app); !strings.Contains(c.Message, bad[:7]) || !strings.Contains(c.Message, "not signed") {
+			app := env.WaitApp(t, name, time.Minute, "the unsigned commit refused", harness.FailedWith(flotillav1.ReasonVerificationFailed))
+			if c := harness.ReadyCondition(app); !strings.Contains(c.Message, bad[:7]) || !strings.Contains(c.Message, "not signed") {
 				t.Errorf("condition %q should name commit %s as not signed", c.Message, bad[:7])
 			}
 			if v := configMapValue(t, ns, "greeting", "word"); v != "signed" {
@@ -198,12 +199,12 @@ func TestGitCommitSignatures(t *testing.T) {
 	root := t.TempDir()
 	gitserver.NewRepo(t, root, "any").Commit("main", greetingManifests("any"))
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	spec := plainApp(srv.URL("any"), "deploy", testNamespace(t)+"-cosign")
+	spec := harness.PlainApp(srv.URL("any"), "deploy", harness.TestNamespace(t)+"-cosign")
 	spec.Source.Verify = &flotillav1.Verification{Provider: "cosign", SecretRef: flotillav1.LocalObjectReference{Name: "git-ssh-keys"}}
 	newApp(t, "git-verify-cosign", spec)
-	app := waitApp(t, "git-verify-cosign", time.Minute, "Stalled", failedWith(flotillav1.ReasonVerificationFailed))
+	app := env.WaitApp(t, "git-verify-cosign", time.Minute, "Stalled", harness.FailedWith(flotillav1.ReasonVerificationFailed))
 	if !meta.IsStatusConditionTrue(app.Status.Conditions, flotillav1.ConditionStalled) {
-		t.Errorf("a verify provider that cannot apply to git should stall the Application: %s", statusString(app))
+		t.Errorf("a verify provider that cannot apply to git should stall the Application: %s", harness.StatusString(app))
 	}
 }
 
@@ -213,11 +214,11 @@ func TestGitCommitSignatures(t *testing.T) {
 // condition naming the cause and applies nothing, while a healthy
 // Application of the same registry keeps taking new revisions.
 func TestHostileSources(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	reg := registry(t, "hostile-creds")
 	reg.PushArtifact(t, "apps/good", "v1.0.0", greetingManifests("hello"))
 	newApp(t, "hostile-good", ociApp(reg.URL("apps/good"), "^1.0.0", ns, "hostile-creds"))
-	waitApp(t, "hostile-good", time.Minute, "Synced", synced)
+	env.WaitApp(t, "hostile-good", time.Minute, "Synced", harness.Synced)
 
 	many := map[string]string{}
 	for i := range 10001 {
@@ -233,11 +234,11 @@ func TestHostileSources(t *testing.T) {
 	}
 	charts := helmserver.New(t, helmserver.Options{})
 	charts.AddRawArchive("shop", "0.1.0", helmserver.Archive(t, map[string]string{"/etc/shop/Chart.yaml": "name: shop"}))
-	createSecret(t, "hostile-chart-ca", map[string][]byte{"caCert": charts.CACert()})
+	env.CreateSecret(t, "hostile-chart-ca", map[string][]byte{"caCert": charts.CACert()})
 	newApp(t, "hostile-chart", chartApp(charts.URL(), "0.1.0", ns+"-chart", "hostile-chart-ca"))
 	endless := helmserver.New(t, helmserver.Options{})
 	endless.SetIndex(endlessIndex(30000))
-	createSecret(t, "hostile-index-ca", map[string][]byte{"caCert": endless.CACert()})
+	env.CreateSecret(t, "hostile-index-ca", map[string][]byte{"caCert": endless.CACert()})
 	newApp(t, "hostile-index", chartApp(endless.URL(), "0.1.0", ns+"-index", "hostile-index-ca"))
 
 	for app, want := range map[string]string{
@@ -246,8 +247,8 @@ func TestHostileSources(t *testing.T) {
 		"hostile-chart":     "unsafe archive",
 		"hostile-index":     "invalid Helm repository index",
 	} {
-		a := waitApp(t, app, time.Minute, "refused", failedWith(flotillav1.ReasonFetchFailed))
-		if c := readyCondition(a); !strings.Contains(c.Message, want) {
+		a := env.WaitApp(t, app, time.Minute, "refused", harness.FailedWith(flotillav1.ReasonFetchFailed))
+		if c := harness.ReadyCondition(a); !strings.Contains(c.Message, want) {
 			t.Errorf("%s: condition %q does not say %q", app, c.Message, want)
 		}
 		if len(a.Status.Resources) != 0 {
@@ -255,8 +256,8 @@ func TestHostileSources(t *testing.T) {
 		}
 	}
 	second := reg.PushArtifact(t, "apps/good", "v1.1.0", greetingManifests("still-serving"))
-	waitApp(t, "hostile-good", time.Minute, "Synced at v1.1.0 beside the hostile sources", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
+	env.WaitApp(t, "hostile-good", time.Minute, "Synced at v1.1.0 beside the hostile sources", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == "v1.1.0@"+second
 	})
 	if v := configMapValue(t, ns, "greeting", "word"); v != "still-serving" {
 		t.Errorf("word %q, want still-serving", v)

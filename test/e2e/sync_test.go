@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
-	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // guestbook returns a kustomize base and a dev overlay: a Deployment with
@@ -71,32 +71,12 @@ func newApp(t *testing.T, name string, spec flotillav1.ApplicationSpec) *flotill
 	return app
 }
 
-func interval(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
-
-// httpsRepo serves a new repository over smart HTTP with TLS and basic auth,
-// and creates the credentials Secret for it.
-func httpsRepo(t *testing.T, secretName string) (*gitserver.Repo, *gitserver.HTTP) {
-	t.Helper()
-	root := t.TempDir()
-	repo := gitserver.NewRepo(t, root, "fleet")
-	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root, Username: "deployer", Password: canaryPassword, TLS: true})
-	createSecret(t, secretName, map[string][]byte{
-		"username": []byte("deployer"),
-		"password": []byte(canaryPassword),
-		"caCert":   srv.CACert(),
-	})
-	return repo, srv
-}
-
-// canaryPassword must never appear in any status, event or log.
-const canaryPassword = "canary-Zq7pW3xV9"
-
 // TestSyncKustomizeOverlay: an Application from a Kustomize overlay over
 // HTTPS becomes Synced at the commit, its Deployment Available; a pushed
 // commit that changes replicas is applied; a file removed from Git is pruned.
 func TestSyncKustomizeOverlay(t *testing.T) {
-	ns := testNamespace(t)
-	repo, srv := httpsRepo(t, "overlay-creds")
+	ns := harness.TestNamespace(t)
+	repo, srv := env.HTTPSRepo(t, "overlay-creds")
 	first := repo.Commit("main", guestbook(1, true))
 
 	newApp(t, "overlay", flotillav1.ApplicationSpec{
@@ -108,11 +88,11 @@ func TestSyncKustomizeOverlay(t *testing.T) {
 		SyncPolicy: flotillav1.SyncPolicy{
 			Automated:       &flotillav1.AutomatedSync{Prune: true},
 			CreateNamespace: true,
-			Interval:        interval(2 * time.Second),
+			Interval:        harness.Interval(2 * time.Second),
 		},
 	})
-	app := waitApp(t, "overlay", 2*time.Minute, "Synced at the first commit", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == first
+	app := env.WaitApp(t, "overlay", 2*time.Minute, "Synced at the first commit", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == first
 	})
 	if got := len(app.Status.Resources); got != 4 { // Namespace, Deployment, Service, ConfigMap
 		t.Errorf("inventory has %d objects, want 4: %+v", got, app.Status.Resources)
@@ -120,14 +100,14 @@ func TestSyncKustomizeOverlay(t *testing.T) {
 	waitDeployment(t, env.Client, ns, "dev-guestbook", 1)
 
 	second := repo.Commit("main", guestbook(2, true))
-	waitApp(t, "overlay", time.Minute, "Synced at the second commit", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == second
+	env.WaitApp(t, "overlay", time.Minute, "Synced at the second commit", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == second
 	})
 	waitDeployment(t, env.Client, ns, "dev-guestbook", 2)
 
 	third := repo.Commit("main", guestbook(2, false))
-	app = waitApp(t, "overlay", time.Minute, "Synced at the third commit", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == third
+	app = env.WaitApp(t, "overlay", time.Minute, "Synced at the third commit", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == third
 	})
 	var cm corev1.ConfigMap
 	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "dev-guestbook"}, &cm); !apierrors.IsNotFound(err) {
@@ -145,8 +125,8 @@ func TestSyncKustomizeOverlay(t *testing.T) {
 // TestSyncWithoutPrune: with prune off, a file removed from Git stays in the
 // cluster and the Application says OutOfSync, naming it.
 func TestSyncWithoutPrune(t *testing.T) {
-	ns := testNamespace(t)
-	repo, srv := httpsRepo(t, "noprune-creds")
+	ns := harness.TestNamespace(t)
+	repo, srv := env.HTTPSRepo(t, "noprune-creds")
 	first := repo.Commit("main", guestbook(1, true))
 	newApp(t, "noprune", flotillav1.ApplicationSpec{
 		Source: flotillav1.ApplicationSource{
@@ -157,14 +137,14 @@ func TestSyncWithoutPrune(t *testing.T) {
 		SyncPolicy: flotillav1.SyncPolicy{
 			Automated:       &flotillav1.AutomatedSync{Prune: false},
 			CreateNamespace: true,
-			Interval:        interval(2 * time.Second),
+			Interval:        harness.Interval(2 * time.Second),
 		},
 	})
-	waitApp(t, "noprune", 2*time.Minute, "Synced", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == first
+	env.WaitApp(t, "noprune", 2*time.Minute, "Synced", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == first
 	})
 	second := repo.Commit("main", guestbook(1, false))
-	app := waitApp(t, "noprune", time.Minute, "OutOfSync at the second commit", func(a *flotillav1.Application) bool {
+	app := env.WaitApp(t, "noprune", time.Minute, "OutOfSync at the second commit", func(a *flotillav1.Application) bool {
 		return a.Status.Sync.Revision == second && a.Status.Sync.Status == flotillav1.SyncStatusOutOfSync
 	})
 	var cm corev1.ConfigMap
@@ -180,7 +160,7 @@ func TestSyncWithoutPrune(t *testing.T) {
 	if !found {
 		t.Errorf("status.resources should mark the ConfigMap OutOfSync: %+v", app.Status.Resources)
 	}
-	if c := readyCondition(app); c == nil || !strings.Contains(c.Message, "ConfigMap") {
+	if c := harness.ReadyCondition(app); c == nil || !strings.Contains(c.Message, "ConfigMap") {
 		t.Errorf("Ready condition should name the ConfigMap to prune: %+v", c)
 	}
 }
@@ -209,10 +189,10 @@ func waitDeployment(t *testing.T, c client.Client, ns, name string, want int32) 
 // the Application's status or the controller's log.
 func assertNoCanary(t *testing.T, app *flotillav1.Application) {
 	t.Helper()
-	if s := fmt.Sprintf("%+v", app.Status); strings.Contains(s, canaryPassword) {
+	if s := fmt.Sprintf("%+v", app.Status); strings.Contains(s, harness.CanaryPassword) {
 		t.Errorf("status holds the repository password")
 	}
-	if strings.Contains(env.ControllerLog(), canaryPassword) {
+	if strings.Contains(env.ControllerLog(), harness.CanaryPassword) {
 		t.Errorf("controller log holds the repository password")
 	}
 }

@@ -15,10 +15,8 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-// canaryToken is a bearer token that must reach no server it is not meant for.
-const canaryToken = "canary-bearer-token-Zq81Lw4"
 
 // tokenRepo serves a repository over https that takes canaryToken: a host
 // that would gladly receive it, and counts every request that reaches it.
@@ -27,8 +25,8 @@ const canaryToken = "canary-bearer-token-Zq81Lw4"
 func tokenRepo(t *testing.T) *gitserver.HTTP {
 	t.Helper()
 	root := t.TempDir()
-	gitserver.NewRepo(t, root, "repo").Commit("main", map[string]string{"cm.yaml": goodConfigMap})
-	return gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root, BearerToken: canaryToken, TLS: true})
+	gitserver.NewRepo(t, root, "repo").Commit("main", map[string]string{"cm.yaml": harness.GoodConfigMap})
+	return gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root, BearerToken: harness.CanaryToken, TLS: true})
 }
 
 // createLabelledSecret is createSecret with labels.
@@ -65,11 +63,11 @@ func assertNoRequest(t *testing.T, srv *gitserver.HTTP, what string) {
 // reason and its message contains every one of words.
 func conditionSays(reason string, words ...string) func(*flotillav1.Application) bool {
 	return func(a *flotillav1.Application) bool {
-		if !failedWith(reason)(a) {
+		if !harness.FailedWith(reason)(a) {
 			return false
 		}
 		for _, w := range words {
-			if !strings.Contains(readyCondition(a).Message, w) {
+			if !strings.Contains(harness.ReadyCondition(a).Message, w) {
 				return false
 			}
 		}
@@ -88,8 +86,8 @@ func TestFleetSourceOutsideProject(t *testing.T) {
 		Destinations: []flotillav1.ProjectDestination{{Cluster: "*", Namespace: "team-f-*"}},
 		Secrets:      []string{"team-f-*"},
 	})
-	createSecret(t, "team-f-creds", map[string][]byte{"bearerToken": []byte(canaryToken), "caCert": srv.CACert()})
-	registerCluster(t, "tenancy-f", "dev-1", map[string]string{"tenancy-fleet": "yes"})
+	env.CreateSecret(t, "team-f-creds", map[string][]byte{"bearerToken": []byte(harness.CanaryToken), "caCert": srv.CACert()})
+	env.RegisterCluster(t, "tenancy-f", "dev-1", map[string]string{"tenancy-fleet": "yes"})
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "outside", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -101,7 +99,7 @@ func TestFleetSourceOutsideProject(t *testing.T) {
 					CredentialsRef: &flotillav1.LocalObjectReference{Name: "team-f-creds"},
 				},
 				Destination: flotillav1.FleetDestination{Namespace: "team-f-web"},
-				SyncPolicy:  flotillav1.SyncPolicy{Automated: &flotillav1.AutomatedSync{}, Interval: interval(2 * time.Second)},
+				SyncPolicy:  flotillav1.SyncPolicy{Automated: &flotillav1.AutomatedSync{}, Interval: harness.Interval(2 * time.Second)},
 			},
 			Rollout: &flotillav1.Rollout{MaxParallel: "1"},
 		},
@@ -128,7 +126,7 @@ func TestFleetSourceOutsideProject(t *testing.T) {
 // ProjectViolation decided before the Secret's data is read, and its token
 // reaches no server. A labelled Secret works.
 func TestProjectSecrets(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	srv := tokenRepo(t)
 	createProject(t, "team-s", flotillav1.ProjectSpec{
 		SourceRepos:              []string{strings.TrimSuffix(srv.URL("repo"), "repo") + "*"},
@@ -136,11 +134,11 @@ func TestProjectSecrets(t *testing.T) {
 		ClusterResourceWhitelist: []flotillav1.GroupKindPattern{{Group: "", Kind: "Namespace"}},
 		Secrets:                  []string{"team-s-*"},
 	})
-	data := map[string][]byte{"bearerToken": []byte(canaryToken), "caCert": srv.CACert()}
-	createSecret(t, "team-b-creds", data)
+	data := map[string][]byte{"bearerToken": []byte(harness.CanaryToken), "caCert": srv.CACert()}
+	env.CreateSecret(t, "team-b-creds", data)
 	createLabelledSecret(t, "labelled-creds", map[string]string{flotillav1.ProjectLabel: "team-s"}, data)
 	app := func(name string, edit func(*flotillav1.ApplicationSource)) {
-		spec := plainApp(srv.URL("repo"), ".", ns)
+		spec := harness.PlainApp(srv.URL("repo"), ".", ns)
 		spec.Project = "team-s"
 		edit(&spec.Source)
 		newApp(t, name, spec)
@@ -149,24 +147,24 @@ func TestProjectSecrets(t *testing.T) {
 	app("secret-of-b", func(s *flotillav1.ApplicationSource) {
 		s.CredentialsRef = &flotillav1.LocalObjectReference{Name: "team-b-creds"}
 	})
-	waitApp(t, "secret-of-b", time.Minute, "ProjectViolation naming the Secret rule",
+	env.WaitApp(t, "secret-of-b", time.Minute, "ProjectViolation naming the Secret rule",
 		conditionSays(flotillav1.ReasonProjectViolation, "team-b-creds", "secrets", flotillav1.ProjectLabel+"=team-s"))
 	app("verify-of-b", func(s *flotillav1.ApplicationSource) {
 		s.Verify = &flotillav1.Verification{Provider: "ssh", SecretRef: flotillav1.LocalObjectReference{Name: "team-b-creds"}}
 	})
-	waitApp(t, "verify-of-b", time.Minute, "ProjectViolation for verify.secretRef",
+	env.WaitApp(t, "verify-of-b", time.Minute, "ProjectViolation for verify.secretRef",
 		conditionSays(flotillav1.ReasonProjectViolation, "verification Secret", "team-b-creds"))
 	app("decrypt-of-b", func(s *flotillav1.ApplicationSource) {
 		s.Decryption = &flotillav1.Decryption{Provider: "sops", SecretRef: flotillav1.LocalObjectReference{Name: "team-b-creds"}}
 	})
-	waitApp(t, "decrypt-of-b", time.Minute, "ProjectViolation for decryption.secretRef",
+	env.WaitApp(t, "decrypt-of-b", time.Minute, "ProjectViolation for decryption.secretRef",
 		conditionSays(flotillav1.ReasonProjectViolation, "decryption Secret", "team-b-creds"))
 	assertNoRequest(t, srv, "Applications naming Secrets their Project does not allow")
 
 	app("labelled", func(s *flotillav1.ApplicationSource) {
 		s.CredentialsRef = &flotillav1.LocalObjectReference{Name: "labelled-creds"}
 	})
-	waitApp(t, "labelled", 2*time.Minute, "Synced with a Secret labelled for its Project", synced)
+	env.WaitApp(t, "labelled", 2*time.Minute, "Synced with a Secret labelled for its Project", harness.Synced)
 }
 
 // TestClusterCredentialsOnlyForClusters: a Cluster's credentials Secret is
@@ -184,7 +182,7 @@ func TestClusterCredentialsOnlyForClusters(t *testing.T) {
 	t.Cleanup(plain.Close)
 	unused := "https://127.0.0.1:1" // nothing listens: the victims are never reached
 	clusterData := map[string][]byte{
-		"bearerToken": []byte(canaryToken), "caData": env.Fleet.Cluster("dev-1").CACert, "caCert": srv.CACert(),
+		"bearerToken": []byte(harness.CanaryToken), "caData": env.Fleet.Cluster("dev-1").CACert, "caCert": srv.CACert(),
 	}
 	createLabelledSecret(t, "cluster-victim-a", map[string]string{flotillav1.ClusterLabel: "victim-a"}, clusterData)
 	newCluster(t, "victim-b", flotillav1.ClusterSpec{Server: unused}, clusterData)
@@ -192,10 +190,10 @@ func TestClusterCredentialsOnlyForClusters(t *testing.T) {
 
 	for _, secret := range []string{"cluster-victim-a", "cluster-victim-b"} {
 		name := "repo-with-" + secret
-		spec := plainApp(srv.URL("repo"), ".", testNamespace(t))
+		spec := harness.PlainApp(srv.URL("repo"), ".", harness.TestNamespace(t))
 		spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: secret}
 		newApp(t, name, spec)
-		waitApp(t, name, time.Minute, "ProjectViolation: a Cluster's credentials",
+		env.WaitApp(t, name, time.Minute, "ProjectViolation: a Cluster's credentials",
 			conditionSays(flotillav1.ReasonProjectViolation, secret, "serve that Cluster only"))
 	}
 	assertNoRequest(t, srv, "Applications naming a Cluster's credentials")
@@ -216,7 +214,7 @@ func TestClusterCredentialsOnlyForClusters(t *testing.T) {
 		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), c) })
 		waitCluster(t, tc.name, time.Minute, "refused another Cluster's Secret", unavailable(tc.why))
 	}
-	newCluster(t, "plain-http", flotillav1.ClusterSpec{Server: plain.URL}, map[string][]byte{"bearerToken": []byte(canaryToken)})
+	newCluster(t, "plain-http", flotillav1.ClusterSpec{Server: plain.URL}, map[string][]byte{"bearerToken": []byte(harness.CanaryToken)})
 	waitCluster(t, "plain-http", time.Minute, "refused plain http", unavailable("over plain http"))
 	time.Sleep(2 * time.Second)
 	if n := plainRequests.Load(); n != 0 {

@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestSpecBounds: the hub's API server refuses intervals and retry settings
@@ -24,14 +25,14 @@ func TestSpecBounds(t *testing.T) {
 		policy flotillav1.SyncPolicy
 		refuse string // "" means accepted
 	}{
-		{"1ns interval", flotillav1.SyncPolicy{Interval: interval(1)}, "interval must be between 1s and 24h"},
-		{"negative interval", flotillav1.SyncPolicy{Interval: interval(-time.Second)}, "interval must be between 1s and 24h"},
-		{"huge interval", flotillav1.SyncPolicy{Interval: interval(1000000 * time.Hour)}, "interval must be between 1s and 24h"},
+		{"1ns interval", flotillav1.SyncPolicy{Interval: harness.Interval(1)}, "interval must be between 1s and 24h"},
+		{"negative interval", flotillav1.SyncPolicy{Interval: harness.Interval(-time.Second)}, "interval must be between 1s and 24h"},
+		{"huge interval", flotillav1.SyncPolicy{Interval: harness.Interval(1000000 * time.Hour)}, "interval must be between 1s and 24h"},
 		{"huge factor", flotillav1.SyncPolicy{Retry: &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{Factor: factor(2147483647)}}}, "factor"},
-		{"tiny backoff", flotillav1.SyncPolicy{Retry: &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{Duration: interval(time.Millisecond)}}}, "backoff duration must be between 1s and 1h"},
-		{"huge max backoff", flotillav1.SyncPolicy{Retry: &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{MaxDuration: interval(48 * time.Hour)}}}, "backoff maxDuration must be between 1s and 24h"},
-		{"in range", flotillav1.SyncPolicy{Interval: interval(time.Second), Retry: &flotillav1.RetryPolicy{
-			Backoff: &flotillav1.Backoff{Duration: interval(time.Second), Factor: factor(10), MaxDuration: interval(24 * time.Hour)}}}, ""},
+		{"tiny backoff", flotillav1.SyncPolicy{Retry: &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{Duration: harness.Interval(time.Millisecond)}}}, "backoff duration must be between 1s and 1h"},
+		{"huge max backoff", flotillav1.SyncPolicy{Retry: &flotillav1.RetryPolicy{Backoff: &flotillav1.Backoff{MaxDuration: harness.Interval(48 * time.Hour)}}}, "backoff maxDuration must be between 1s and 24h"},
+		{"in range", flotillav1.SyncPolicy{Interval: harness.Interval(time.Second), Retry: &flotillav1.RetryPolicy{
+			Backoff: &flotillav1.Backoff{Duration: harness.Interval(time.Second), Factor: factor(10), MaxDuration: harness.Interval(24 * time.Hour)}}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			app := &flotillav1.Application{

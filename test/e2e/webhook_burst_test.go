@@ -18,6 +18,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/controller"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/server/webhook"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestWebhookBurst: 1,000 signed pushes in a burst, half to each of two
@@ -26,7 +27,7 @@ import (
 // controller fetches each repository's new commit once: one upload-pack
 // fetch per repository at its git server.
 func TestWebhookBurst(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	base := startWebhook(t, webhook.DefaultWindow)
 	type repoUnderTest struct {
 		repo   *gitserver.Repo
@@ -39,7 +40,7 @@ func TestWebhookBurst(t *testing.T) {
 		root := t.TempDir()
 		r := &repoUnderTest{repo: gitserver.NewRepo(t, root, fmt.Sprintf("burst%d", i))}
 		r.srv = gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-		r.repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
+		r.repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
 		for j := range 3 {
 			name := fmt.Sprintf("burst-%d-%d", i, j)
 			newApp(t, name, quietApp(r.srv.URL(fmt.Sprintf("burst%d", i)), "main", fmt.Sprintf("%s-%d-%d", ns, i, j)))
@@ -49,14 +50,14 @@ func TestWebhookBurst(t *testing.T) {
 	}
 	for _, r := range repos {
 		for _, name := range r.apps {
-			waitApp(t, name, 2*time.Minute, "Synced", synced)
+			env.WaitApp(t, name, 2*time.Minute, "Synced", harness.Synced)
 		}
 	}
 	patches := countRefreshPatches(t)
 	before := make([]gitserver.Counts, len(repos))
 	for i, r := range repos {
 		before[i] = r.srv.Counts()
-		r.commit = r.repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(goodConfigMap, "k: v", "k: v2", 1)})
+		r.commit = r.repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(harness.GoodConfigMap, "k: v", "k: v2", 1)})
 	}
 
 	start := time.Now()
@@ -88,8 +89,8 @@ func TestWebhookBurst(t *testing.T) {
 
 	for _, r := range repos {
 		for _, name := range r.apps {
-			waitApp(t, name, time.Minute, "Synced at the pushed commit", func(a *flotillav1.Application) bool {
-				return synced(a) && a.Status.Sync.Revision == r.commit
+			env.WaitApp(t, name, time.Minute, "Synced at the pushed commit", func(a *flotillav1.Application) bool {
+				return harness.Synced(a) && a.Status.Sync.Revision == r.commit
 			})
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/server/webhook"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // webhookSecret is the shared secret every provider is given in the tests.
@@ -31,7 +32,7 @@ const webhookSecret = "hook-canary-7d1f3"
 // (one key per provider) created under a name of the test's own.
 func startWebhook(t *testing.T, window time.Duration) string {
 	t.Helper()
-	name := "webhook-" + testNamespace(t)
+	name := "webhook-" + harness.TestNamespace(t)
 	if len(name) > 60 {
 		name = name[:60]
 	}
@@ -39,7 +40,7 @@ func startWebhook(t *testing.T, window time.Duration) string {
 	for _, k := range []string{webhook.KeyGitHub, webhook.KeyGitLab, webhook.KeyGitea, webhook.KeyBitbucket, webhook.KeyOCI} {
 		data[k] = []byte(webhookSecret + "\n")
 	}
-	createSecret(t, name, data)
+	env.CreateSecret(t, name, data)
 	h := webhook.New(webhook.Options{Hub: env.Client, Namespace: flotillav1.DefaultNamespace, SecretName: name, Window: window})
 	mux := http.NewServeMux()
 	h.Register(mux)
@@ -102,9 +103,9 @@ func signedGitHub(body []byte) map[string]string {
 // looks for new commits only once an hour, so that only a refresh makes it
 // see one soon.
 func quietApp(url, revision, ns string) flotillav1.ApplicationSpec {
-	spec := plainApp(url, "app", ns)
+	spec := harness.PlainApp(url, "app", ns)
 	spec.Source.TargetRevision = revision
-	spec.SyncPolicy.Interval = interval(time.Hour)
+	spec.SyncPolicy.Interval = harness.Interval(time.Hour)
 	return spec
 }
 
@@ -123,11 +124,11 @@ func refreshToken(t *testing.T, name string) string {
 // though their interval is an hour; the one that follows another branch
 // is left alone.
 func TestWebhookPushApplies(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "hooked")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	first := repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap})
+	first := repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
 	repo.Branch("stable", first)
 	base := startWebhook(t, 0)
 
@@ -135,22 +136,22 @@ func TestWebhookPushApplies(t *testing.T) {
 	newApp(t, "hook-head", quietApp(srv.URL("hooked"), "", ns+"-head"))
 	newApp(t, "hook-stable", quietApp(srv.URL("hooked"), "stable", ns+"-stable"))
 	for _, name := range []string{"hook-main", "hook-head", "hook-stable"} {
-		waitApp(t, name, 2*time.Minute, "Synced at the first commit", func(a *flotillav1.Application) bool {
-			return synced(a) && a.Status.Sync.Revision == first
+		env.WaitApp(t, name, 2*time.Minute, "Synced at the first commit", func(a *flotillav1.Application) bool {
+			return harness.Synced(a) && a.Status.Sync.Revision == first
 		})
 	}
 
-	second := repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(goodConfigMap, "k: v", "k: v2", 1)})
+	second := repo.Commit("main", map[string]string{"app/cm.yaml": strings.Replace(harness.GoodConfigMap, "k: v", "k: v2", 1)})
 	body := githubPush(srv.URL("hooked"), "main")
 	if code := postHook(t, base, "/api/webhook", body, signedGitHub(body)); code != http.StatusAccepted {
 		t.Fatalf("signed push: status %d, want 202", code)
 	}
 	for _, name := range []string{"hook-main", "hook-head"} {
-		waitApp(t, name, 30*time.Second, "Synced at the pushed commit", func(a *flotillav1.Application) bool {
-			return synced(a) && a.Status.Sync.Revision == second && a.Status.LastHandledRefresh != ""
+		env.WaitApp(t, name, 30*time.Second, "Synced at the pushed commit", func(a *flotillav1.Application) bool {
+			return harness.Synced(a) && a.Status.Sync.Revision == second && a.Status.LastHandledRefresh != ""
 		})
 	}
-	if v := configMapData(t, ns, "good"); v != "v2" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "v2" {
 		t.Errorf("after the push k=%q, want v2", v)
 	}
 	if tok := refreshToken(t, "hook-stable"); tok != "" {
@@ -223,7 +224,7 @@ func providerCases(payloadURL func(app string) string, ociURL string) []hookCase
 // nothing. Each provider's Application names the repository in another
 // form (ssh, scp-like, with a default port, in upper case) than its payload.
 func TestWebhookProviders(t *testing.T) {
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	base := startWebhook(t, 100*time.Millisecond)
 	// The repositories need not exist: only the refresh is looked at.
 	apps := map[string]string{
@@ -264,7 +265,7 @@ func TestWebhookProviders(t *testing.T) {
 			t.Errorf("%s rightly signed: status %d, want 202", c.name, code)
 			continue
 		}
-		waitApp(t, c.app, 10*time.Second, c.name+": refreshed", func(a *flotillav1.Application) bool {
+		env.WaitApp(t, c.app, 10*time.Second, c.name+": refreshed", func(a *flotillav1.Application) bool {
 			tok := a.Annotations[flotillav1.RefreshAnnotation]
 			return tok != "" && tok != before
 		})
@@ -279,7 +280,7 @@ func TestWebhookRefreshesFleet(t *testing.T) {
 	repo := gitserver.NewRepo(t, root, "fleethook")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	first := repo.Commit("main", regionFiles("1"))
-	registerCluster(t, "hook-a", "dev-1", map[string]string{"hooked": "yes", "region": "eu"})
+	env.RegisterCluster(t, "hook-a", "dev-1", map[string]string{"hooked": "yes", "region": "eu"})
 	base := startWebhook(t, 0)
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "hooked", Namespace: flotillav1.DefaultNamespace},
@@ -289,7 +290,7 @@ func TestWebhookRefreshesFleet(t *testing.T) {
 				Source:      flotillav1.ApplicationSource{RepoURL: srv.URL("fleethook"), TargetRevision: "main", Path: "regions/eu"},
 				Destination: flotillav1.FleetDestination{Namespace: "fleet-hooked"},
 				SyncPolicy: flotillav1.SyncPolicy{
-					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true, Interval: interval(time.Hour),
+					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true, Interval: harness.Interval(time.Hour),
 				},
 			},
 			Rollout: &flotillav1.Rollout{MaxParallel: "100%"},
@@ -304,7 +305,7 @@ func TestWebhookRefreshesFleet(t *testing.T) {
 			return a.Spec.Source.TargetRevision == commit && a.Status.Sync.Revision == commit && a.Status.Sync.Status == flotillav1.SyncStatusSynced
 		}
 	}
-	waitApp(t, "hooked-hook-a", 2*time.Minute, "pinned and Synced at the first commit", atCommit(first))
+	env.WaitApp(t, "hooked-hook-a", 2*time.Minute, "pinned and Synced at the first commit", atCommit(first))
 	time.Sleep(4 * time.Second) // past the rollout's poll: the Fleet now waits its interval
 
 	second := repo.Commit("main", regionFiles("2"))
@@ -312,7 +313,7 @@ func TestWebhookRefreshesFleet(t *testing.T) {
 	if code := postHook(t, base, "/api/webhook", body, signedGitHub(body)); code != http.StatusAccepted {
 		t.Fatalf("signed push: status %d, want 202", code)
 	}
-	waitApp(t, "hooked-hook-a", 30*time.Second, "pinned and Synced at the pushed commit", atCommit(second))
+	env.WaitApp(t, "hooked-hook-a", 30*time.Second, "pinned and Synced at the pushed commit", atCommit(second))
 	var got flotillav1.Fleet
 	if err := env.Client.Get(context.Background(), client.ObjectKeyFromObject(f), &got); err != nil {
 		t.Fatal(err)

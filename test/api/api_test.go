@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // apiApp is an Application body for the API.
@@ -67,9 +68,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // the hub and reads come back from the server's informers.
 func TestAPIApplications(t *testing.T) {
 	tok := adminToken(t)
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	spec := func(cluster string) flotillav1.ApplicationSpec {
-		s := plainApp("https://git.invalid/fleet.git", "app", ns)
+		s := harness.PlainApp("https://git.invalid/fleet.git", "app", ns)
 		s.Destination.Cluster = cluster
 		s.SyncPolicy.Automated = nil
 		return s
@@ -151,7 +152,7 @@ func TestAPIApplications(t *testing.T) {
 	if deleted.Spec.DeletionPolicy != flotillav1.DeletionPolicyOrphan {
 		t.Errorf("deleted with policy %q, want Orphan", deleted.Spec.DeletionPolicy)
 	}
-	waitGone(t, "apilist-db", time.Minute)
+	env.WaitGone(t, "apilist-db", time.Minute)
 	expect(t, tok, http.MethodGet, "/api/v1/applications/flotilla-system/apilist-db", nil, http.StatusNotFound, nil)
 
 	// Bad bodies.

@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"context"
@@ -33,15 +33,15 @@ func TestAPILive(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", map[string]string{"app/all.yaml": liveWorkload})
-	registerCluster(t, "apilive-dev-1", "dev-1", nil)
+	repo.Commit("main", map[string]string{"app/all.yaml": harness.LiveWorkload})
+	env.RegisterCluster(t, "apilive-dev-1", "dev-1", nil)
 	apiProject(t, admin, "apilive", []flotillav1.ProjectRole{
 		{Name: "viewer", Groups: []string{"apilive-viewers"}, Policies: []string{"applications:get"}},
 		{Name: "logs-only", Groups: []string{"apilive-loggers"}, Policies: []string{"logs:get"}},
 	})
 	// Inside the Project's destinations (apilive-*).
-	ns := "apilive-" + testNamespace(t)
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	ns := "apilive-" + harness.TestNamespace(t)
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.Destination.Cluster = "apilive-dev-1"
 	// The Project allows no cluster-scoped kind: the namespace is made
 	// beforehand, as a cluster's admin would.
@@ -57,17 +57,17 @@ func TestAPILive(t *testing.T) {
 		_ = dev1.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	})
 	createAPIApp(t, admin, apiApp("apilive", "apilive", nil, spec))
-	waitApp(t, "apilive", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
+	env.WaitApp(t, "apilive", 2*time.Minute, "Synced and Healthy", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Health.Status == flotillav1.HealthHealthy
 	})
 	const base = "/api/v1/applications/flotilla-system/apilive"
 
 	var tree wire.Tree
 	eventually(t, "the tree holds the Deployment's two Pods and the Service's EndpointSlice", func() bool {
 		expect(t, admin, http.MethodGet, base+"/tree", nil, http.StatusOK, &tree)
-		return len(nodesOf(&tree, "Pod")) == 2 && len(nodesOf(&tree, "EndpointSlice")) == 1
+		return len(harness.NodesOf(&tree, "Pod")) == 2 && len(harness.NodesOf(&tree, "EndpointSlice")) == 1
 	})
-	pod := checkTree(t, &tree)
+	pod := harness.CheckTree(t, &tree)
 
 	checkAPIResource(t, admin, base, ns, pod)
 	checkAPIEvents(t, admin, base, ns)
@@ -88,8 +88,8 @@ func TestAPILive(t *testing.T) {
 			expect(t, tok, http.MethodGet, p, nil, http.StatusNotFound, nil)
 		}
 	}
-	if strings.Contains(recordedResponses(), liveCanary) {
-		t.Errorf("the Secret's value %q appears in an API answer", liveCanary)
+	if strings.Contains(recordedResponses(), harness.LiveCanary) {
+		t.Errorf("the Secret's value %q appears in an API answer", harness.LiveCanary)
 	}
 }
 
@@ -99,17 +99,17 @@ func checkAPIResource(t *testing.T, token, base, ns string, pod wire.ResourceNod
 	t.Helper()
 	var secret map[string]any
 	expect(t, token, http.MethodGet, base+"/resource?version=v1&kind=Secret&namespace="+ns+"&name=creds", nil, http.StatusOK, &secret)
-	if got, _, _ := unstructuredString(secret, "data", "token"); got != live.SecretMask {
+	if got, _, _ := harness.UnstructuredString(secret, "data", "token"); got != live.SecretMask {
 		t.Errorf("Secret data.token = %q, want the mask", got)
 	}
 	if meta, _ := secret["metadata"].(map[string]any); meta == nil || meta["managedFields"] != nil {
-		t.Errorf("the Secret's metadata, without managedFields: %s", mustJSON(secret["metadata"]))
+		t.Errorf("the Secret's metadata, without managedFields: %s", harness.MustJSON(secret["metadata"]))
 	}
 	var p map[string]any
 	expect(t, token, http.MethodGet, base+"/resource?"+url.Values{"version": {"v1"}, "kind": {"Pod"},
 		"namespace": {ns}, "name": {pod.Name}}.Encode(), nil, http.StatusOK, &p)
-	if name, _, _ := unstructuredString(p, "metadata", "name"); name != pod.Name {
-		t.Errorf("the Pod's manifest: %s", mustJSON(p))
+	if name, _, _ := harness.UnstructuredString(p, "metadata", "name"); name != pod.Name {
+		t.Errorf("the Pod's manifest: %s", harness.MustJSON(p))
 	}
 	for _, q := range []string{
 		"version=v1&kind=Secret&namespace=kube-system&name=creds",     // not the Application's
@@ -130,7 +130,7 @@ func checkAPIEvents(t *testing.T, token, base, ns string) {
 	var events []wire.Event
 	expect(t, token, http.MethodGet, base+"/events", nil, http.StatusOK, &events)
 	if len(events) == 0 || events[0].Object.Kind != "Application" {
-		t.Errorf("the Application's events: %s", mustJSON(events))
+		t.Errorf("the Application's events: %s", harness.MustJSON(events))
 	}
 	// kube-controller-manager records the Deployment's scaling.
 	eventually(t, "the Deployment's events from the workload cluster", func() bool {
@@ -146,7 +146,7 @@ func checkAPIEvents(t *testing.T, token, base, ns string) {
 func checkAPILogs(t *testing.T, token, base, ns string, pod wire.ResourceNode) string {
 	t.Helper()
 	dev1 := env.Fleet.Clusters[1]
-	if err := dev1.AppendPodLog("web", time.Now(), ns+" says "+liveCanary, ns+" last"); err != nil {
+	if err := dev1.AppendPodLog("web", time.Now(), ns+" says "+harness.LiveCanary, ns+" last"); err != nil {
 		t.Fatal(err)
 	}
 	logs := func(q url.Values) string {
@@ -195,7 +195,7 @@ func checkAPIDiff(t *testing.T, token, base, ns string) {
 	var d wire.Diff
 	expect(t, token, http.MethodGet, base+"/diff", nil, http.StatusOK, &d)
 	if d.Revision == "" || len(d.Resources) == 0 {
-		t.Fatalf("diff: %s", mustJSON(d))
+		t.Fatalf("diff: %s", harness.MustJSON(d))
 	}
 	for _, res := range d.Resources {
 		if res.Action != wire.DiffNone {
@@ -220,12 +220,12 @@ func checkAPIDiff(t *testing.T, token, base, ns string) {
 		}
 	}
 	if scaled == nil || scaled.Action != wire.DiffUpdate || !strings.Contains(scaled.Diff, "replicas: 5") {
-		t.Errorf("the Deployment's diff after the scale: %s", mustJSON(scaled))
+		t.Errorf("the Deployment's diff after the scale: %s", harness.MustJSON(scaled))
 	}
 	var dry wire.Diff
 	expect(t, token, http.MethodPost, base+"/sync", wire.SyncRequest{DryRun: true}, http.StatusOK, &dry)
 	if dry.Revision != d.Revision || len(dry.Resources) != len(d.Resources) {
-		t.Errorf("a dry-run sync answers the diff: %s", mustJSON(dry))
+		t.Errorf("a dry-run sync answers the diff: %s", harness.MustJSON(dry))
 	}
 	expect(t, token, http.MethodGet, base+"/diff?revision="+strings.Repeat("a", 300), nil, http.StatusBadRequest, nil)
 }

@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // canarySynced is the value of a Secret an Application syncs.
@@ -23,15 +24,15 @@ const canarySecretManifest = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: c
 // (every answer of this test run is searched), nor in the server's log.
 func TestAPINeverShowsSecrets(t *testing.T) {
 	tok := adminToken(t)
-	ns := testNamespace(t)
-	repo, srv := httpsRepo(t, "apisecret-creds")
-	repo.Commit("main", map[string]string{"app/secret.yaml": canarySecretManifest, "app/cm.yaml": goodConfigMap})
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	ns := harness.TestNamespace(t)
+	repo, srv := env.HTTPSRepo(t, "apisecret-creds")
+	repo.Commit("main", map[string]string{"app/secret.yaml": canarySecretManifest, "app/cm.yaml": harness.GoodConfigMap})
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: "apisecret-creds"}
 	createAPIApp(t, tok, apiApp("apisecret", "", nil, spec))
-	waitApp(t, "apisecret", 2*time.Minute, "Synced with the Secret", synced)
-	registerCluster(t, "apisecret-cl", "dev-1", nil)
-	createSecret(t, "cluster-apisecret-tok", map[string][]byte{"bearerToken": []byte(canaryToken)})
+	env.WaitApp(t, "apisecret", 2*time.Minute, "Synced with the Secret", harness.Synced)
+	env.RegisterCluster(t, "apisecret-cl", "dev-1", nil)
+	env.CreateSecret(t, "cluster-apisecret-tok", map[string][]byte{"bearerToken": []byte(harness.CanaryToken)})
 
 	st := openStream(t, tok, "", "")
 	st.drain(3 * time.Second)
@@ -45,7 +46,7 @@ func TestAPINeverShowsSecrets(t *testing.T) {
 	expect(t, tok, http.MethodPost, app+"/sync", nil, http.StatusOK, nil)
 	expect(t, tok, http.MethodPost, app+"/refresh", nil, http.StatusOK, nil)
 
-	secrets := map[string]string{"synced Secret value": canarySynced, "repository password": canaryPassword, "cluster token": canaryToken}
+	secrets := map[string]string{"synced Secret value": canarySynced, "repository password": harness.CanaryPassword, "cluster token": harness.CanaryToken}
 	for what, value := range secretValues(t) {
 		secrets[what] = value
 	}

@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // cliCanary is the value of the Secret the CLI test's Application syncs; no
@@ -133,15 +134,15 @@ func TestCLI(t *testing.T) {
 	repo := gitserver.NewRepo(t, root, "fleet")
 	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	first := repo.Commit("main", cliWorkload("one"))
-	registerCluster(t, "cli-dev-1", "dev-1", nil)
-	ns := testNamespace(t)
+	env.RegisterCluster(t, "cli-dev-1", "dev-1", nil)
+	ns := harness.TestNamespace(t)
 	if err := env.Work.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatal(err)
 	}
 	c.ok("application/cli created", "app", "create", "cli", "--repo", git.URL("fleet"), "--path", "app", "--revision", "main",
 		"--dest-cluster", "cli-dev-1", "--dest-namespace", ns)
 	t.Cleanup(func() { c.run("", "app", "delete", "cli") })
-	waitApp(t, "cli", time.Minute, "compared", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == first })
+	env.WaitApp(t, "cli", time.Minute, "compared", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == first })
 
 	list := c.ok("cli", "app", "list", "-n", flotillav1.DefaultNamespace)
 	if !regexp.MustCompile(`(?m)^NAME\s+PROJECT\s+CLUSTER\s+SYNC\s+HEALTH\s+REVISION\s+AGE$`).MatchString(list) ||
@@ -167,7 +168,7 @@ func TestCLI(t *testing.T) {
 
 	second := repo.Commit("main", cliWorkload("two"))
 	c.ok("Refresh of application flotilla-system/cli requested", "app", "refresh", "cli")
-	waitApp(t, "cli", time.Minute, "compared at the second commit", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == second })
+	env.WaitApp(t, "cli", time.Minute, "compared at the second commit", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == second })
 	cliSync(t, c, ns, "two")
 	cliHistoryAndRollback(t, c, ns, first)
 	cliFailures(t, c, repo)
@@ -316,7 +317,7 @@ func cliHistoryAndRollback(t *testing.T, c *cli, ns, first string) {
 		t.Errorf("k=%q after the rollback to the first entry, want one", got)
 	}
 	c.ok("unpinned", "app", "rollback", "cli", "0")
-	waitApp(t, "cli", time.Minute, "unpinned", func(a *flotillav1.Application) bool { return a.Status.Pin == nil })
+	env.WaitApp(t, "cli", time.Minute, "unpinned", func(a *flotillav1.Application) bool { return a.Status.Pin == nil })
 }
 
 // cliFailures: a sync that fails exits non-zero with the cause, and a wait
@@ -325,8 +326,8 @@ func cliFailures(t *testing.T, c *cli, repo *gitserver.Repo) {
 	t.Helper()
 	repo.Commit("main", map[string]string{"app/all.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Name\ndata:\n  k: v\n"})
 	c.ok("requested", "app", "refresh", "cli")
-	waitApp(t, "cli", time.Minute, "the bad commit refused", func(a *flotillav1.Application) bool {
-		r := readyCondition(a)
+	env.WaitApp(t, "cli", time.Minute, "the bad commit refused", func(a *flotillav1.Application) bool {
+		r := harness.ReadyCondition(a)
 		return r != nil && r.Status == metav1.ConditionFalse
 	})
 	out, errOut, code := c.run("", "app", "sync", "cli", "--wait", "--timeout", "2m")

@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // apiProject creates a Project through the API, deleted at the end.
@@ -32,9 +33,9 @@ func apiProject(t *testing.T, token, name string, roles []flotillav1.ProjectRole
 }
 
 func idleSpec(ns string) flotillav1.ApplicationSpec {
-	s := plainApp("https://git.invalid/fleet.git", "app", ns)
+	s := harness.PlainApp("https://git.invalid/fleet.git", "app", ns)
 	s.SyncPolicy.Automated = nil
-	s.SyncPolicy.Interval = interval(time.Hour)
+	s.SyncPolicy.Interval = harness.Interval(time.Hour)
 	return s
 }
 

@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // TestAPIClusters: a cluster registered through the API from a kubeconfig
@@ -28,10 +29,10 @@ func TestAPIClusters(t *testing.T) {
 
 	var fromKubeconfig flotillav1.Cluster
 	body := expect(t, tok, http.MethodPost, "/api/v1/clusters", wire.ClusterRegistration{
-		Name: "apicl-kc", Labels: map[string]string{"apicl": "yes"}, Kubeconfig: string(kubeconfigFor(t, "dev-3")),
+		Name: "apicl-kc", Labels: map[string]string{"apicl": "yes"}, Kubeconfig: string(env.KubeconfigFor(t, "dev-3")),
 	}, http.StatusCreated, &fromKubeconfig)
 	t.Cleanup(func() { _, _ = call(t, tok, http.MethodDelete, "/api/v1/clusters/flotilla-system/apicl-kc", nil) })
-	managerToken := registeredToken(t, "apicl-kc")
+	managerToken := env.RegisteredToken(t, "apicl-kc")
 	if strings.Contains(string(body), managerToken) {
 		t.Errorf("the registration answer holds the cluster's token")
 	}
@@ -99,8 +100,8 @@ func assertNoCluster(t *testing.T, name string) {
 // generated an Application for.
 func TestAPIFleets(t *testing.T) {
 	tok := adminToken(t)
-	registerCluster(t, "apifleet-1", "dev-1", map[string]string{"apifleet": "yes"})
-	registerCluster(t, "apifleet-2", "dev-2", map[string]string{"apifleet": "yes"})
+	env.RegisterCluster(t, "apifleet-1", "dev-1", map[string]string{"apifleet": "yes"})
+	env.RegisterCluster(t, "apifleet-2", "dev-2", map[string]string{"apifleet": "yes"})
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "apifleet", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -108,7 +109,7 @@ func TestAPIFleets(t *testing.T) {
 			Template: flotillav1.FleetTemplate{
 				Source:      flotillav1.ApplicationSource{RepoURL: "https://git.invalid/fleet.git", TargetRevision: "main", Path: "app"},
 				Destination: flotillav1.FleetDestination{Namespace: "apifleet"},
-				SyncPolicy:  flotillav1.SyncPolicy{Interval: interval(time.Hour)},
+				SyncPolicy:  flotillav1.SyncPolicy{Interval: harness.Interval(time.Hour)},
 			},
 		},
 	}

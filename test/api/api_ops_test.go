@@ -1,4 +1,4 @@
-package e2e
+package api
 
 import (
 	"net/http"
@@ -9,6 +9,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 const extraConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  k: x\n"
@@ -18,27 +19,27 @@ const extraConfigMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extr
 // Application really syncs, compares and pins; history lists the syncs.
 func TestAPISyncRefreshRollback(t *testing.T) {
 	tok := adminToken(t)
-	ns := testNamespace(t)
+	ns := harness.TestNamespace(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	first := repo.Commit("main", map[string]string{"app/cm.yaml": goodConfigMap, "app/extra.yaml": extraConfigMap})
-	spec := plainApp(srv.URL("fleet"), "app", ns)
+	first := repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap, "app/extra.yaml": extraConfigMap})
+	spec := harness.PlainApp(srv.URL("fleet"), "app", ns)
 	spec.SyncPolicy.Automated = nil
-	spec.SyncPolicy.Interval = interval(time.Hour)
+	spec.SyncPolicy.Interval = harness.Interval(time.Hour)
 	createAPIApp(t, tok, apiApp("apiops", "", nil, spec))
 	const path = "/api/v1/applications/flotilla-system/apiops"
-	waitApp(t, "apiops", time.Minute, "compared", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == first })
+	env.WaitApp(t, "apiops", time.Minute, "compared", func(a *flotillav1.Application) bool { return a.Status.Sync.Revision == first })
 
 	expect(t, tok, http.MethodPost, path+"/sync", wire.SyncRequest{}, http.StatusOK, nil)
-	waitApp(t, "apiops", time.Minute, "synced by the API", synced)
-	if v := configMapData(t, ns, "good"); v != "v" {
+	env.WaitApp(t, "apiops", time.Minute, "synced by the API", harness.Synced)
+	if v := env.ConfigMapData(t, ns, "good"); v != "v" {
 		t.Fatalf("k=%q after the sync, want v", v)
 	}
 
 	// A commit that drops extra: a sync with prune off keeps it, one with
 	// prune on removes it.
-	second := repo.Commit("main", configMapWith("two"))
+	second := repo.Commit("main", harness.ConfigMapWith("two"))
 	expect(t, tok, http.MethodPost, path+"/refresh", nil, http.StatusOK, nil)
 	noPrune := false
 	var app flotillav1.Application
@@ -46,36 +47,36 @@ func TestAPISyncRefreshRollback(t *testing.T) {
 	if app.Annotations[flotillav1.SyncPruneAnnotation] != "false" {
 		t.Errorf("sync with prune off should set %s=false: %v", flotillav1.SyncPruneAnnotation, app.Annotations)
 	}
-	waitApp(t, "apiops", time.Minute, "synced at two without prune", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "apiops", time.Minute, "synced at two without prune", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledSync == app.Annotations[flotillav1.SyncAnnotation] && a.Status.Operation != nil &&
 			a.Status.Operation.Phase == flotillav1.OperationSucceeded && a.Status.Operation.Revision == second
 	})
-	if v := configMapData(t, ns, "good"); v != "two" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "two" {
 		t.Errorf("k=%q after the sync to two, want two", v)
 	}
-	if !configMapExists(t.Context(), ns, "extra") {
+	if !env.ConfigMapExists(t.Context(), ns, "extra") {
 		t.Errorf("a sync with prune off removed extra")
 	}
 	prune := true
 	expect(t, tok, http.MethodPost, path+"/sync", wire.SyncRequest{Prune: &prune}, http.StatusOK, &app)
-	waitApp(t, "apiops", time.Minute, "synced with prune", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "apiops", time.Minute, "synced with prune", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledSync == app.Annotations[flotillav1.SyncAnnotation] && a.Status.Operation != nil &&
 			a.Status.Operation.Phase == flotillav1.OperationSucceeded
 	})
-	waitConfigMapGone(t, env.Client, ns, "extra")
+	harness.WaitConfigMapGone(t, env.Client, ns, "extra")
 
 	// A sync to a given revision: applied, though the branch moved on.
 	expect(t, tok, http.MethodPost, path+"/sync", wire.SyncRequest{Revision: first}, http.StatusOK, &app)
-	waitApp(t, "apiops", time.Minute, "the sync to the first commit handled", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "apiops", time.Minute, "the sync to the first commit handled", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledSync == app.Annotations[flotillav1.SyncAnnotation]
 	})
-	eventually(t, "the first commit applied", func() bool { return configMapData(t, ns, "good") == "v" })
+	eventually(t, "the first commit applied", func() bool { return env.ConfigMapData(t, ns, "good") == "v" })
 
 	// Refresh: a new commit is compared at once.
-	third := repo.Commit("main", configMapWith("three"))
+	third := repo.Commit("main", harness.ConfigMapWith("three"))
 	var refreshed flotillav1.Application
 	expect(t, tok, http.MethodPost, path+"/refresh", nil, http.StatusOK, &refreshed)
-	waitApp(t, "apiops", 30*time.Second, "compared at the third commit", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "apiops", 30*time.Second, "compared at the third commit", func(a *flotillav1.Application) bool {
 		return a.Status.LastHandledRefresh == refreshed.Annotations[flotillav1.RefreshAnnotation] && a.Status.Sync.Revision == third
 	})
 
@@ -103,15 +104,15 @@ func assertAPIHistoryAndRollback(t *testing.T, tok, path, ns, first, second stri
 	}
 	expect(t, tok, http.MethodPost, path+"/rollback", wire.RollbackRequest{ID: 999}, http.StatusBadRequest, nil)
 	expect(t, tok, http.MethodPost, path+"/rollback", wire.RollbackRequest{ID: two.ID}, http.StatusOK, nil)
-	waitApp(t, "apiops", time.Minute, "pinned to the second commit", func(a *flotillav1.Application) bool {
+	env.WaitApp(t, "apiops", time.Minute, "pinned to the second commit", func(a *flotillav1.Application) bool {
 		return a.Status.Pin != nil && a.Status.Pin.HistoryID == two.ID && a.Status.Operation != nil &&
 			a.Status.Operation.Phase == flotillav1.OperationSucceeded && a.Status.Operation.Revision == second
 	})
-	if v := configMapData(t, ns, "good"); v != "two" {
+	if v := env.ConfigMapData(t, ns, "good"); v != "two" {
 		t.Errorf("k=%q after the rollback to the second entry, want two", v)
 	}
 	expect(t, tok, http.MethodPost, path+"/rollback", wire.RollbackRequest{ID: 0}, http.StatusOK, nil)
-	waitApp(t, "apiops", time.Minute, "unpinned", func(a *flotillav1.Application) bool { return a.Status.Pin == nil })
+	env.WaitApp(t, "apiops", time.Minute, "unpinned", func(a *flotillav1.Application) bool { return a.Status.Pin == nil })
 	if _, body := call(t, tok, http.MethodPost, path+"/sync", wire.SyncRequest{Revision: strings.Repeat("a", 300)}); !strings.Contains(string(body), "BadRequest") {
 		t.Errorf("a 300-byte revision should be refused: %s", body)
 	}
