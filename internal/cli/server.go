@@ -26,6 +26,7 @@ type serverFlags struct {
 	kube      kubeFlags
 	serverURL string
 	rbac      rbac.Options
+	auth      authFlags
 	live      liveFlags
 	verbose   bool
 }
@@ -49,6 +50,7 @@ certificate at its first start and keeps it in the Secret flotilla-server-tls.`,
 	}
 	fl.kube.add(cmd)
 	fl.live.add(cmd)
+	fl.auth.add(cmd)
 	f := cmd.Flags()
 	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of the Applications, Clusters, Fleets, Projects and of the server's Secrets")
 	f.StringVar(&opts.Listen, "listen", opts.Listen, "address of the HTTPS listener")
@@ -126,6 +128,9 @@ func newAccess(ctx context.Context, opts server.Options, fl *serverFlags, projec
 	aopts.Hub, aopts.Namespace, aopts.ServerURL = hub, opts.Namespace, fl.serverURL
 	aopts.Version, aopts.Logger = version.Version, opts.Logger
 	aopts.Verbs = func(p *auth.Principal) map[string][]string { return authz.Allowed(p, opts.Namespace, names()) }
+	if err := fl.auth.apply(&aopts); err != nil {
+		return nil, err
+	}
 	svc, err := auth.New(ctx, aopts)
 	if err != nil {
 		return nil, fmt.Errorf("authentication: %w", err)

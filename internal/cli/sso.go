@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"html"
@@ -84,7 +85,9 @@ func ssoCallback(results chan<- ssoResult) http.Handler {
 		res := ssoResult{code: q.Get("code")}
 		switch {
 		case q.Get("error") != "":
-			res.err = fmt.Errorf("single sign-on failed: %s", printableParam(q.Get("error")+" "+q.Get("error_description")))
+			// The server names the cause (an expired ID token, a
+			// refusal by the provider ...) in the description.
+			res.err = fmt.Errorf("the login failed: %s", printableParam(cmp.Or(q.Get("error_description"), q.Get("error"))))
 		case res.code == "" || len(res.code) > maxCodeBytes:
 			res.err = errors.New("single sign-on came back without a code")
 		}
@@ -97,7 +100,7 @@ func ssoCallback(results chan<- ssoResult) http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		msg := "You are logged in. You may close this window and go back to the terminal."
 		if res.err != nil {
-			msg = "The login failed: " + res.err.Error()
+			msg = res.err.Error()
 		}
 		_, _ = io.WriteString(w, "<!doctype html><title>Flotilla</title><p>"+html.EscapeString(msg)+"</p>")
 	})
@@ -109,7 +112,7 @@ func ssoCallback(results chan<- ssoResult) http.Handler {
 func printableParam(s string) string {
 	out := make([]rune, 0, len(s))
 	for _, r := range s {
-		if len(out) >= 200 {
+		if len(out) >= 512 {
 			break
 		}
 		if r >= 0x20 && r != 0x7f {

@@ -37,12 +37,19 @@ type Server struct {
 // port, with args added, logging to server.log in the hub's folder, and
 // waits until it is ready (its informers synced).
 func (h *Hub) StartServer(args ...string) (*Server, error) {
+	return h.StartServerWith(func(string) []string { return args })
+}
+
+// StartServerWith is StartServer with the arguments made from the
+// server's URL, for flags that name it (--url, a provider's redirect).
+func (h *Hub) StartServerWith(args func(url string) []string) (*Server, error) {
 	port, err := FreePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{hub: h, addr: "127.0.0.1:" + strconv.Itoa(port), args: args, log: filepath.Join(h.Dir, "server.log")}
+	s := &Server{hub: h, addr: "127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(h.Dir, "server.log")}
 	s.URL = "https://" + s.addr
+	s.args = args(s.URL)
 	h.servers = append(h.servers, s)
 	if err := s.Start(); err != nil {
 		return nil, err
@@ -114,6 +121,14 @@ func trustingClient(ctx context.Context, hub client.Client) *http.Client {
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
 	return &http.Client{Transport: tr, Timeout: time.Minute}
+}
+
+// PID is the running server's process id, or 0.
+func (s *Server) PID() int {
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
 }
 
 // Log is the server's whole log.

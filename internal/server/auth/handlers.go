@@ -172,17 +172,23 @@ func ErrorCode(err error) (wire.Code, bool) {
 // writeError answers err as {code, message}. An error that is not this
 // package's is logged and answered as Internal, without its text.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code, ok := ErrorCode(err)
-	msg := err.Error()
-	if !ok {
-		s.opts.Logger.Error("auth request failed", "route", r.Pattern, "error", err)
-		code, msg = wire.CodeInternal, "internal error"
-	}
+	code, msg := s.errorBody(r, err)
 	var rl *RateLimitError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(max(rl.RetryAfter, time.Second)/time.Second)))
 	}
 	writeJSON(w, code.Status(), wire.Error{Code: code, Message: msg})
+}
+
+// errorBody is the code and message err is answered with; an error that
+// is not this package's is logged and becomes Internal, without its text.
+func (s *Service) errorBody(r *http.Request, err error) (wire.Code, string) {
+	code, ok := ErrorCode(err)
+	if !ok {
+		s.opts.Logger.Error("auth request failed", "route", r.Pattern, "error", err)
+		return wire.CodeInternal, "internal error"
+	}
+	return code, err.Error()
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -143,6 +143,17 @@ func (o *sso) finish(ctx context.Context, code, verifier, nonce string) (identit
 	}
 	ctx = oidc.ClientContext(ctx, o.http)
 	tok, err := oauth.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+	if re, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
+		// The provider's own words, never the body it answered.
+		why := "an answer without an error code"
+		if re.Response != nil {
+			why = re.Response.Status
+		}
+		if re.ErrorCode != "" {
+			why = strings.TrimSpace(re.ErrorCode + " " + re.ErrorDescription)
+		}
+		return identity{}, fmt.Errorf("%w: the provider refused the code: %s", errSSOFailed, printable(why, 200))
+	}
 	if err != nil {
 		return identity{}, fmt.Errorf("%w: exchange the code: %w", errSSOFailed, err)
 	}

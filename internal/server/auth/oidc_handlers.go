@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -28,6 +29,10 @@ func (s *Service) handleSSOLogin(w http.ResponseWriter, r *http.Request) {
 			c.CLI = u.String()
 		}
 	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var oauth *oauth2.Config
 	if err == nil {
 		oauth, _, err = s.sso.setup(r.Context())
@@ -44,7 +49,7 @@ func (s *Service) handleSSOLogin(w http.ResponseWriter, r *http.Request) {
 		state, err = s.sign(r.Context(), c)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
+		s.ssoError(w, r, c.CLI, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: state, Path: "/auth/callback",
@@ -78,13 +83,13 @@ func (s *Service) handleSSOCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	if e := q.Get("error"); e != "" {
 		s.opts.Logger.Info("sso login refused by the provider", "error", truncate(e, 64))
-		s.writeError(w, r, fmt.Errorf("%w: the provider refused the login", ErrUnauthenticated))
+		s.ssoError(w, r, st.CLI, fmt.Errorf("%w: %w: the provider refused the login (%s)", ErrUnauthenticated, errSSOFailed, printable(e, 64)))
 		return
 	}
 	id, err := s.sso.finish(r.Context(), q.Get("code"), st.Verifier, st.Nonce)
 	if err != nil {
 		s.opts.Logger.Info("sso login failed", "error", err)
-		s.writeError(w, r, fmt.Errorf("%w: %w", ErrUnauthenticated, errSSOFailed))
+		s.ssoError(w, r, st.CLI, fmt.Errorf("%w: %w", ErrUnauthenticated, err))
 		return
 	}
 	s.opts.Logger.Info("login", "user", id.username, "issuer", s.sso.cfg.Issuer)
@@ -150,6 +155,36 @@ func (s *Service) handleExchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, wire.Token{Token: sess.token, ExpiresAt: sess.c.ExpiresAt.Time})
+}
+
+// ssoError answers a failed SSO login: the error itself to a browser, or,
+// for the CLI's login, a redirect to its loopback URL with the error's
+// code and message, so that the terminal tells the user why rather than
+// waiting for a code that never comes.
+func (s *Service) ssoError(w http.ResponseWriter, r *http.Request, cli string, err error) {
+	u, uerr := loopbackURL(cli)
+	if cli == "" || uerr != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	code, msg := s.errorBody(r, err)
+	q := u.Query()
+	q.Set("error", string(code))
+	q.Set("error_description", printable(msg, 512))
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
+// printable keeps text from elsewhere (a provider's error, a library's
+// message) to n bytes of printable characters.
+func printable(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	return truncate(s, n)
 }
 
 func truncate(s string, n int) string {

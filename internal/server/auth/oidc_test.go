@@ -20,6 +20,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/project"
+	"github.com/flotilla-dev/flotilla/internal/server/auth/oidctest"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 )
 
@@ -29,12 +30,12 @@ const canarySecret = "canary-oidc-client-secret-7c1e0f"
 // ssoFixture is a Flotilla auth Service configured for a real provider.
 type ssoFixture struct {
 	*fixture
-	idp *provider
+	idp *oidctest.Provider
 }
 
 // newSSOFixture starts a Service and a provider that trust each other;
 // edit may change the OIDC configuration.
-func newSSOFixture(t *testing.T, secret string, edit func(o *OIDCConfig, idp *provider)) *ssoFixture {
+func newSSOFixture(t *testing.T, secret string, edit func(o *OIDCConfig, idp *oidctest.Provider)) *ssoFixture {
 	t.Helper()
 	ns := namespace(t)
 	err := hub.Create(context.Background(), &corev1.Secret{
@@ -44,10 +45,10 @@ func newSSOFixture(t *testing.T, secret string, edit func(o *OIDCConfig, idp *pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	var idp *provider
+	var idp *oidctest.Provider
 	f := newFixture(t, ns, func(o *Options) {
-		idp = startProvider(t, canarySecret, o.ServerURL+"/auth/callback", "")
-		o.OIDC = &OIDCConfig{Name: "Test IdP", Issuer: idp.issuer, ClientID: "flotilla", ClientSecretName: "oidc", RootCAs: idp.roots()}
+		idp = oidctest.Start(t, canarySecret, o.ServerURL+"/auth/callback", "")
+		o.OIDC = &OIDCConfig{Name: "Test IdP", Issuer: idp.Issuer, ClientID: oidctest.ClientID, ClientSecretName: "oidc", RootCAs: idp.Roots()}
 		if edit != nil {
 			edit(o.OIDC, idp)
 		}
@@ -92,7 +93,7 @@ func (f *ssoFixture) browser(t *testing.T) (*http.Client, *recorder) {
 	t.Helper()
 	pool := x509.NewCertPool()
 	pool.AddCert(f.srv.Certificate())
-	pool.AddCert(f.idp.srv.Certificate())
+	pool.AddCert(f.idp.Server.Certificate())
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +112,7 @@ func startLogin(t *testing.T, c *http.Client, f *ssoFixture, query string) strin
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), f.idp.issuer+"/login/username") {
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Request.URL.String(), f.idp.LoginPage()) {
 		t.Fatalf("the login went to %s (%d), want the provider's login page", resp.Request.URL, resp.StatusCode)
 	}
 	return resp.Request.URL.Query().Get("authRequestID")
@@ -120,13 +121,26 @@ func startLogin(t *testing.T, c *http.Client, f *ssoFixture, query string) strin
 // finishLogin logs in at the provider and follows the redirects back.
 func finishLogin(t *testing.T, c *http.Client, f *ssoFixture, id, user, password string) *http.Response {
 	t.Helper()
-	resp, err := c.PostForm(f.idp.issuer+"/login/username", url.Values{"authRequestID": {id}, "username": {user}, "password": {password}})
+	resp, err := f.idp.Login(c, id, user, password)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.ReadAll(resp.Body)
 	return resp
+}
+
+// loginBody logs in at the provider as the test user and answers where the
+// redirects ended and its body.
+func loginBody(t *testing.T, c *http.Client, f *ssoFixture, id string) (*http.Response, string) {
+	t.Helper()
+	resp, err := f.idp.Login(c, id, oidctest.User, oidctest.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, string(data)
 }
 
 // TestSSOBrowserLogin logs in through the provider: the groups claim
@@ -139,7 +153,7 @@ func TestSSOBrowserLogin(t *testing.T) {
 		t.Errorf("settings: %s", body)
 	}
 	id := startLogin(t, c, f, "return=/applications/x")
-	resp = finishLogin(t, c, f, id, providerUser, providerPassword)
+	resp = finishLogin(t, c, f, id, oidctest.User, oidctest.Password)
 	if resp.Request.URL.Path != "/applications/x" || resp.Request.URL.Host != strings.TrimPrefix(f.srv.URL, "https://") {
 		t.Fatalf("after the login the browser is at %s, want /applications/x on Flotilla", resp.Request.URL)
 	}
@@ -150,8 +164,8 @@ func TestSSOBrowserLogin(t *testing.T) {
 	var sess wire.Session
 	err = json.NewDecoder(sessResp.Body).Decode(&sess)
 	_ = sessResp.Body.Close()
-	if err != nil || sess.Username != providerEmail || sess.Issuer != f.idp.issuer || strings.Join(sess.Groups, ",") != "team-a,everyone" {
-		t.Fatalf("session = %+v (%v), want %s of %s in team-a and everyone", sess, err, providerEmail, f.idp.issuer)
+	if err != nil || sess.Username != oidctest.Email || sess.Issuer != f.idp.Issuer || strings.Join(sess.Groups, ",") != "team-a,everyone" {
+		t.Fatalf("session = %+v (%v), want %s of %s in team-a and everyone", sess, err, oidctest.Email, f.idp.Issuer)
 	}
 	// The groups claim maps to the Project role of team-a, and to nothing
 	// in team-b's Project.
@@ -201,7 +215,7 @@ func TestSSOCLILogin(t *testing.T) {
 		}
 	}
 	id := startLogin(t, c, f, "cli="+url.QueryEscape(cli.URL+"/callback?state=cli-state"))
-	finishLogin(t, c, f, id, providerUser, providerPassword)
+	finishLogin(t, c, f, id, oidctest.User, oidctest.Password)
 	var code string
 	select {
 	case code = <-codes:
@@ -231,27 +245,43 @@ func TestSSOCLILogin(t *testing.T) {
 // the secret shows nowhere.
 func TestSSORefusals(t *testing.T) {
 	t.Run("untrusted certificate", func(t *testing.T) {
-		f := newSSOFixture(t, canarySecret, func(o *OIDCConfig, _ *provider) { o.RootCAs = x509.NewCertPool() })
+		f := newSSOFixture(t, canarySecret, func(o *OIDCConfig, _ *oidctest.Provider) { o.RootCAs = x509.NewCertPool() })
 		resp, body := f.do(t, "GET", "/auth/login", nil, nil)
 		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Location") != "" {
 			t.Errorf("login with an untrusted provider: %d %s, want 503 and no redirect", resp.StatusCode, body)
 		}
 	})
 	t.Run("foreign issuer", func(t *testing.T) {
-		f := newSSOFixture(t, canarySecret, func(o *OIDCConfig, idp *provider) {
-			other := startProvider(t, canarySecret, "https://unused.example/cb", "https://issuer.example.com")
-			o.Issuer, o.RootCAs = other.issuer, other.roots()
+		f := newSSOFixture(t, canarySecret, func(o *OIDCConfig, idp *oidctest.Provider) {
+			other := oidctest.Start(t, canarySecret, "https://unused.example/cb", "https://issuer.example.com")
+			o.Issuer, o.RootCAs = other.Issuer, other.Roots()
 		})
 		if resp, body := f.do(t, "GET", "/auth/login", nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
 			t.Errorf("login with a provider naming another issuer: %d %s, want 503", resp.StatusCode, body)
 		}
 	})
 	t.Run("expired ID token", func(t *testing.T) {
-		f := newSSOFixture(t, canarySecret, func(_ *OIDCConfig, idp *provider) { idp.storage.idTokenTTL = -time.Hour })
+		f := newSSOFixture(t, canarySecret, func(_ *OIDCConfig, idp *oidctest.Provider) { idp.SetIDTokenTTL(-time.Hour) })
 		c, _ := f.browser(t)
-		resp := finishLogin(t, c, f, startLogin(t, c, f, ""), providerUser, providerPassword)
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("callback with an expired ID token: %d, want 401", resp.StatusCode)
+		resp, body := loginBody(t, c, f, startLogin(t, c, f, ""))
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "token is expired") {
+			t.Errorf("callback with an expired ID token: %d %s, want 401 naming the expiry", resp.StatusCode, body)
+		}
+	})
+	t.Run("refused CLI login goes back to the CLI", func(t *testing.T) {
+		f := newSSOFixture(t, canarySecret, func(_ *OIDCConfig, idp *oidctest.Provider) { idp.SetIDTokenTTL(-time.Hour) })
+		c, _ := f.browser(t)
+		got := make(chan url.Values, 1)
+		cli := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.URL.Query() }))
+		defer cli.Close()
+		finishLogin(t, c, f, startLogin(t, c, f, "cli="+url.QueryEscape(cli.URL+"/callback")), oidctest.User, oidctest.Password)
+		select {
+		case q := <-got:
+			if q.Get("code") != "" || q.Get("error") != string(wire.CodeUnauthenticated) || !strings.Contains(q.Get("error_description"), "token is expired") {
+				t.Errorf("the CLI got %v, want error Unauthenticated naming the expiry and no code", q)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a refused login did not go back to the CLI")
 		}
 	})
 	t.Run("wrong state", func(t *testing.T) {
@@ -259,7 +289,7 @@ func TestSSORefusals(t *testing.T) {
 		c, _ := f.browser(t)
 		first := startLogin(t, c, f, "")
 		startLogin(t, c, f, "") // a second login replaces the first's state cookie
-		if resp := finishLogin(t, c, f, first, providerUser, providerPassword); resp.StatusCode != http.StatusBadRequest {
+		if resp := finishLogin(t, c, f, first, oidctest.User, oidctest.Password); resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("callback with another login's state: %d, want 400", resp.StatusCode)
 		}
 	})
@@ -283,7 +313,7 @@ func TestSSORefusals(t *testing.T) {
 			}
 			c.Jar.SetCookies(u, []*http.Cookie{{Name: stateCookie, Value: forged, Path: "/auth/callback", Secure: true}})
 		}
-		if resp := finishLogin(t, c, f, id, providerUser, providerPassword); resp.StatusCode != http.StatusUnauthorized {
+		if resp := finishLogin(t, c, f, id, oidctest.User, oidctest.Password); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("callback with another nonce: %d, want 401", resp.StatusCode)
 		}
 	})
@@ -291,8 +321,8 @@ func TestSSORefusals(t *testing.T) {
 		const wrong = "canary-wrong-client-secret-93ab"
 		f := newSSOFixture(t, wrong, nil)
 		c, rec := f.browser(t)
-		if resp := finishLogin(t, c, f, startLogin(t, c, f, ""), providerUser, providerPassword); resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("callback with a wrong client secret: %d, want 401", resp.StatusCode)
+		if resp, body := loginBody(t, c, f, startLogin(t, c, f, "")); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "the provider refused the code") {
+			t.Errorf("callback with a wrong client secret: %d %s, want 401 naming the provider's refusal", resp.StatusCode, body)
 		}
 		mustNotContain(t, "the responses", rec.String(), wrong, canarySecret)
 		mustNotContain(t, "the logs", f.logs.String(), wrong, canarySecret)
@@ -300,7 +330,7 @@ func TestSSORefusals(t *testing.T) {
 	t.Run("session of a provider no longer configured", func(t *testing.T) {
 		f := newSSOFixture(t, canarySecret, nil)
 		c, _ := f.browser(t)
-		finishLogin(t, c, f, startLogin(t, c, f, ""), providerUser, providerPassword)
+		finishLogin(t, c, f, startLogin(t, c, f, ""), oidctest.User, oidctest.Password)
 		u, _ := url.Parse(f.srv.URL)
 		var token string
 		for _, ck := range c.Jar.Cookies(u) {
