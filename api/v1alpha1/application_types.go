@@ -428,6 +428,14 @@ type OperationState struct {
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// SyncPhase is the phase of a sync in phases and waves (PreSync, Sync,
+	// PostSync, SyncFail) under way, or where it ended; empty for a sync
+	// applied at once.
+	// +optional
+	SyncPhase string `json:"syncPhase,omitempty"`
+	// SyncWave is the wave of SyncPhase under way, or where it ended.
+	// +optional
+	SyncWave *int32 `json:"syncWave,omitempty"`
 	// RetryCount is how many times this operation was retried.
 	// +optional
 	RetryCount int32 `json:"retryCount,omitempty"`

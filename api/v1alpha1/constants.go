@@ -34,6 +34,16 @@ const (
 	// OwnerAnnotation holds "namespace/name/uid" of the owning Application.
 	// Prune deletes an object only when this matches exactly.
 	OwnerAnnotation = "app.flotilla.dev/owner"
+	// HookLabel names the owning Application on every hook object (a
+	// PreSync, PostSync or SyncFail object, created afresh at each sync that
+	// changes something). Hooks carry the owner annotation but not the
+	// tracking label: they are neither watched for drift nor pruned, and
+	// their delete policy removes them.
+	HookLabel = "app.flotilla.dev/hook-of"
+	// HookNameAnnotation holds a hook object's name as the source gives it
+	// (its metadata.name, or its metadata.generateName), so that the next
+	// sync finds the objects an earlier run of the same hook left.
+	HookNameAnnotation = "app.flotilla.dev/hook-name"
 )
 
 // Annotations users (and the CLI and API) set on an Application to ask for an
@@ -119,8 +129,16 @@ const (
 	// ReasonPruneRefused: a sync would prune more objects than
 	// syncPolicy.pruneLimit allows; they stay until the confirm-prune
 	// annotation confirms it once.
-	ReasonPruneRefused       = "PruneRefused"
-	ReasonOwnershipConflict  = "OwnershipConflict"
+	ReasonPruneRefused      = "PruneRefused"
+	ReasonOwnershipConflict = "OwnershipConflict"
+	// ReasonHookFailed: a PreSync, Sync or PostSync hook failed, or did not
+	// complete within the sync's time limit; the message names it, and the
+	// SyncFail hooks ran.
+	ReasonHookFailed = "HookFailed"
+	// ReasonWaveFailed: an object of a wave became Degraded, or was not
+	// Healthy within the sync's time limit, so the next waves were not
+	// applied; the message names it, and the SyncFail hooks ran.
+	ReasonWaveFailed         = "WaveFailed"
 	ReasonOutOfSync          = "OutOfSync"
 	ReasonDependencyNotReady = "DependencyNotReady"
 	ReasonDependencyCycle    = "DependencyCycle"

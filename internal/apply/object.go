@@ -39,6 +39,11 @@ const (
 
 var stages = []stage{stageDefinitions, stageResources}
 
+// Definition says whether objects of gk go in Apply's first stage: CRDs,
+// Namespaces and ClusterRoles. A sync in waves applies them all before its
+// first wave, as an Apply of everything at once would.
+func Definition(gk schema.GroupKind) bool { return stageOf(gk) == stageDefinitions }
+
 func stageOf(gk schema.GroupKind) stage {
 	switch gk {
 	case crdGK, namespaceGK, clusterRoleGK:

@@ -41,6 +41,7 @@ func newControllerCommand() *cobra.Command {
 	f.StringVar(&opts.CacheDir, "cache-dir", "", "folder for fetched sources (default: the user cache folder)")
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "how many Applications sync at once")
 	f.DurationVar(&opts.PollInterval, "poll-interval", opts.PollInterval, "how often each git repository and revision the Applications follow is checked for a new commit, once for all of them (0 turns it off)")
+	f.DurationVar(&opts.SyncTimeout, "sync-timeout", opts.SyncTimeout, "how long one sync in phases and waves waits for its hooks to complete and its waves to become healthy (0: 10 minutes)")
 	f.DurationVar(&opts.ResolveShare, "resolve-share", opts.ResolveShare, "how long one git ref listing answers every Application of the same repository, revision and credentials (0: one listing per sync)")
 	f.BoolVar(&opts.Shards, "shards", false, "share the clusters with the other replicas started with --shards, through Leases in the namespace")
 	f.StringVar(&opts.ShardID, "shard-id", "", "this replica's name among the shards, and of its Lease flotilla-shard-ID (default: hostname-pid)")

@@ -177,6 +177,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			PruneConfirmed:   p.pruneToken != "",
 			Previous:         inventory.FromResourceStatus(app.Status.Resources),
 			BeforeWrite:      r.recordInventory(app),
+			Progress:         r.recordProgress(app),
+			RerunHooks:       retriesPhasedSync(app, p.syncToken != ""),
 		})
 	}
 	if err == nil && res != nil {

@@ -62,6 +62,10 @@ type Options struct {
 	// answers every Application of the same repository, revision and
 	// credentials; zero lists for each sync.
 	ResolveShare time.Duration
+	// SyncTimeout bounds how long one sync in phases and waves waits for
+	// its hooks to complete and its waves to become healthy; zero means 10
+	// minutes.
+	SyncTimeout time.Duration
 	// Shards makes this replica one of several that share the clusters
 	// (see package shard and docs/scaling.md). Off, it owns everything.
 	Shards bool
@@ -307,6 +311,7 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	engOpts.OnChange = onChange
 	engOpts.KnownApplication = knownApplication(mgr.GetClient(), opts.Namespace)
 	engOpts.Project = projectOptions(opts)
+	engOpts.SyncTimeout = opts.SyncTimeout
 	renderer := render.New(render.DefaultOptions())
 	registerCacheMetrics(crmetrics.Registry, sources, renderer)
 	return engine.New(sources, renderer, registry, engOpts), sources, nil

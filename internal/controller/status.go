@@ -75,7 +75,11 @@ func setOperation(app *flotillav1.Application, p plan, res *engine.Result, err e
 	if res != nil {
 		op.Revision = res.Revision
 		if res.Changes != nil {
-			op.Message = res.Changes.String()
+			op.Message = truncate(res.Changes.String(), 2048)
+		}
+		if res.Phase != "" {
+			wave := int32(res.Wave)
+			op.SyncPhase, op.SyncWave = string(res.Phase), &wave
 		}
 	}
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/health"
+	"github.com/flotilla-dev/flotilla/internal/hook"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
@@ -46,6 +47,10 @@ type Options struct {
 	// namespace the controller runs in, which no Project reaches through a
 	// wildcard. Zero fields take project.DefaultOptions.
 	Project project.Options
+	// SyncTimeout bounds the waiting of one sync in phases and waves: for
+	// its hooks to complete and its waves to become healthy. Zero means 10
+	// minutes.
+	SyncTimeout time.Duration
 }
 
 // ErrClusterBusy says the destination cluster already runs as many syncs as
@@ -230,6 +235,12 @@ type Request struct {
 	// own before an apply that may create objects not in Previous; the
 	// controller records it so that a crash never orphans an object.
 	BeforeWrite func(ctx context.Context, inv inventory.Set) error
+	// RerunHooks runs the hooks of a sync in phases and waves even when
+	// nothing changed: the last sync failed, and this one retries it.
+	RerunHooks bool
+	// Progress, if set, is told where a sync in phases and waves is: the
+	// phase and wave it starts, and what a step waits for.
+	Progress func(ctx context.Context, p Progress)
 }
 
 // Result is what a sync found and did.
@@ -257,4 +268,9 @@ type Result struct {
 	// InSync is true when the cluster matches the source after this sync.
 	InSync   bool
 	Duration time.Duration
+	// Phase and Wave are, for a sync in phases and waves that applied,
+	// the step it failed in or the last one it ran; Phase is empty for a
+	// sync applied at once.
+	Phase hook.Phase
+	Wave  int
 }

@@ -41,6 +41,13 @@ func (e *Engine) enforce(ctx context.Context, s *syncState) error {
 	for _, key := range s.result.Desired.Keys() {
 		refs = append(refs, project.NewObjectRef(key, key.Namespace != ""))
 	}
+	for _, h := range s.plan.Hooks() {
+		key, err := s.manager.HookKey(ctx, h.Object, s.applyOptions())
+		if err != nil {
+			return s.applyError(err, flotillav1.ReasonDryRunFailed)
+		}
+		refs = append(refs, project.NewObjectRef(key, key.Namespace != ""))
+	}
 	if err := s.policy.CheckObjects(s.result.Cluster, refs); err != nil {
 		return stalled(flotillav1.ReasonProjectViolation, err)
 	}

@@ -17,6 +17,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/diff"
+	"github.com/flotilla-dev/flotilla/internal/hook"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
@@ -36,8 +37,11 @@ type syncState struct {
 	manager   *apply.Manager
 	artifact  *source.Artifact
 	objects   []*unstructured.Unstructured
-	differ    *diff.Differ
-	result    *Result
+	// plan orders the rendered objects in phases and waves; objects are
+	// its ordinary ones, without the hooks.
+	plan   hook.Plan
+	differ *diff.Differ
+	result *Result
 }
 
 // newState starts the state of one sync or preview of req.
@@ -190,10 +194,15 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 	// Fields the Application ignores are left out of what it applies, so
 	// that their other owners (an HPA, a webhook) keep them: no apply loop.
 	s.differ = differ
-	s.objects = make([]*unstructured.Unstructured, len(res.Objects))
+	stripped := make([]*unstructured.Unstructured, len(res.Objects))
 	for i, obj := range res.Objects {
-		s.objects[i] = differ.Strip(obj)
+		stripped[i] = differ.Strip(obj)
 	}
+	plan, err := hook.Split(stripped)
+	if err != nil {
+		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", ShortSHA(s.result.Revision), err))
+	}
+	s.plan, s.objects = plan, plan.Objects
 	if len(s.objects) == 0 && !s.app.Spec.SyncPolicy.AllowEmpty {
 		return stalled(flotillav1.ReasonRenderFailed, fmt.Errorf(
 			"revision %s: path %q renders no objects; nothing is applied or pruned (set syncPolicy.allowEmpty to allow an empty application)",
@@ -231,9 +240,17 @@ func (e *Engine) compare(ctx context.Context, s *syncState) error {
 }
 
 func (e *Engine) apply(ctx context.Context, s *syncState) error {
-	if !s.apply {
+	switch {
+	case !s.apply:
 		return nil
+	case s.plan.Phased():
+		return e.applyPhased(ctx, s)
 	}
+	return e.applyAll(ctx, s)
+}
+
+// applyAll applies every object at once (in the apply manager's stages).
+func (e *Engine) applyAll(ctx context.Context, s *syncState) error {
 	// Whatever happens, the Application may own more than before: keep every
 	// object it may create in the inventory, so that none is ever orphaned.
 	owned := s.req.Previous.Union(s.result.Desired)

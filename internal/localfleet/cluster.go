@@ -106,6 +106,9 @@ func (c *Cluster) start(ctx context.Context, sp *spawner, opts Options, bins bin
 // scheduler and kwok with one node; then waits for the node to be Ready and
 // the default ServiceAccount to exist.
 func (c *Cluster) startWorkloadComponents(ctx context.Context, sp *spawner, opts Options, bins binaries) error {
+	if err := c.writePodFail(); err != nil {
+		return fmt.Errorf("cluster %s: pod fail stage: %w", c.Name, err)
+	}
 	if err := c.writePodLogs(); err != nil {
 		return fmt.Errorf("cluster %s: pod logs: %w", c.Name, err)
 	}
@@ -206,6 +209,7 @@ func (c *Cluster) kwokArgs(bins binaries) []string {
 		"--kubeconfig=" + c.adminKubeconfig(),
 		"--config=" + bins.stages(),
 		"--config=" + c.podLogsConfig(),
+		"--config=" + c.podFailConfig(),
 		"--manage-all-nodes=true",
 		"--cidr=10.0.1.0/24",
 		// The node's address and port are where the kube-apiserver reads

@@ -12,13 +12,16 @@
 //
 // A folder holding Chart.yaml is a Helm chart: its CRDs (crds/) and its
 // templates rendered with HelmOptions, test hooks left out, other hooks kept
-// as ordinary objects (see helm.go and helm_load.go). Otherwise, a folder
+// with their annotations, which the engine maps onto sync phases and waves
+// (see internal/hook, helm.go and helm_load.go). Otherwise, a folder
 // holding kustomization.yaml, kustomization.yml or Kustomization is
 // built with kustomize; any other folder is plain: its .yaml, .yml and .json
 // files, recursively and sorted by path, hidden files and folders (a name
 // starting with ".") skipped. Multi-document files are split, empty documents
 // skipped, and List kinds flattened. Every object needs apiVersion, kind and
-// metadata.name, and an object may be defined only once. A mapping key given
+// metadata.name (a hook may have metadata.generateName instead; an ordinary
+// object with one is refused naming its file), and an object may be defined
+// only once. A mapping key given
 // twice in one YAML mapping is an error rather than "last one wins". A path
 // naming a single file renders that file. KustomizeOptions edit the top
 // kustomization in memory, as `kustomize edit` would (set namePrefix, set

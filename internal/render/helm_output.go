@@ -18,8 +18,9 @@ import (
 const hookAnnotation = "helm.sh/hook"
 
 // testHookEvents run only with `helm test`; their objects are left out. Other
-// hooks are rendered as ordinary objects and applied with the rest: there
-// is no release for them to run around.
+// hooks are rendered with their annotations: the engine runs pre-install and
+// pre-upgrade hooks before the sync's waves and post-install and
+// post-upgrade ones after them, ordered by hook-weight (see internal/hook).
 var testHookEvents = map[string]bool{"test": true, "test-success": true, "test-failure": true}
 
 // helmObjects turns a chart's output into objects, decoded, limited and

@@ -5,11 +5,14 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/flotilla-dev/flotilla/internal/hook"
 )
 
 // objectsOf turns one document into objects: the document itself, or the
 // items of a List (any kind ending in "List" whose items is a list, as kubectl
-// reads them). Every object needs apiVersion, kind and metadata.name.
+// reads them). Every object needs apiVersion, kind and metadata.name; a hook
+// may have metadata.generateName instead.
 func objectsOf(file string, doc int, m map[string]any) ([]*unstructured.Unstructured, error) {
 	items, isList := listItems(m)
 	if !isList {
@@ -66,10 +69,16 @@ func missingField(m map[string]any) string {
 	if !ok {
 		return "has no metadata.name"
 	}
-	if name, _ := meta["name"].(string); name == "" {
-		return "has no metadata.name"
+	if name, _ := meta["name"].(string); name != "" {
+		return ""
 	}
-	return ""
+	if gen, _ := meta["generateName"].(string); gen != "" {
+		if hook.IsHook(&unstructured.Unstructured{Object: m}) {
+			return ""
+		}
+		return "has metadata.generateName but no metadata.name: only hooks (PreSync, PostSync and SyncFail objects; see docs/hooks.md) may have a generated name, as an ordinary object could never be found again"
+	}
+	return "has no metadata.name"
 }
 
 // objectKey identifies an object the way the API server does; the version
@@ -78,8 +87,14 @@ type objectKey struct {
 	group, kind, namespace, name string
 }
 
+// keyOf names a hook with a generated name by its prefix, marked so that it
+// cannot be taken for a name.
 func keyOf(u *unstructured.Unstructured) objectKey {
-	return objectKey{u.GroupVersionKind().Group, u.GetKind(), u.GetNamespace(), u.GetName()}
+	name := u.GetName()
+	if name == "" {
+		name = u.GetGenerateName() + "*"
+	}
+	return objectKey{u.GroupVersionKind().Group, u.GetKind(), u.GetNamespace(), name}
 }
 
 func (k objectKey) String() string {
