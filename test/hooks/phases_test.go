@@ -15,6 +15,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/localfleet"
+	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
 // dialect is how a repository says phases and waves.
@@ -121,8 +122,8 @@ func phasesStory(t *testing.T, d dialect) {
 	name := "phases-" + d.name
 	newApp(t, name, appSpec(srv.URL("fleet"), "app", ns))
 
-	app := waitApp(t, name, 3*time.Minute, "Synced and Healthy at the first commit", func(a *flotillav1.Application) bool {
-		return synced(a) && a.Status.Sync.Revision == first && a.Status.Health.Status == flotillav1.HealthHealthy &&
+	app := env.WaitApp(t, name, 3*time.Minute, "Synced and Healthy at the first commit", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == first && a.Status.Health.Status == flotillav1.HealthHealthy &&
 			a.Status.Operation != nil && a.Status.Operation.Phase == flotillav1.OperationSucceeded
 	})
 	if op := app.Status.Operation; op.SyncPhase != "PostSync" || op.SyncWave == nil || *op.SyncWave != 0 {
@@ -179,11 +180,11 @@ func phasesStory(t *testing.T, d dialect) {
 	// the SyncFail Job runs. The PreSync Job of the first sync was deleted
 	// before the second was created (BeforeHookCreation).
 	second := repo.Commit("main", phasedRepo(d, "registry.example/web:2", true))
-	app = waitApp(t, name, 3*time.Minute, "failed in its PostSync hook", func(a *flotillav1.Application) bool {
-		c := readyCondition(a)
+	app = env.WaitApp(t, name, 3*time.Minute, "failed in its PostSync hook", func(a *flotillav1.Application) bool {
+		c := harness.ReadyCondition(a)
 		return a.Status.Sync.Revision == second && c != nil && c.Status == metav1.ConditionFalse && c.Reason == flotillav1.ReasonHookFailed
 	})
-	msg := readyCondition(app).Message
+	msg := harness.ReadyCondition(app).Message
 	if !strings.Contains(msg, "PostSync") || !strings.Contains(msg, "Job/"+ns+"/smoke-") || !strings.Contains(msg, "SyncFail hooks completed") {
 		t.Errorf("Ready message %q: want it to name the PostSync phase, the failed Job and the SyncFail hooks", msg)
 	}
@@ -244,8 +245,8 @@ func requestSync(t *testing.T, name string) {
 	if err := env.Client.Patch(context.Background(), app, patch); err != nil {
 		t.Fatal(err)
 	}
-	waitApp(t, name, time.Minute, "sync request handled", func(a *flotillav1.Application) bool {
-		return a.Status.LastHandledSync == token && synced(a)
+	env.WaitApp(t, name, time.Minute, "sync request handled", func(a *flotillav1.Application) bool {
+		return a.Status.LastHandledSync == token && harness.Synced(a)
 	})
 }
 
@@ -296,47 +297,4 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	if err != nil {
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
-}
-
-// waitApp polls the Application until cond holds.
-func waitApp(t *testing.T, name string, timeout time.Duration, what string, cond func(*flotillav1.Application) bool) *flotillav1.Application {
-	t.Helper()
-	app := &flotillav1.Application{}
-	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		if err := env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, app); err != nil {
-			return false, nil
-		}
-		return cond(app), nil
-	})
-	if err != nil {
-		t.Fatalf("Application %s: %s: %v\nstatus: %s\ncontroller log:\n%s", name, what, err, statusString(app), env.ControllerLogTail(40))
-	}
-	return app
-}
-
-func statusString(app *flotillav1.Application) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "sync=%s revision=%s health=%s", app.Status.Sync.Status, app.Status.Sync.Revision, app.Status.Health.Status)
-	for _, c := range app.Status.Conditions {
-		fmt.Fprintf(&b, "\n  %s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message)
-	}
-	if op := app.Status.Operation; op != nil {
-		fmt.Fprintf(&b, "\n  operation %s (%s %v): %s", op.Phase, op.SyncPhase, op.SyncWave, op.Message)
-	}
-	return b.String()
-}
-
-func readyCondition(app *flotillav1.Application) *metav1.Condition {
-	for i := range app.Status.Conditions {
-		if app.Status.Conditions[i].Type == flotillav1.ConditionReady {
-			return &app.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
-func synced(app *flotillav1.Application) bool {
-	c := readyCondition(app)
-	return app.Status.Sync.Status == flotillav1.SyncStatusSynced && c != nil &&
-		c.Status == metav1.ConditionTrue && c.ObservedGeneration == app.Generation
 }

@@ -21,7 +21,8 @@ type seen struct {
 	kind, name string
 	rv         uint64
 	// created is true for the event that added the object; ready for the
-	// first in which it was ready: a Job complete, a Deployment Available.
+	// first in which it was ready (a Job complete, a Deployment Available),
+	// failed for the first in which a Job failed: once per object (uid).
 	created, ready, failed bool
 	creation               metav1.Time
 }
@@ -77,7 +78,7 @@ func (r *recorder) add(added bool, u *unstructured.Unstructured) {
 	case "Deployment":
 		s.ready = condition(u, "Available")
 	}
-	key := s.kind + "/" + s.name
+	key := string(u.GetUID())
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if (s.ready || s.failed) && r.done[key] {
