@@ -166,14 +166,20 @@ func (b *Browser) Go(path string) {
 }
 
 // Shot saves a PNG of the whole page as NN-name.png and returns its path.
-func (b *Browser) Shot(name string) string {
+func (b *Browser) Shot(name string) string { return b.shot(name, chromedp.FullScreenshot(100)) }
+
+// ShotView saves a PNG of what the window shows (1400×900, a modal dialog
+// with its backdrop) as NN-name.png and returns its path.
+func (b *Browser) ShotView(name string) string { return b.shot(name, chromedp.CaptureScreenshot()) }
+
+func (b *Browser) shot(name string, capture chromedp.Action[[]byte]) string {
 	b.mu.Lock()
 	b.shots++
 	n := b.shots
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(ctx, capture)
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
@@ -205,11 +211,16 @@ func retry[T any](b *Browser, run func(context.Context) (T, error)) (T, error) {
 	defer cancel()
 	for {
 		v, err := run(ctx)
-		if err == nil || !strings.Contains(err.Error(), "Cannot find context") || ctx.Err() != nil {
+		if err == nil || !navigated(err) || ctx.Err() != nil {
 			return v, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// navigated says whether err is an evaluation that a navigation cut short.
+func navigated(err error) bool {
+	return strings.Contains(err.Error(), "Cannot find context") || strings.Contains(err.Error(), "Inspected target navigated or closed")
 }
 
 // WaitText waits until the page's text contains want.
@@ -222,7 +233,7 @@ func (b *Browser) WaitText(want string) {
 func (b *Browser) WaitJS(expr, what string) {
 	b.t.Helper()
 	_, err := retry(b, func(ctx context.Context) (bool, error) {
-		return chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(45*time.Second)))
+		return chromedp.Run(ctx, chromedp.Poll[bool]("!!("+expr+")", chromedp.WithPollingTimeout(45*time.Second)))
 	})
 	if err != nil {
 		b.Shot("failed-wait")

@@ -15,13 +15,14 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 )
 
-// FakeAPI answers the routes of docs/api.md that the UI uses with recorded
-// objects shaped like the server's (Kubernetes objects and the wire types).
-// It is only for states a real fleet cannot produce or cannot produce
-// cheaply: values no API server accepts (script payloads in labels),
-// 1,000 Applications over 50 clusters for the render benchmark, every
-// status colour at once for the contrast test. Everything else the UI
-// does is tested against a real `flotilla server` (test/ui, fleet_test.go).
+// FakeAPI answers the read routes of docs/api.md that the UI uses with
+// recorded objects shaped like the server's (Kubernetes objects and the
+// wire types). It is only for states a real fleet cannot produce or cannot
+// produce cheaply: values no API server accepts (script payloads in
+// labels), 1,000 Applications over 50 clusters for the render benchmark,
+// every status colour at once for the contrast test. Everything else the
+// UI does, writes included, is tested against a real `flotilla server`
+// (test/ui, TestUIOnRealFleet). It refuses every write.
 type FakeAPI struct {
 	Password string
 	SSO      wire.SSOSettings
@@ -31,12 +32,10 @@ type FakeAPI struct {
 	clusters []map[string]any
 	fleets   []map[string]any
 	tokens   map[string]bool
-	writes   []string
 	Tree     wire.Tree
 	Manifest map[string]any
 	Diff     wire.Diff
 	Logs     string
-	History  []wire.HistoryEntry
 }
 
 // NewFakeAPI serves the given objects.
@@ -52,13 +51,6 @@ func NewFakeAPI(apps, clusters, fleets []map[string]any) *FakeAPI {
 func objKey(o map[string]any) string {
 	md, _ := o["metadata"].(map[string]any)
 	return fmt.Sprintf("%v/%v", md["namespace"], md["name"])
-}
-
-// Writes are the write requests that passed the CSRF check, as "METHOD path".
-func (f *FakeAPI) Writes() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.writes...)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -89,15 +81,9 @@ func (f *FakeAPI) Register(mux *http.ServeMux) {
 			fail(w, wire.CodeUnauthenticated, "no session")
 			return
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			c, err := r.Cookie("flotilla_csrf")
-			if err != nil || r.Header.Get("X-CSRF-Token") != c.Value {
-				fail(w, wire.CodeForbidden, "missing or wrong CSRF token")
-				return
-			}
-			f.mu.Lock()
-			f.writes = append(f.writes, r.Method+" "+r.URL.Path)
-			f.mu.Unlock()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.URL.Path != "/api/v1/session" {
+			fail(w, wire.CodeForbidden, "the recorded API takes no writes")
+			return
 		}
 		f.route(w, r)
 	})
@@ -166,10 +152,6 @@ func (f *FakeAPI) app(w http.ResponseWriter, r *http.Request, key, sub string) {
 	}
 	switch sub {
 	case "":
-		if r.Method == http.MethodDelete {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
 		writeJSON(w, 200, a)
 	case "tree":
 		writeJSON(w, 200, f.Tree)
@@ -182,10 +164,6 @@ func (f *FakeAPI) app(w http.ResponseWriter, r *http.Request, key, sub string) {
 	case "logs":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte(f.Logs))
-	case "history":
-		writeJSON(w, 200, f.History)
-	case "sync", "refresh", "rollback":
-		writeJSON(w, 200, wire.Diff{})
 	default:
 		fail(w, wire.CodeNotFound, "no such route")
 	}

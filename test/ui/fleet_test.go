@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,12 +41,17 @@ const (
 	// secretValue is a Secret's value in the repository that the UI
 	// must never show.
 	secretValue = "hunter2-never-shown"
+	// manualBranch is the branch the Application manual follows.
+	manualBranch = "manual"
 )
 
 // webFiles are the Application's objects: a Deployment (which rolls out
 // on kwok's nodes, with minReadySeconds so that a sync is Progressing for
 // a few seconds before it is Healthy), its Service and a Secret.
-func webFiles(replicas int) map[string]string {
+func webFiles(replicas int) map[string]string { return webFilesWith(replicas, "nginx:1.27") }
+
+// webFilesWith is webFiles with the Deployment's image.
+func webFilesWith(replicas int, image string) map[string]string {
 	return map[string]string{
 		"web/deploy.yaml": fmt.Sprintf(`apiVersion: apps/v1
 kind: Deployment
@@ -62,8 +68,8 @@ spec:
     spec:
       containers:
       - name: web
-        image: nginx:1.27
-`, replicas),
+        image: %s
+`, replicas, image),
 		"web/service.yaml": "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n  - port: 80\n",
 		"web/secret.yaml":  "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-credentials\nstringData:\n  password: " + secretValue + "\n",
 	}
@@ -103,10 +109,13 @@ func startFleet(t *testing.T) *fleet {
 	git := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
 	f.rev = f.repo.Commit("main", webFiles(1))
 	for _, c := range []string{"dev-1", "dev-2"} {
-		f.createApp(t, "web-"+c, git.URL("fleet"), c, true)
+		f.createApp(t, "web-"+c, git.URL("fleet"), "main", c, true)
 	}
-	// manual syncs only when asked, as `flotilla app sync` asks.
-	f.createApp(t, "manual", git.URL("fleet"), "dev-1", false)
+	// manual syncs only when asked, as `flotilla app sync` asks, and
+	// follows a branch of its own, so that the application page's test
+	// moves it alone.
+	f.repo.Branch(manualBranch, f.rev)
+	f.createApp(t, "manual", git.URL("fleet"), manualBranch, "dev-1", false)
 	for _, name := range []string{"web-dev-1", "web-dev-2"} {
 		f.waitApp(t, name, "Synced and Healthy", func(a *flotillav1.Application) bool {
 			return a.Status.Sync.Status == flotillav1.SyncStatusSynced && a.Status.Health.Status == flotillav1.HealthHealthy && a.Status.Sync.Revision == f.rev
@@ -147,13 +156,13 @@ func (f *fleet) addCluster(t *testing.T, name string, labels map[string]string) 
 	}
 }
 
-func (f *fleet) createApp(t *testing.T, name, url, cluster string, automated bool) {
+func (f *fleet) createApp(t *testing.T, name, url, branch, cluster string, automated bool) {
 	t.Helper()
 	app := &flotillav1.Application{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: flotillav1.ApplicationSpec{
 			Project:     "default",
-			Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "web"},
+			Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: branch, Path: "web"},
 			Destination: flotillav1.Destination{Cluster: cluster, Namespace: "ui-" + name},
 			SyncPolicy: flotillav1.SyncPolicy{
 				CreateNamespace: true,
@@ -182,10 +191,16 @@ func (f *fleet) app(t *testing.T, name string) *flotillav1.Application {
 // waitApp waits up to 3 minutes until cond holds for the Application.
 func (f *fleet) waitApp(t *testing.T, name, what string, cond func(*flotillav1.Application) bool) *flotillav1.Application {
 	t.Helper()
-	var a *flotillav1.Application
+	a := &flotillav1.Application{}
 	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		if a = f.app(t, name); cond(a) {
+		// Not there yet is as good as not ready: a Fleet makes its
+		// Applications a moment after it is created.
+		err := f.hub.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, a)
+		if err == nil && cond(a) {
 			return a
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			t.Fatalf("application %s: %v", name, err)
 		}
 	}
 	t.Fatalf("application %s not %s in 3 minutes: sync %s, health %s %q, conditions %+v\n%s", name, what,

@@ -22,10 +22,16 @@ import (
 func TestUIOnRealFleet(t *testing.T) {
 	f := startFleet(t)
 	t.Run("LoginOverviewAndList", f.testLoginOverviewAndList)
+	t.Run("KeyboardOnOverview", f.testKeyboardOnOverview)
 	t.Run("SyncFromOutsideShowsLive", f.testSyncFromOutside)
+	t.Run("TreeManifestAndLogs", f.testTreeManifestAndLogs)
+	t.Run("DriftAndDiff", f.testDriftAndDiff)
+	t.Run("SyncRollbackDelete", f.testSyncRollbackDelete)
 	t.Run("ReadonlySeesNoWriteButtons", f.testReadonly)
 	t.Run("ExpiredSessionReturnsToThePage", f.testExpiredSession)
 	t.Run("HostileValuesRenderInert", f.testHostile)
+	t.Run("SingleSignOn", f.testSSOLogin)
+	t.Run("FleetPages", f.testFleetPages)
 	t.Run("LostStreamShowsBannerAndResumes", f.testLostStream)
 }
 
@@ -144,7 +150,7 @@ func (f *fleet) testLoginOverviewAndList(t *testing.T) {
 		}
 	}
 	b.Shot("application")
-	noProblems(t, b, "401", "/tree", "/events", "/diff", "/resource")
+	noProblems(t, b, "401")
 }
 
 // A sync asked for outside the browser (the annotation the CLI sets) shows
@@ -196,7 +202,7 @@ func (f *fleet) testReadonly(t *testing.T) {
 	if v := f.app(t, "web-dev-1").Annotations[flotillav1.SyncAnnotation]; v != "" {
 		t.Errorf("the forged sync reached the hub: %s=%s", flotillav1.SyncAnnotation, v)
 	}
-	noProblems(t, b, "403", "/tree", "/events", "/diff", "/resource")
+	noProblems(t, b, "403")
 }
 
 // A session that ends while a page is open (here logged out elsewhere,
@@ -242,7 +248,7 @@ func (f *fleet) testExpiredSession(t *testing.T) {
 	if p := b.Path(); p != page {
 		t.Errorf("after the login: %s, want %s", p, page)
 	}
-	noProblems(t, b, "401", "/tree", "/events", "/diff", "/resource")
+	noProblems(t, b, "401")
 }
 
 // When the server goes away the page shows a banner; when it is back the
@@ -328,5 +334,5 @@ func (f *fleet) testHostile(t *testing.T) {
 	b.Go("/?q=" + url.QueryEscape(payloads[1]))
 	b.WaitText("No applications match")
 	check("overview with a hostile search")
-	noProblems(t, b, "/tree", "/events", "/diff", "/resource")
+	noProblems(t, b)
 }
