@@ -8,14 +8,10 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
@@ -52,12 +48,12 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		root := b.TempDir()
 		repo := gitserver.NewRepo(b, root, "fleet")
 		srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
-		commit := repo.Commit("main", manyApps(apps))
+		commit := repo.Commit("main", harness.ManyApps(apps))
 		floor := applyFloor(b, h, apps)
 
 		b.StartTimer()
 		start := time.Now()
-		createApps(b, h, apps, srv.URL("fleet"))
+		harness.CreateApps(b, h, apps, srv.URL("fleet"), steadyInterval)
 		waitAllSynced(b, h, apps, commit)
 		waitObjects(b, h, apps)
 		toSynced := time.Since(start)
@@ -95,79 +91,12 @@ func benchApps(b *testing.B) int {
 	return n
 }
 
-func appName(i int) string { return fmt.Sprintf("app-%04d", i) }
-
-// manyApps is the repository: apps/app-NNNN/ holds a Deployment at 0
-// replicas, a ServiceAccount, a Service and a ConfigMap, all named app-NNNN.
-func manyApps(n int) map[string]string {
-	files := make(map[string]string, 4*n)
-	for i := range n {
-		for file, text := range appObjects(appName(i)) {
-			files["apps/"+appName(i)+"/"+file] = text
-		}
-	}
-	return files
-}
-
-func appObjects(name string) map[string]string {
-	return map[string]string{
-		"deployment.yaml": fmt.Sprintf(`apiVersion: apps/v1
-kind: Deployment
-metadata: {name: %[1]s}
-spec:
-  replicas: 0
-  selector: {matchLabels: {app: %[1]s}}
-  template:
-    metadata: {labels: {app: %[1]s}}
-    spec:
-      serviceAccountName: %[1]s
-      containers: [{name: web, image: registry.example/web:1}]
-`, name),
-		"serviceaccount.yaml": fmt.Sprintf("apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: %s}\n", name),
-		"service.yaml":        fmt.Sprintf("apiVersion: v1\nkind: Service\nmetadata: {name: %[1]s}\nspec:\n  selector: {app: %[1]s}\n  ports: [{port: 80}]\n", name),
-		"configmap.yaml":      fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {greeting: hello}\n", name),
-	}
-}
-
-// createApps creates one Application per folder, each to its own namespace.
-func createApps(b *testing.B, h *harness.Hub, n int, url string) {
-	for i := range n {
-		app := &flotillav1.Application{
-			ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: flotillav1.DefaultNamespace},
-			Spec: flotillav1.ApplicationSpec{
-				Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "apps/" + appName(i)},
-				Destination: flotillav1.Destination{Namespace: appName(i)},
-				SyncPolicy: flotillav1.SyncPolicy{
-					Automated:       &flotillav1.AutomatedSync{Prune: true},
-					CreateNamespace: true,
-					Interval:        &metav1.Duration{Duration: steadyInterval},
-				},
-			},
-		}
-		if err := h.Client.Create(context.Background(), app); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-var benchKinds = []schema.GroupVersionKind{
-	{Version: "v1", Kind: "ConfigMap"},
-	{Version: "v1", Kind: "ServiceAccount"},
-	{Version: "v1", Kind: "Service"},
-	{Group: "apps", Version: "v1", Kind: "Deployment"},
-}
-
 // waitObjects waits until each of the four kinds has n objects carrying
 // Flotilla's tracking label.
 func waitObjects(b *testing.B, h *harness.Hub, n int) {
 	err := wait.PollUntilContextTimeout(context.Background(), 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		for _, gvk := range benchKinds {
-			var list metav1.PartialObjectMetadataList
-			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-			if err := h.Client.List(ctx, &list, client.HasLabels{flotillav1.TrackingLabel}); err != nil {
-				return false, nil
-			}
-			if len(list.Items) < n {
+		for _, gvk := range harness.AppKinds {
+			if count, err := harness.CountTracked(ctx, h, gvk); err != nil || count < n {
 				return false, nil
 			}
 		}
@@ -219,7 +148,7 @@ func applyFloor(b *testing.B, h *harness.Hub, n int) time.Duration {
 		namespaces[i] = &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns},
 		}}
-		for _, text := range appObjects(appName(i)) {
+		for _, text := range harness.AppObjects(harness.AppName(i)) {
 			u := &unstructured.Unstructured{}
 			if err := yamlToUnstructured(text, u); err != nil {
 				b.Fatal(err)

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
@@ -153,22 +151,7 @@ func waitAllHealthy(b *testing.B, h *harness.Hub, n int) {
 }
 
 func waitApps(b *testing.B, h *harness.Hub, n int, what string, cond func(*flotillav1.Application) bool) {
-	err := wait.PollUntilContextTimeout(context.Background(), 250*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var list flotillav1.ApplicationList
-		if err := h.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace)); err != nil {
-			return false, nil
-		}
-		count := 0
-		for i := range list.Items {
-			if cond(&list.Items[i]) {
-				count++
-			}
-		}
-		return count == n, nil
-	})
-	if err != nil {
-		b.Fatalf("not all %d Applications %s: %v\n%s", n, what, err, h.ControllerLogTail(30))
-	}
+	harness.WaitApps(b, h, n, 15*time.Minute, what, cond)
 }
 
 // peakRSS reads the high-water mark of a process's resident memory.
