@@ -134,7 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 	// The controller's own traffic with the hub (Applications, status,
 	// Secrets) is counted as cluster "hub"; syncs to the hub as a
 	// destination count as "in-cluster".
-	mgr, err := ctrl.NewManager(metrics.Instrument(opts.Config, "hub"), ctrl.Options{
+	mgr, err := ctrl.NewManager(metrics.Instrument(hubConfig(opts.Config), "hub"), ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
@@ -315,4 +315,18 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	renderer := render.New(render.DefaultOptions())
 	registerCacheMetrics(crmetrics.Registry, sources, renderer)
 	return engine.New(sources, renderer, registry, engOpts), sources, nil
+}
+
+// hubConfig is cfg without client-go's default client-side limit (5
+// requests a second, bursts of 10) when cfg sets none: status writes of a
+// thousand syncs queued behind it for minutes. Flow control is left to the
+// hub's API server (its priority and fairness), as for the clusters; a 429
+// is retried after the wait the server asks for.
+func hubConfig(cfg *rest.Config) *rest.Config {
+	if cfg.QPS != 0 || cfg.RateLimiter != nil {
+		return cfg
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = -1, 0
+	return cfg
 }
