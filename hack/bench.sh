@@ -16,4 +16,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(go ver
 go test -run '^$' -bench . -benchtime 1x -count "${count}" -timeout 60m ./internal/localfleet/ | tee -a "${out}"
 go test -run '^$' -bench Helm -count "${count}" -timeout 30m ./internal/render/ | tee -a "${out}"
 go test -run '^$' -bench . -benchtime 1x -count "${sync_count}" -timeout 90m ./test/bench/ | tee -a "${out}"
+# The guarantee of test/scale at full size: a controller killed among 1,000
+# syncs loses and duplicates nothing (make test runs it at 300).
+FLOTILLA_SCALE_APPS=1000 go test -count=1 -run TestControllerKilledMidThousandSyncs -timeout 60m ./test/scale/
 go run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da "${out}"

@@ -2,6 +2,8 @@ package scale
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -15,17 +17,34 @@ import (
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
-// thousand is how many Applications the controller is killed among.
-const thousand = 1000
+// appsEnv sets how many Applications the controller is killed among: 300
+// in `make test`, 1,000 in `make bench` (hack/bench.sh), which has the time.
+const appsEnv = "FLOTILLA_SCALE_APPS"
 
-// TestControllerKilledMidThousandSyncs creates 1,000 Applications, kills the
-// controller (SIGKILL) once a third of them are Synced and starts it again.
-// Nothing is lost: every Application ends Synced at the commit with its four
-// objects present, and the objects applied before the kill are the same
-// objects after it (not deleted and created again). Nothing is duplicated:
-// each kind holds exactly 1,000 tracked objects, each inventory lists each
-// object once, and each Application has one history entry.
+// scaleApps reads appsEnv.
+func scaleApps(t *testing.T) int {
+	t.Helper()
+	v := os.Getenv(appsEnv)
+	if v == "" {
+		return 300
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 3 || n > 10000 {
+		t.Fatalf("%s=%q: want a count from 3 to 10000", appsEnv, v)
+	}
+	return n
+}
+
+// TestControllerKilledMidThousandSyncs creates 1,000 Applications (300 in
+// `make test`, see appsEnv), kills the controller (SIGKILL) once a third of
+// them are Synced and starts it again. Nothing is lost: every Application
+// ends Synced at the commit with its four objects present, and the objects
+// applied before the kill are the same objects after it (not deleted and
+// created again). Nothing is duplicated: each kind holds exactly one tracked
+// object per Application, each inventory lists each object once, and each
+// Application has one history entry.
 func TestControllerKilledMidThousandSyncs(t *testing.T) {
+	apps := scaleApps(t)
 	h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -34,39 +53,39 @@ func TestControllerKilledMidThousandSyncs(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "fleet")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	commit := repo.Commit("main", harness.ManyApps(thousand))
+	commit := repo.Commit("main", harness.ManyApps(apps))
 
 	synced := func(a *flotillav1.Application) bool {
 		return a.Status.Sync.Status == flotillav1.SyncStatusSynced && a.Status.Sync.Revision == commit
 	}
-	harness.CreateApps(t, h, thousand, srv.URL("fleet"), 10*time.Minute)
+	harness.CreateApps(t, h, apps, srv.URL("fleet"), 10*time.Minute)
 	var atKill int
 	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 20*time.Minute, true, func(ctx context.Context) (bool, error) {
 		n, err := harness.CountApps(ctx, h, synced)
 		atKill = n
-		return err == nil && n >= thousand/3, nil
+		return err == nil && n >= apps/3, nil
 	})
 	if err != nil {
 		t.Fatalf("a third of the Applications never synced: %v\n%s", err, h.ControllerLogTail(40))
 	}
 	h.KillController()
 	before := syncedConfigMaps(t, h, synced)
-	if len(before) >= thousand {
+	if len(before) >= apps {
 		t.Fatalf("every Application was Synced before the kill; the test interrupted nothing")
 	}
-	t.Logf("controller killed with %d of %d Applications Synced (%d read after the kill)", atKill, thousand, len(before))
+	t.Logf("controller killed with %d of %d Applications Synced (%d read after the kill)", atKill, apps, len(before))
 	if err := h.StartController(); err != nil {
 		t.Fatal(err)
 	}
 
-	harness.WaitApps(t, h, thousand, 20*time.Minute, "Synced at the commit after the restart", synced)
+	harness.WaitApps(t, h, apps, 20*time.Minute, "Synced at the commit after the restart", synced)
 	for _, gvk := range harness.AppKinds {
 		n, err := harness.CountTracked(context.Background(), h, gvk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n != thousand {
-			t.Errorf("%d tracked %s objects, want %d", n, gvk.Kind, thousand)
+		if n != apps {
+			t.Errorf("%d tracked %s objects, want %d", n, gvk.Kind, apps)
 		}
 	}
 	for name, uid := range before {
