@@ -47,22 +47,13 @@ func (s *Server) visibleApplications(ctx context.Context, c Caller, f filter) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([]flotillav1.Application, 0, len(all))
-	for i := range all {
-		a := &all[i]
-		if f.application(a) && c.Can(verbAppGet, a.Namespace, projectOf(a.Spec.Project)) {
-			out = append(out, *a)
-		}
-	}
-	return out, nil
+	return visible(all, func(a *flotillav1.Application) bool {
+		return f.application(a) && c.Can(verbAppGet, a.Namespace, projectOf(a.Spec.Project))
+	}), nil
 }
 
 func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c Caller) error {
-	f, err := parseFilter(r.URL.Query())
-	if err != nil {
-		return err
-	}
-	p, err := parsePage(r.URL.Query())
+	f, p, err := parseQuery(r)
 	if err != nil {
 		return err
 	}
@@ -70,11 +61,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c Call
 	if err != nil {
 		return err
 	}
-	page, total, next := paginate(items, func(a *flotillav1.Application) string { return objectKey(a.Namespace, a.Name) }, p)
-	for i := range page {
-		page[i] = appView(page[i])
-	}
-	writeJSON(w, http.StatusOK, wire.List[flotillav1.Application]{Items: page, Total: total, Continue: next})
+	writeList(w, items, p, appView)
 	return nil
 }
 

@@ -44,18 +44,10 @@ func (s *Server) listClusters(w http.ResponseWriter, r *http.Request, c Caller) 
 	if err != nil {
 		return err
 	}
-	items := make([]flotillav1.Cluster, 0, len(all))
-	for i := range all {
-		cl := &all[i]
-		if f.meta(cl.Namespace, cl.Name, cl.Labels) && c.Can(verbClusterGet, cl.Namespace, "") {
-			items = append(items, *cl)
-		}
-	}
-	page, total, next := paginate(items, func(c *flotillav1.Cluster) string { return objectKey(c.Namespace, c.Name) }, p)
-	for i := range page {
-		page[i] = clusterView(page[i])
-	}
-	writeJSON(w, http.StatusOK, wire.List[flotillav1.Cluster]{Items: page, Total: total, Continue: next})
+	items := visible(all, func(cl *flotillav1.Cluster) bool {
+		return f.meta(cl.Namespace, cl.Name, cl.Labels) && c.Can(verbClusterGet, cl.Namespace, "")
+	})
+	writeList(w, items, p, clusterView)
 	return nil
 }
 

@@ -2,14 +2,17 @@ package server
 
 import (
 	"encoding/base64"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/labels"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
+	"github.com/flotilla-dev/flotilla/internal/server/wire"
 )
 
 // Bounds of a list page (see docs/api.md).
@@ -201,4 +204,28 @@ func paginate[T any](items []T, key func(*T) string, p page) (out []T, total int
 		out = []T{}
 	}
 	return out, total, next
+}
+
+// writeList answers one page of items as a wire.List, sorted by namespace
+// and name, each item shown through view.
+func writeList[T any, PT interface {
+	*T
+	client.Object
+}](w http.ResponseWriter, items []T, p page, view func(T) T) {
+	out, total, next := paginate(items, func(o *T) string { return objectKey(PT(o).GetNamespace(), PT(o).GetName()) }, p)
+	for i := range out {
+		out[i] = view(out[i])
+	}
+	writeJSON(w, http.StatusOK, wire.List[T]{Items: out, Total: total, Continue: next})
+}
+
+// visible keeps the items keep accepts, in a new slice.
+func visible[T any](all []T, keep func(*T) bool) []T {
+	out := make([]T, 0, len(all))
+	for i := range all {
+		if keep(&all[i]) {
+			out = append(out, all[i])
+		}
+	}
+	return out
 }

@@ -38,18 +38,10 @@ func (s *Server) listFleets(w http.ResponseWriter, r *http.Request, c Caller) er
 	if err != nil {
 		return err
 	}
-	items := make([]flotillav1.Fleet, 0, len(all))
-	for i := range all {
-		fl := &all[i]
-		if f.fleetMatches(fl) && c.Can(verbFleetGet, fl.Namespace, projectOf(fl.Spec.Project)) {
-			items = append(items, *fl)
-		}
-	}
-	page, total, next := paginate(items, func(f *flotillav1.Fleet) string { return objectKey(f.Namespace, f.Name) }, p)
-	for i := range page {
-		page[i] = fleetView(page[i])
-	}
-	writeJSON(w, http.StatusOK, wire.List[flotillav1.Fleet]{Items: page, Total: total, Continue: next})
+	items := visible(all, func(fl *flotillav1.Fleet) bool {
+		return f.fleetMatches(fl) && c.Can(verbFleetGet, fl.Namespace, projectOf(fl.Spec.Project))
+	})
+	writeList(w, items, p, fleetView)
 	return nil
 }
 

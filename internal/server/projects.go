@@ -44,18 +44,10 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request, c Caller) 
 	if err != nil {
 		return err
 	}
-	items := make([]flotillav1.Project, 0, len(all))
-	for i := range all {
-		pr := &all[i]
-		if f.meta(pr.Namespace, pr.Name, pr.Labels) && c.Can(verbProjectGet, pr.Namespace, pr.Name) {
-			items = append(items, *pr)
-		}
-	}
-	page, total, next := paginate(items, func(p *flotillav1.Project) string { return objectKey(p.Namespace, p.Name) }, p)
-	for i := range page {
-		page[i] = projectView(page[i])
-	}
-	writeJSON(w, http.StatusOK, wire.List[flotillav1.Project]{Items: page, Total: total, Continue: next})
+	items := visible(all, func(pr *flotillav1.Project) bool {
+		return f.meta(pr.Namespace, pr.Name, pr.Labels) && c.Can(verbProjectGet, pr.Namespace, pr.Name)
+	})
+	writeList(w, items, p, projectView)
 	return nil
 }
 
