@@ -107,7 +107,7 @@ func createIdleApps(b *testing.B, h *harness.Hub, n int, url string) {
 		spec := harness.PlainApp(url, "app", "idle")
 		spec.SyncPolicy.Automated = nil
 		spec.SyncPolicy.Interval = harness.Interval(time.Hour)
-		app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Name: appName(i), Namespace: flotillav1.DefaultNamespace}, Spec: spec}
+		app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Name: harness.AppName(i), Namespace: flotillav1.DefaultNamespace}, Spec: spec}
 		if err := h.Client.Create(context.Background(), app); err != nil {
 			b.Fatal(err)
 		}
