@@ -55,7 +55,7 @@ for arch in ${platforms}; do
 	mkdir -p "${rootfs}"
 	for deb in "${cache}/${arch}"/archives/*.deb; do
 		dpkg-deb -x "${deb}" "${rootfs}"
-		dpkg-deb -f "${deb}" Package Version Architecture | paste -sd '\t' >>"${work}/packages-${arch}.tsv"
+		dpkg-deb --show --showformat '${Package}\t${Version}\t${Architecture}\n' "${deb}" >>"${work}/packages-${arch}.tsv"
 	done
 	echo "image: building flotilla for linux/${arch}" >&2
 	CGO_ENABLED=0 GOOS=linux GOARCH="${arch}" go build -trimpath \

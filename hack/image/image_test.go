@@ -182,12 +182,19 @@ func extract(t *testing.T, img v1.Image) string {
 // chroot as root, and in a user namespace of its own otherwise.
 func inImage(t *testing.T, root string, args ...string) string {
 	t.Helper()
-	argv := append([]string{"chroot", root}, args...)
+	// A container runtime gives the image a /dev of its own (git opens
+	// /dev/null); here, this machine's is bound into a mount namespace of
+	// the command's own, so nothing is left mounted after it.
+	if err := os.MkdirAll(filepath.Join(root, "dev"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := `mount --rbind /dev "$1/dev" && exec chroot "$@"`
+	argv := append([]string{"unshare", "--mount", "sh", "-c", script, "sh", root}, args...)
 	if os.Geteuid() != 0 {
-		argv = append([]string{"unshare", "--map-root-user"}, argv...)
+		argv = append([]string{"unshare", "--map-root-user"}, argv[1:]...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/home/nonroot"}
+	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "HOME=/home/nonroot"}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v in the image: %v\n%s", args, err, out)

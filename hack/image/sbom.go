@@ -142,8 +142,8 @@ func debianPackages(file string) ([]spdxPackage, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), "\t")
-		if len(fields) != 3 {
-			continue
+		if len(fields) != 3 || fields[0] == "" || strings.ContainsAny(fields[0], ": ") {
+			return nil, fmt.Errorf("%s: %q is not a package, a version and an architecture", file, sc.Text())
 		}
 		name, version, arch := fields[0], fields[1], fields[2]
 		out = append(out, spdxPackage{
