@@ -57,6 +57,9 @@ type clusterAddOptions struct {
 	namespace    string
 	server       string
 	tokenTimeout time.Duration
+	mode         string
+	agentOut     string
+	hubServer    string
 }
 
 func newClusterAddCommand(g *globals) *cobra.Command {
@@ -66,7 +69,13 @@ func newClusterAddCommand(g *globals) *cobra.Command {
 		Short: "Register the cluster of a kubeconfig context with the hub",
 		Long: `Register the cluster of the kubeconfig context CONTEXT with the hub.
 
-In that cluster it creates the namespace flotilla-system, the ServiceAccount
+With --mode agent nothing is created in the cluster: in the hub it writes the
+Cluster NAME in agent mode and its agent's credential (ServiceAccount, token,
+and a Role that reads only that cluster's Applications and the Secrets they
+name, and writes only their status), saves the credential as a kubeconfig to
+--agent-kubeconfig-out, and prints the agent's install manifests.
+
+In push mode, in that cluster it creates the namespace flotilla-system, the ServiceAccount
 flotilla-manager, a ClusterRole flotilla-manager that may do anything (Flotilla
 deploys whatever its Applications hold), its binding and a token Secret. In the
 hub (--hub-context, default the current context) it writes the Secret
@@ -78,6 +87,12 @@ ServiceAccount's token and the cluster's CA are sent.`,
 		Example: "  flotilla cluster add kind-staging --name staging --label env=staging",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.mode == string(flotillav1.ClusterModeAgent) {
+				return o.runAgent(cmd, args[0])
+			}
+			if o.mode != string(flotillav1.ClusterModePush) {
+				return fmt.Errorf("--mode %q: want push or agent", o.mode)
+			}
 			if !direct(cmd, g, "hub-context") {
 				return o.runAPI(cmd, g, args[0])
 			}
@@ -92,6 +107,9 @@ ServiceAccount's token and the cluster's CA are sent.`,
 	f.StringVar(&o.namespace, "namespace", flotillav1.DefaultNamespace, "the hub namespace of the Cluster and its Secret")
 	f.StringVar(&o.server, "server", "", "the URL the hub reaches the cluster at (default: the context's server)")
 	f.DurationVar(&o.tokenTimeout, "token-timeout", time.Minute, "how long to wait for the ServiceAccount's token")
+	f.StringVar(&o.mode, "mode", string(flotillav1.ClusterModePush), "push: the hub applies; agent: an agent in the cluster pulls (docs/agent.md)")
+	f.StringVar(&o.agentOut, "agent-kubeconfig-out", "", "with --mode agent: write the agent's hub credential to this file (mode 0600)")
+	f.StringVar(&o.hubServer, "hub-server", "", "with --mode agent: the URL the agent reaches the hub at (default: the hub context's server)")
 	return cmd
 }
 

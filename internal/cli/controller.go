@@ -47,6 +47,7 @@ func newControllerCommand() *cobra.Command {
 	f.StringVar(&opts.ShardID, "shard-id", "", "this replica's name among the shards, and of its Lease flotilla-shard-ID (default: hostname-pid)")
 	f.DurationVar(&opts.ShardLeaseDuration, "shard-lease-duration", opts.ShardLeaseDuration, "how long a replica's Lease lives unrenewed: about the longest a dead replica's clusters wait for a new owner")
 	f.BoolVar(&opts.CAPI, "capi", false, "register each Cluster API Cluster of the namespace as a Cluster once its control plane is initialized, and unregister it when it is deleted")
+	f.DurationVar(&opts.AgentTimeout, "agent-timeout", controller.DefaultAgentTimeout, "how old the heartbeat of a Cluster in agent mode may get before the hub marks it disconnected")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages too")
 	return cmd
 }

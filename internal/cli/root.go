@@ -33,6 +33,7 @@ func NewRootCommand() *cobra.Command {
 		newUninstallCommand(),
 		newBootstrapCommand(),
 		newControllerCommand(),
+		newAgentCommand(),
 		newClusterCommand(g),
 		newLoginCommand(g),
 		newLogoutCommand(g),

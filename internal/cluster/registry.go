@@ -31,6 +31,10 @@ type Options struct {
 	// retried after the wait it asks for, as client-go does.
 	QPS   float32
 	Burst int
+	// Self, when set, is the name of the cluster the hub configuration
+	// reaches: a pull agent's own cluster, which its Applications name as
+	// their destination. It resolves as "in-cluster" does, under its name.
+	Self string
 }
 
 // DefaultOptions refuses exec plugins and leaves flow control to each API
@@ -73,12 +77,18 @@ func NewRegistry(hub client.Reader, hubCfg *rest.Config, opts Options) *Registry
 	return &Registry{hub: hub, hubCfg: hubCfg, opts: opts, targets: map[string]*Target{}}
 }
 
+func (r *Registry) isSelf(name string) bool { return r.opts.Self != "" && name == r.opts.Self }
+
 // Get returns the client configuration of the Cluster name in namespace.
 func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, error) {
-	if name == "" || name == flotillav1.InCluster {
+	if name == "" || name == flotillav1.InCluster || r.isSelf(name) {
 		cfg := rest.CopyConfig(r.hubCfg)
 		setLimits(cfg, r.opts.QPS, r.opts.Burst)
-		return &Target{Name: flotillav1.InCluster, Config: cfg, Generation: "hub"}, nil
+		self := flotillav1.InCluster
+		if r.isSelf(name) {
+			self = name
+		}
+		return &Target{Name: self, Config: cfg, Generation: "hub"}, nil
 	}
 	var c flotillav1.Cluster
 	if err := r.hub.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, &c); err != nil {

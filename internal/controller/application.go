@@ -118,6 +118,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if agentDestination(ctx, r.Client, app) {
+		return r.leaveToAgent(ctx, app)
+	}
 	ctx, done, owned := r.Shard.Hold(ctx, destinationName(app))
 	if !owned {
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil

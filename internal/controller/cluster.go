@@ -22,6 +22,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
@@ -71,6 +72,13 @@ type ClusterReconciler struct {
 	// Cluster deleted, moved to agent mode or another replica, or pointed
 	// at another server or credentials are released at once.
 	Clients ClusterClients
+	// Reader reads agents' Roles uncached, and Secrets (see reconcileAgent).
+	Reader client.Reader
+	// Projects compiles Projects, for the Secrets an agent may read.
+	Projects project.Options
+	// AgentTimeout is how old an agent's heartbeat may get before its
+	// Cluster is marked disconnected; zero means DefaultAgentTimeout.
+	AgentTimeout time.Duration
 }
 
 // ClusterClients are the per-cluster watches and clients of the engine.
@@ -86,6 +94,7 @@ type ClusterClients interface {
 func NewClusterReconciler(mgr ctrl.Manager, opts Options) *ClusterReconciler {
 	clOpts := cluster.DefaultOptions()
 	clOpts.AllowExec = opts.AllowExecCredentials
+	clOpts.Self = opts.Self
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -95,6 +104,10 @@ func NewClusterReconciler(mgr ctrl.Manager, opts Options) *ClusterReconciler {
 		Registry: cluster.NewRegistry(mgr.GetAPIReader(), mgr.GetConfig(), clOpts),
 		Log:      log,
 		Timeout:  clusterVersionTimeout,
+		Reader:   mgr.GetAPIReader(),
+		Projects: projectOptions(opts),
+
+		AgentTimeout: opts.AgentTimeout,
 	}
 }
 
@@ -148,7 +161,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !c.DeletionTimestamp.IsZero() || c.Spec.Mode == flotillav1.ClusterModeAgent {
+	if !c.DeletionTimestamp.IsZero() {
 		r.release(c.Namespace, c.Name, "")
 		return ctrl.Result{}, nil
 	}
@@ -158,6 +171,10 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	}
 	defer done()
+	if c.Spec.Mode == flotillav1.ClusterModeAgent {
+		r.release(c.Namespace, c.Name, "")
+		return r.reconcileAgent(ctx, c)
+	}
 	apps, err := r.countApplications(ctx, c)
 	if err != nil {
 		return ctrl.Result{}, err

@@ -79,8 +79,16 @@ type Options struct {
 	// once its control plane is initialized, and unregisters it when it is
 	// deleted (see docs/capi.md). The hub must serve cluster.x-k8s.io
 	// Clusters.
-	CAPI   bool
-	Logger *slog.Logger
+	CAPI bool
+	// Self, set by a pull agent (package agent), names the cluster Config
+	// reaches: its Applications' destination, deployed to as "in-cluster"
+	// is. Empty in the hub.
+	Self string
+	// AgentTimeout is how old the heartbeat of a Cluster in agent mode may
+	// get before the hub marks it disconnected; zero means
+	// DefaultAgentTimeout.
+	AgentTimeout time.Duration
+	Logger       *slog.Logger
 }
 
 // DefaultOptions watches flotilla-system, serves metrics on :8080 and
@@ -304,6 +312,7 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	}
 	clOpts := cluster.DefaultOptions()
 	clOpts.AllowExec = opts.AllowExecCredentials
+	clOpts.Self = opts.Self
 	registry := cluster.NewRegistry(mgr.GetAPIReader(), opts.Config, clOpts)
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger = opts.Logger

@@ -29,3 +29,8 @@ package controller
 // Events of syncs, and the Leases of replicas sharing clusters (--shards).
 // +kubebuilder:rbac:groups="";events.k8s.io,namespace=flotilla-system,resources=events,verbs=create;patch;update
 // +kubebuilder:rbac:groups=coordination.k8s.io,namespace=flotilla-system,resources=leases,verbs=get;list;watch;create;update;patch;delete
+//
+// Pull agents (docs/agent.md): the Role of each agent is kept equal to the
+// Applications of its cluster, by name. The controller grants nothing it
+// does not hold itself.
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,namespace=flotilla-system,resources=roles,verbs=get;list;watch;create;update;patch

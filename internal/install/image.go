@@ -37,3 +37,7 @@ func defaultTag() string {
 	}
 	return v
 }
+
+// DefaultImageRef is the image of this binary's version, as the installed
+// controller and a pull agent's manifests name it.
+func DefaultImageRef() string { return DefaultImage + ":" + defaultTag() }
