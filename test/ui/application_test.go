@@ -103,6 +103,7 @@ func (f *fleet) testTreeManifestAndLogs(t *testing.T) {
 		t.Errorf("the open Pod's log has no deep link: %s", p)
 	}
 	docShot(t, b, "logs")
+	noLowContrast(t, b, "the log panel")
 	noProblems(t, b)
 }
 
@@ -123,6 +124,7 @@ func (f *fleet) testDriftAndDiff(t *testing.T) {
 	b.WaitJS(`[...document.querySelectorAll('pre.diff .del')].some((l) => l.textContent.includes('replicas: 3')) &&
   [...document.querySelectorAll('pre.diff .add')].some((l) => l.textContent.includes('replicas: 1'))`, "the diff of the replicas")
 	docShot(t, b, "diff")
+	noLowContrast(t, b, "the unified diff")
 	b.Must("side by side", chromedp.Click(`//div[@aria-label="Diff layout"]/button[text()="Side by side"]`))
 	b.WaitJS(`document.querySelector('.sidebyside')?.innerText.includes('replicas: 3')`, "the live side")
 	b.Shot("diff-side-by-side")
@@ -192,6 +194,7 @@ new MutationObserver(() => { const h = document.querySelector('.app-header'); if
 	}
 	b.Must("type the name", chromedp.SendKeys(chromedp.CSS(`dialog input[type=text]`), "manual"))
 	dialogShot(t, b, "delete")
+	noLowContrast(t, b, "the delete dialog")
 	b.Must("delete", chromedp.Click(chromedp.CSS(`dialog button[type=submit]`)))
 	b.WaitJS(`location.pathname === '/applications'`, "the applications list")
 	ctx := context.Background()

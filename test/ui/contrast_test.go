@@ -67,3 +67,14 @@ func TestUIContrastPassesAA(t *testing.T) {
 		}
 	}
 }
+
+// noLowContrast fails the test for each text of the page under WCAG AA
+// contrast, in the theme the browser has.
+func noLowContrast(t *testing.T, b *browser.Browser, where string) {
+	t.Helper()
+	if bad := browser.Eval[[]string](b, contrastJS); len(bad) > 0 {
+		b.Shot("contrast-" + where)
+		t.Errorf("%s: texts under AA contrast: %v", where, bad)
+	}
+}
+
