@@ -77,4 +77,3 @@ func noLowContrast(t *testing.T, b *browser.Browser, where string) {
 		t.Errorf("%s: texts under AA contrast: %v", where, bad)
 	}
 }
-
