@@ -43,6 +43,7 @@ func NewRootCommand() *cobra.Command {
 		newProjectCommand(g),
 		newAdminCommand(g),
 		newServerCommand(),
+		newImportCommand(),
 	)
 	return root
 }

@@ -1,0 +1,5 @@
+package importer
+
+func argoApplicationSet(o *object, res *Result) {
+	res.refuse(o.ref(), "ApplicationSet is not convertible yet")
+}
