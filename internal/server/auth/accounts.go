@@ -23,8 +23,9 @@ import (
 //
 // The ConfigMap lists the accounts besides "admin" (which always exists),
 // each with its groups, comma-separated. The Secret holds each account's
-// bcrypt password hash; an account without one cannot log in until
-// `flotilla admin password --account NAME` sets it.
+// bcrypt password hash; an account without one cannot log in until an
+// operator writes a first hash into the Secret (docs/auth.md), after which
+// the account changes it itself with `flotilla admin password`.
 
 // Password lengths: bcrypt reads at most 72 bytes.
 const (
