@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
@@ -18,27 +15,5 @@ var flotillaBin string
 var env *harness.Hub
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "flotilla-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if flotillaBin, err = harness.BuildFlotilla(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	env, err = harness.Start(ctx, harness.Options{Bin: flotillaBin, Clusters: 4})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "start the hub:", err)
-		return 1
-	}
-	defer func() { _ = env.Stop() }()
-	return m.Run()
+	os.Exit(harness.RunPackage(m, harness.Options{Clusters: 4}, &flotillaBin, &env))
 }

@@ -4,7 +4,6 @@
 package scale
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -15,19 +14,5 @@ import (
 var flotillaBin string
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "flotilla-scale-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer func() { _ = os.RemoveAll(dir) }()
-	if flotillaBin, err = harness.BuildFlotilla(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(harness.RunPackage(m, harness.Options{}, &flotillaBin, nil))
 }
