@@ -126,7 +126,7 @@ func startDevServer(ctx context.Context, out io.Writer, c client.Client, f *loca
 // curl through a cookie jar.
 func printLogin(out io.Writer, srv *devServer, dir string) {
 	jar := filepath.Join(dir, "flotilla-cookies.txt")
-	fmt.Fprintf(out, "The server (API under /api/v1, OpenAPI at /api/v1/openapi.json):\n  %s\n", srv.URL)
+	fmt.Fprintf(out, "The web UI, and the API under /api/v1 (OpenAPI at /api/v1/openapi.json):\n  %s/\n", srv.URL)
 	fmt.Fprintf(out, "  user admin, password %s (the Secret %s/%s, key password)\n", srv.Password, flotillav1.DefaultNamespace, auth.InitialAdminSecret)
 	fmt.Fprintf(out, "  curl --cacert %s -c %s -H 'Content-Type: application/json' \\\n    -d '{\"username\":\"admin\",\"password\":\"%s\"}' %s/api/v1/session\n", srv.CAFile, jar, srv.Password, srv.URL)
 	fmt.Fprintf(out, "  curl --cacert %s -b %s %s/api/v1/applications\n", srv.CAFile, jar, srv.URL)
