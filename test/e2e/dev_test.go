@@ -157,7 +157,7 @@ func processAlive(pid int) bool {
 // certificate and password it printed, and finds the examples listed.
 func demoAPISeesExamples(t *testing.T, out string) {
 	t.Helper()
-	m := regexp.MustCompile(`(?m)^  (https://127\.0\.0\.1:[0-9]+)\n  user admin, password (\S+) `).FindStringSubmatch(out)
+	m := regexp.MustCompile(`(?m)^  (https://127\.0\.0\.1:[0-9]+)/?\n  user admin, password (\S+) `).FindStringSubmatch(out)
 	ca := regexp.MustCompile(`--cacert (\S+) `).FindStringSubmatch(out)
 	if m == nil || ca == nil {
 		t.Errorf("dev up printed no server URL, password and certificate:\n%s", out)
