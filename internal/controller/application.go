@@ -182,6 +182,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			BeforeWrite:      r.recordInventory(app),
 			Progress:         r.recordProgress(app),
 			RerunHooks:       retriesPhasedSync(app, p.syncToken != ""),
+			Unretried:        unretriedFailure(app, p.syncToken != ""),
 		})
 	}
 	if err == nil && res != nil {

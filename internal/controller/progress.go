@@ -4,8 +4,12 @@ import (
 	"context"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/hook"
 )
 
 // progressEvery bounds how often a step that waits rewrites its message in
@@ -57,4 +61,24 @@ func retriesPhasedSync(app *flotillav1.Application, requested bool) bool {
 	}
 	rp := app.Spec.SyncPolicy.Retry
 	return rp == nil || rp.Limit <= 0 || op.RetryCount < rp.Limit
+}
+
+// unretriedFailure is the failure of the last sync in phases and waves when
+// it is not retried (syncPolicy.retry is exhausted, and no sync was asked
+// for): the Application stays failed, with the same reason and message,
+// until a change or a requested sync runs its hooks again.
+func unretriedFailure(app *flotillav1.Application, requested bool) *engine.Failure {
+	op := app.Status.Operation
+	if op == nil || op.Phase != flotillav1.OperationFailed || op.SyncPhase == "" || retriesPhasedSync(app, requested) {
+		return nil
+	}
+	reason := flotillav1.ReasonHookFailed
+	if c := meta.FindStatusCondition(app.Status.Conditions, flotillav1.ConditionReady); c != nil && c.Status == metav1.ConditionFalse {
+		reason = c.Reason
+	}
+	f := &engine.Failure{Reason: reason, Message: op.Message, Phase: hook.Phase(op.SyncPhase)}
+	if op.SyncWave != nil {
+		f.Wave = int(*op.SyncWave)
+	}
+	return f
 }

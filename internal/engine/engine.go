@@ -238,6 +238,10 @@ type Request struct {
 	// RerunHooks runs the hooks of a sync in phases and waves even when
 	// nothing changed: the last sync failed, and this one retries it.
 	RerunHooks bool
+	// Unretried, if set, is the failure of the last sync in phases and
+	// waves, whose retries are exhausted: a sync that changes nothing
+	// reports it again, stalled, rather than succeed without its hooks.
+	Unretried *Failure
 	// Progress, if set, is told where a sync in phases and waves is: the
 	// phase and wave it starts, and what a step waits for.
 	Progress func(ctx context.Context, p Progress)

@@ -49,6 +49,10 @@ func (e *Engine) applyPhased(ctx context.Context, s *syncState) error {
 		return s.applyError(err, flotillav1.ReasonDryRunFailed)
 	}
 	if !cs.HasChanges() && !(s.req.Prune && s.result.Stale.Len() > 0) && !s.req.RerunHooks {
+		if f := s.req.Unretried; f != nil {
+			s.result.Changes, s.result.Phase, s.result.Wave = cs, f.Phase, f.Wave
+			return stalled(f.Reason, errors.New(f.Message))
+		}
 		return e.applyAll(ctx, s)
 	}
 	if err := s.recordOwned(ctx); err != nil {
@@ -73,6 +77,14 @@ func (e *Engine) applyPhased(ctx context.Context, s *syncState) error {
 	}
 	s.result.Applied = true
 	return nil
+}
+
+// Failure is how an earlier sync in phases and waves failed: the reason and
+// message it reported, the phase and wave it stopped in.
+type Failure struct {
+	Reason, Message string
+	Phase           hook.Phase
+	Wave            int
 }
 
 // recordOwned records, before any write, every object the sync may create.
