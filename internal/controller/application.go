@@ -104,6 +104,10 @@ type plan struct {
 	// syncToken, refreshToken and pruneToken are the request annotations
 	// being handled.
 	syncToken, refreshToken, pruneToken string
+	// lastOp is status.operation as the reconcile found it: the sync
+	// writes Running there while it works, and a failure counts its retries
+	// from the last one.
+	lastOp *flotillav1.OperationState
 }
 
 // Reconcile is the recipe: load → deletion (finalize) → decide → move off
@@ -236,7 +240,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 // applies a new revision or a changed spec; only with selfHeal does it also
 // apply when the cluster drifted from an unchanged revision.
 func decide(app *flotillav1.Application) plan {
-	p := plan{}
+	p := plan{lastOp: app.Status.Operation.DeepCopy()}
 	auto := app.Spec.SyncPolicy.Automated
 	if auto != nil {
 		p.prune = auto.Prune

@@ -63,7 +63,7 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 // setOperation records a sync that wrote, failed, was asked for, or ends one
 // left Running; a resync that changed nothing leaves the last one in place.
 func setOperation(app *flotillav1.Application, p plan, res *engine.Result, err error, started time.Time) {
-	prev := app.Status.Operation
+	prev := p.lastOp
 	wrote := res != nil && res.Changes != nil && res.Changes.HasChanges()
 	tried := p.apply || res != nil && res.Applied || err != nil && p.applyNewRevision
 	if !tried || (err == nil && !wrote && p.syncToken == "" && prev != nil && prev.Phase == flotillav1.OperationSucceeded) {
