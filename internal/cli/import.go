@@ -37,7 +37,7 @@ func newImportFromCommand(from importer.From, kinds string) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				defer f.Close()
+				defer func() { _ = f.Close() }()
 				in = f
 			}
 			return runImport(in, cmd.OutOrStdout(), cmd.ErrOrStderr(), from)

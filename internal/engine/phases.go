@@ -48,7 +48,7 @@ func (e *Engine) applyPhased(ctx context.Context, s *syncState) error {
 	if err != nil {
 		return s.applyError(err, flotillav1.ReasonDryRunFailed)
 	}
-	if !cs.HasChanges() && !(s.req.Prune && s.result.Stale.Len() > 0) && !s.req.RerunHooks {
+	if !cs.HasChanges() && (!s.req.Prune || s.result.Stale.Len() == 0) && !s.req.RerunHooks {
 		if f := s.req.Unretried; f != nil {
 			s.result.Changes, s.result.Phase, s.result.Wave = cs, f.Phase, f.Wave
 			return stalled(f.Reason, errors.New(f.Message))
