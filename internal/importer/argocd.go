@@ -132,20 +132,7 @@ func argoKustomize(o *object, p string) *mapping {
 		images.Content = append(images.Content, img.node)
 	}
 	m.set("images", images)
-	patches := seq()
-	for i := range o.count(p + ".patches") {
-		pp := fmt.Sprintf("%s.patches.%d", p, i)
-		patch := newMapping()
-		patch.str("patch", o.str(pp+".patch"))
-		if o.has(pp + ".target") {
-			t := newMapping()
-			for _, f := range []string{"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"} {
-				t.str(f, o.str(pp+".target."+f))
-			}
-			patch.sub("target", t)
-		}
-		patches.Content = append(patches.Content, patch.node)
-	}
+	patches := kustomizePatches(o, p+".patches")
 	m.set("patches", patches)
 	return m
 }

@@ -185,20 +185,7 @@ func fluxKustomize(o *object) *mapping {
 		images.Content = append(images.Content, img.node)
 	}
 	m.set("images", images)
-	patches := seq()
-	for i := range o.count("spec.patches") {
-		p := fmt.Sprintf("spec.patches.%d", i)
-		patch := newMapping()
-		patch.str("patch", o.str(p+".patch"))
-		if o.has(p + ".target") {
-			t := newMapping()
-			for _, f := range []string{"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"} {
-				t.str(f, o.str(p+".target."+f))
-			}
-			patch.sub("target", t)
-		}
-		patches.Content = append(patches.Content, patch.node)
-	}
+	patches := kustomizePatches(o, "spec.patches")
 	m.set("patches", patches)
 	return m
 }
@@ -261,4 +248,25 @@ func fluxCommon(o *object, res *Result) {
 	if o.boolean("spec.suspend") {
 		res.decide(o.ref(), "it is suspended: converted without automated sync")
 	}
+}
+
+// kustomizePatches converts the list of kustomize patches at path, alike in
+// Argo CD's Applications and Flux's Kustomizations: each a patch and an
+// optional target.
+func kustomizePatches(o *object, path string) *yaml.Node {
+	patches := seq()
+	for i := range o.count(path) {
+		pp := fmt.Sprintf("%s.%d", path, i)
+		patch := newMapping()
+		patch.str("patch", o.str(pp+".patch"))
+		if o.has(pp + ".target") {
+			t := newMapping()
+			for _, f := range []string{"group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"} {
+				t.str(f, o.str(pp+".target."+f))
+			}
+			patch.sub("target", t)
+		}
+		patches.Content = append(patches.Content, patch.node)
+	}
+	return patches
 }
