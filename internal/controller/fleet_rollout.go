@@ -27,14 +27,17 @@ type revisionResolver struct {
 }
 
 // resolve pins src, whose URL policy allowed, with the credentials it names
-// once policy allows those too.
+// once policy allows those too. It lists the repository's refs anew rather
+// than take a listing shared moments ago: a Fleet refreshed by a webhook
+// just after such a listing would pin the commit before the push, and then
+// wait its whole interval.
 func (r *revisionResolver) resolve(ctx context.Context, policy *project.Policy, namespace string, src flotillav1.ApplicationSource) (string, error) {
 	acc := engine.SecretAccess{Reader: r.reader, Clusters: r.clusters, Policy: policy, Namespace: namespace}
 	creds, err := acc.Credentials(ctx, src.CredentialsRef)
 	if err != nil {
 		return "", err
 	}
-	return r.sources.Pin(ctx, source.Request{URL: src.RepoURL, Chart: src.Chart, Revision: src.TargetRevision, Credentials: creds})
+	return r.sources.Pin(ctx, source.Request{URL: src.RepoURL, Chart: src.Chart, Revision: src.TargetRevision, Credentials: creds, Fresh: true})
 }
 
 // rolloutPoll is how often a Fleet looks again while a revision moves
