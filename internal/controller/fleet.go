@@ -70,6 +70,9 @@ func (r *FleetReconciler) fleetsOfNamespace(ctx context.Context, obj client.Obje
 func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	f := &flotillav1.Fleet{}
 	if err := r.Client.Get(ctx, req.NamespacedName, f); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.Revisions.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !f.DeletionTimestamp.IsZero() {

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -24,20 +26,55 @@ type revisionResolver struct {
 	sources *source.Client
 	// reader reads Secrets uncached; clusters lists Clusters.
 	reader, clusters client.Reader
+
+	mu sync.Mutex
+	// refreshes holds, per Fleet, the refresh token (the Fleet's
+	// RefreshAnnotation) last answered with a listing of its own.
+	refreshes map[types.NamespacedName]string
+}
+
+// refreshed says whether f asks for a refresh not yet answered, and takes
+// it as answered: its revisions are then listed anew rather than taken from
+// a listing shared moments ago, which a webhook's push may postdate. Any
+// other look at the Fleet (its rollout poll, its Applications' status)
+// shares listings.
+func (r *revisionResolver) refreshed(f *flotillav1.Fleet) bool {
+	tok := f.Annotations[flotillav1.RefreshAnnotation]
+	if tok == "" {
+		return false
+	}
+	key := client.ObjectKeyFromObject(f)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.refreshes[key] == tok {
+		return false
+	}
+	if r.refreshes == nil {
+		r.refreshes = map[types.NamespacedName]string{}
+	}
+	r.refreshes[key] = tok
+	return true
+}
+
+// forget drops what r remembers of a deleted Fleet.
+func (r *revisionResolver) forget(key types.NamespacedName) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.refreshes, key)
 }
 
 // resolve pins src, whose URL policy allowed, with the credentials it names
-// once policy allows those too. It lists the repository's refs anew rather
-// than take a listing shared moments ago: a Fleet refreshed by a webhook
-// just after such a listing would pin the commit before the push, and then
-// wait its whole interval.
-func (r *revisionResolver) resolve(ctx context.Context, policy *project.Policy, namespace string, src flotillav1.ApplicationSource) (string, error) {
+// once policy allows those too; fresh lists the repository's refs anew.
+func (r *revisionResolver) resolve(ctx context.Context, policy *project.Policy, namespace string, src flotillav1.ApplicationSource, fresh bool) (string, error) {
 	acc := engine.SecretAccess{Reader: r.reader, Clusters: r.clusters, Policy: policy, Namespace: namespace}
 	creds, err := acc.Credentials(ctx, src.CredentialsRef)
 	if err != nil {
 		return "", err
 	}
-	return r.sources.Pin(ctx, source.Request{URL: src.RepoURL, Chart: src.Chart, Revision: src.TargetRevision, Credentials: creds, Fresh: true})
+	return r.sources.Pin(ctx, source.Request{URL: src.RepoURL, Chart: src.Chart, Revision: src.TargetRevision, Credentials: creds, Fresh: fresh})
 }
 
 // rolloutPoll is how often a Fleet looks again while a revision moves
@@ -61,6 +98,7 @@ func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet,
 	for i := range owned {
 		existing[owned[i].Name] = &owned[i]
 	}
+	fresh := r.Revisions.refreshed(f)
 	resolved := map[string]string{}
 	target := map[string]string{}
 	inFlight := 0
@@ -69,7 +107,7 @@ func (r *FleetReconciler) pinRevisions(ctx context.Context, f *flotillav1.Fleet,
 		key := want.Spec.Source.RepoURL + "\x00" + want.Spec.Source.Chart + "@" + want.Spec.Source.TargetRevision
 		commit, ok := resolved[key]
 		if !ok {
-			if commit, err = r.Revisions.resolve(ctx, policy, f.Namespace, want.Spec.Source); err != nil {
+			if commit, err = r.Revisions.resolve(ctx, policy, f.Namespace, want.Spec.Source, fresh); err != nil {
 				return 0, fmt.Errorf("resolve %s: %w", want.Spec.Source.TargetRevision, err)
 			}
 			resolved[key] = commit
