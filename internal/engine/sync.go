@@ -36,7 +36,9 @@ type syncState struct {
 	policy    *project.Policy
 	manager   *apply.Manager
 	artifact  *source.Artifact
-	objects   []*unstructured.Unstructured
+	// dependencies are the Helm dependencies fetched for the render.
+	dependencies []*source.Artifact
+	objects      []*unstructured.Unstructured
 	// plan orders the rendered objects in phases and waves; objects are
 	// its ordinary ones, without the hooks.
 	plan   hook.Plan
@@ -59,6 +61,9 @@ func newState(req Request) *syncState {
 func (s *syncState) release() {
 	if s.artifact != nil {
 		s.artifact.Release()
+	}
+	for _, a := range s.dependencies {
+		a.Release()
 	}
 	if s.holdsSlot {
 		<-s.target.slots
@@ -172,12 +177,18 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 		// A chart's archive unpacks into a folder named after the chart.
 		path = chart
 	}
+	deps, err := e.fetchDependencies(ctx, s, path)
+	if err != nil {
+		return err
+	}
+	ho := helmOptions(s.app, s.target.caps)
+	ho.Dependencies = deps
 	res, err := e.renderer.Render(ctx, render.Request{
 		Root:       s.artifact.Dir,
 		Path:       path,
 		Revision:   s.artifact.URL + "@" + s.artifact.Commit,
 		Kustomize:  kustomizeOptions(s.app.Spec.Source.Kustomize),
-		Helm:       helmOptions(s.app, s.target.caps),
+		Helm:       ho,
 		Decryption: s.req.Decryption,
 	})
 	if err != nil {

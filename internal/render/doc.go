@@ -49,12 +49,18 @@
 //     inflates no Helm chart (ErrUnsupported).
 //   - A Helm chart is read through the same confined access (links out of
 //     the checkout refused, even those .helmignore lists), so .Files is the
-//     chart's own; value files are checked like Path before any read. It
-//     fetches nothing: a dependency not vendored in charts/ is refused naming
-//     it and its repository (ErrRemote), and so is a values schema referring
-//     to another document. lookup finds nothing, DNS lookups are off, a
-//     chart name with path parts is refused, and template errors name the
-//     template file.
+//     chart's own; value files are checked like Path before any read.
+//     Rendering fetches nothing. A dependency of Chart.yaml comes from
+//     charts/ when it is vendored there (vendored charts win), else from a
+//     folder of the repository (file://, never out of it: ErrOutsideRoot),
+//     else from HelmOptions.Dependencies, the charts the caller fetched from
+//     the Helm repositories and OCI registries that ChartDependencies listed
+//     (with Chart.lock's versions, its digest checked first); one that is in
+//     none of these is refused naming it and its repository (ErrRemote).
+//     Conditions, tags and aliases apply as Helm applies them. A values
+//     schema referring to another document is refused. lookup finds
+//     nothing, DNS lookups are off, a chart name with path parts is refused,
+//     and template errors name the template file.
 //   - A file read as manifests, as a kustomize input (resources, patches,
 //     generator files) or as a Helm value file that is SOPS-encrypted is
 //     decrypted in memory before it is parsed, with Request.Decryption's

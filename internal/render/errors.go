@@ -27,7 +27,9 @@ var (
 	// ErrMalformed: a manifest or kustomization could not be understood.
 	ErrMalformed = errors.New("malformed")
 	// ErrRemote: a kustomization refers to a remote base or file (a URL, a
-	// git repository). Only the checked-out source is rendered.
+	// git repository), or a chart to a dependency that is neither vendored
+	// nor fetched by the caller. Only the checked-out source, and what the
+	// caller fetched, is rendered.
 	ErrRemote = errors.New("remote reference")
 	// ErrUnsupported: the source asks for something this renderer refuses
 	// to do, such as Helm chart inflation inside kustomize.

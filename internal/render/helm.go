@@ -40,6 +40,10 @@ type HelmOptions struct {
 	// APIVersions are added to .Capabilities.APIVersions: "group/version"
 	// or "group/version/Kind".
 	APIVersions []string
+	// Dependencies are the chart's dependencies the caller fetched, as
+	// ChartDependencies listed them; they go where `helm dependency build`
+	// would put them, beside what charts/ holds.
+	Dependencies []FetchedChart
 }
 
 func (o HelmOptions) hasValues() bool {
@@ -74,6 +78,14 @@ func (r *Renderer) checkHelmOptions(rel string, ho HelmOptions) error {
 	if ho.KubeVersion != "" {
 		if _, err := chartutil.ParseKubeVersion(ho.KubeVersion); err != nil {
 			return &Error{Kind: ErrMalformed, Msg: fmt.Sprintf("Kubernetes version %s: %v", quoteShort(ho.KubeVersion), err)}
+		}
+	}
+	if len(ho.Dependencies) > maxChartDependencies {
+		return &Error{Kind: ErrTooLarge, Msg: fmt.Sprintf("%d fetched dependencies, more than %d", len(ho.Dependencies), maxChartDependencies)}
+	}
+	for _, d := range ho.Dependencies {
+		if !chartNamePattern.MatchString(d.Name) || d.Dir == "" {
+			return &Error{Kind: ErrMalformed, Msg: fmt.Sprintf("fetched dependency %s is not a plain chart name with a folder", quoteShort(d.Name))}
 		}
 	}
 	for _, v := range ho.APIVersions {
@@ -125,10 +137,15 @@ func (r *Renderer) helmKey(root, rel string, ho HelmOptions) (HelmOptions, error
 
 // renderHelm renders the chart in the folder dir (a repository path without
 // links; shown is how the request named it) as `helm template` would, with
-// its CRDs, without a release, a cluster or a network.
+// its CRDs, without a release, a cluster or a network: dependencies that
+// charts/ does not hold come from the repository (file://) or from what the
+// caller fetched (ho.Dependencies).
 func renderHelm(ctx context.Context, t *tree, dir, shown string, ho HelmOptions) ([]*unstructured.Unstructured, error) {
 	chrt, err := loadChart(ctx, t, dir, shown)
 	if err != nil {
+		return nil, err
+	}
+	if err := attachDependencies(ctx, t, chrt, dir, shown, ho.Dependencies); err != nil {
 		return nil, err
 	}
 	if err := checkChart(chrt, shown, t.b); err != nil {

@@ -52,6 +52,12 @@ func loadChart(ctx context.Context, t *tree, dir, shown string) (*chart.Chart, e
 	if err != nil {
 		return nil, err
 	}
+	return loadChartWith(ctx, t, rules, dir, shown)
+}
+
+// loadChartWith loads the chart in the folder dir of t, leaving out what
+// rules ignore.
+func loadChartWith(ctx context.Context, t *tree, rules *ignore.Rules, dir, shown string) (*chart.Chart, error) {
 	w := chartWalker{ctx: ctx, t: t, rules: rules, base: shown, visited: map[string]bool{}}
 	if err := w.walk(dir, ""); err != nil {
 		return nil, err
@@ -230,9 +236,9 @@ func relabel(err error, real, shown string) error {
 }
 
 // checkChart refuses what Helm would otherwise do or trust: a chart or
-// subchart name with path parts, a dependency that is not vendored in
-// charts/ (Helm would want to fetch it; Flotilla fetches nothing while
-// rendering), and a values schema that refers to anything but itself (the
+// subchart name with path parts, a dependency that is neither vendored in
+// charts/ nor fetched by the caller (rendering itself fetches nothing),
+// and a values schema that refers to anything but itself (the
 // schema library would fetch a URL or read a file).
 func checkChart(c *chart.Chart, shown string, b *budget) error {
 	return walkCharts(c, "", func(c *chart.Chart, dir string) error {
@@ -266,7 +272,8 @@ func walkCharts(c *chart.Chart, dir string, fn func(*chart.Chart, string) error)
 }
 
 // checkDependencies refuses a dependency of Chart.yaml (or requirements.yaml)
-// that charts/ does not hold, naming it and its repository.
+// that the chart does not hold (vendored in charts/, read from the
+// repository or fetched), naming it and its repository.
 func checkDependencies(c *chart.Chart, file string) error {
 	if c.Metadata == nil {
 		return nil
@@ -281,11 +288,14 @@ func checkDependencies(c *chart.Chart, file string) error {
 		}
 		if d.Repository != "" && !strings.HasPrefix(d.Repository, "file://") {
 			return newError(ErrRemote, file,
-				"dependency %s from %s is not vendored in charts/; nothing is fetched while rendering: run `helm dependency build` and commit charts/",
+				"dependency %s from %s is neither in charts/ nor fetched for this render",
 				quoteShort(d.Name), redactRef(d.Repository))
 		}
+		if d.Repository != "" {
+			return newError(ErrNotFound, file, "dependency %s at %s is not in charts/ and was not read", quoteShort(d.Name), quoteShort(d.Repository))
+		}
 		return newError(ErrNotFound, file,
-			"dependency %s is not in charts/; run `helm dependency build` and commit charts/", quoteShort(d.Name))
+			"dependency %s names no repository and is not in charts/; vendor it there or name its repository", quoteShort(d.Name))
 	}
 	return nil
 }
