@@ -140,6 +140,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	p := decide(app)
+	// base is the Application as the hub holds it, as far as this
+	// reconcile knows: every status write of it moves base on.
 	base := app.DeepCopy()
 	started := time.Now()
 
@@ -183,8 +185,8 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			Prune:            p.prune,
 			PruneConfirmed:   p.pruneToken != "",
 			Previous:         inventory.FromResourceStatus(app.Status.Resources),
-			BeforeWrite:      r.recordInventory(app),
-			Progress:         r.recordProgress(app),
+			BeforeWrite:      r.recordInventory(app, base),
+			Progress:         r.recordProgress(app, base),
 			RerunHooks:       retriesPhasedSync(app, p.syncToken != ""),
 			Unretried:        unretriedFailure(app, p.syncToken != ""),
 		})
@@ -219,9 +221,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		// A resync that found nothing new writes nothing, not even status.
 		return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
 	}
-	// The inventory written before the sync is this reconcile's own write.
-	base.ResourceVersion = app.ResourceVersion
-	if perr := patchStatus(ctx, r.Client, app, base); perr != nil {
+	if perr := writeStatus(ctx, r.Client, app, base); perr != nil {
 		switch {
 		case apierrors.IsNotFound(perr):
 			return ctrl.Result{}, nil
@@ -269,20 +269,34 @@ func decide(app *flotillav1.Application) plan {
 
 // recordInventory patches status.resources before a sync writes, so that the
 // objects it may create are owned on record even if the controller dies
-// before the final status patch.
-func (r *ApplicationReconciler) recordInventory(app *flotillav1.Application) func(context.Context, inventory.Set) error {
+// before the final status patch. written is the Application as the last
+// status write of this reconcile left it; a write moves it on.
+func (r *ApplicationReconciler) recordInventory(app, written *flotillav1.Application) func(context.Context, inventory.Set) error {
 	return func(ctx context.Context, inv inventory.Set) error {
-		base := app.DeepCopy()
 		app.Status.Resources = mergeResourceStatus(app.Status.Resources, inv)
 		app.Status.Cluster = destinationName(app)
 		now := nowTime()
 		app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationRunning, StartedAt: &now}
-		err := patchStatus(ctx, r.Client, app, base)
+		err := writeStatus(ctx, r.Client, app, written)
 		if apierrors.IsConflict(err) {
 			return fmt.Errorf("%w: %w", errStaleCopy, err)
 		}
 		return err
 	}
+}
+
+// writeStatus patches app's status from written, the Application as this
+// reconcile's last status write left it, and on success takes app as the
+// new written. A merge patch sends only what differs from its base: from
+// any older base, the fields a later write changed and the next one puts
+// back would not be sent (a failed sync would keep the Running its
+// progress wrote).
+func writeStatus(ctx context.Context, c client.Client, app, written *flotillav1.Application) error {
+	if err := patchStatus(ctx, c, app, written); err != nil {
+		return err
+	}
+	*written = *app.DeepCopy()
+	return nil
 }
 
 // errStaleCopy says the Application changed since this reconcile read it:

@@ -19,17 +19,16 @@ const progressEvery = 5 * time.Second
 // recordProgress patches status.operation while a sync in phases and waves
 // runs, so that users see the phase and wave under way and what it waits
 // for. A failed patch is only logged: the sync goes on, and its final
-// status patch says how it ended.
-func (r *ApplicationReconciler) recordProgress(app *flotillav1.Application) func(context.Context, engine.Progress) {
+// status patch says how it ended. written is as for recordInventory.
+func (r *ApplicationReconciler) recordProgress(app, written *flotillav1.Application) func(context.Context, engine.Progress) {
 	var last engine.Progress
-	var written time.Time
+	var wroteAt time.Time
 	return func(ctx context.Context, p engine.Progress) {
 		moved := p.Phase != last.Phase || p.Wave != last.Wave
-		if !moved && (p.Message == last.Message || time.Since(written) < progressEvery) {
+		if !moved && (p.Message == last.Message || time.Since(wroteAt) < progressEvery) {
 			return
 		}
-		last, written = p, time.Now()
-		base := app.DeepCopy()
+		last, wroteAt = p, time.Now()
 		op := &flotillav1.OperationState{Phase: flotillav1.OperationRunning}
 		if prev := app.Status.Operation; prev != nil && prev.Phase == flotillav1.OperationRunning {
 			op.StartedAt = prev.StartedAt
@@ -41,7 +40,7 @@ func (r *ApplicationReconciler) recordProgress(app *flotillav1.Application) func
 		wave := int32(p.Wave)
 		op.SyncPhase, op.SyncWave, op.Message = string(p.Phase), &wave, truncate(p.Message, 2048)
 		app.Status.Operation = op
-		if err := patchStatus(ctx, r.Client, app, base); err != nil {
+		if err := writeStatus(ctx, r.Client, app, written); err != nil {
 			r.Log.Info("sync progress not recorded", "app", app.Namespace+"/"+app.Name, "error", err)
 		}
 	}

@@ -207,7 +207,30 @@ func phasesStory(t *testing.T, d dialect) {
 	if n := countPrefix(hookJobNames(t, ns), "migrate-"); n != 1 {
 		t.Errorf("%d PreSync Jobs remain; BeforeHookCreation keeps the last only", n)
 	}
+
+	// Its one retry spent, the sync stays failed through later resyncs: it
+	// is never reported a success without its hooks, and runs them no more
+	// (the retry may still be running its SyncFail hook at first).
+	waitFor(t, "the retry to be spent", func() bool { return len(rec.find("Job", "smoke-", failedJob)) >= 2 })
+	smokes := len(rec.find("Job", "smoke-", created))
+	deadline := time.Now().Add(8 * appInterval)
+	for time.Now().Before(deadline) {
+		a := &flotillav1.Application{}
+		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, a); err != nil {
+			t.Fatal(err)
+		}
+		if c := harness.ReadyCondition(a); c == nil || c.Status != metav1.ConditionFalse || a.Status.Operation == nil || a.Status.Operation.Phase == flotillav1.OperationSucceeded {
+			t.Fatalf("after its retries were spent the sync reads Ready %v, operation %+v: want it to stay failed\ncontroller log:\n%s", c, a.Status.Operation, env.ControllerLogTail(30))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if n := len(rec.find("Job", "smoke-", created)); n != smokes {
+		t.Errorf("%d PostSync Jobs were created after the retries were spent, want none", n-smokes)
+	}
 }
+
+// appInterval is the sync interval of the stories' Applications.
+const appInterval = 2 * time.Second
 
 // appSpec syncs path of url into ns of the hub, automated, every 2s.
 func appSpec(url, path, ns string) flotillav1.ApplicationSpec {
@@ -217,7 +240,7 @@ func appSpec(url, path, ns string) flotillav1.ApplicationSpec {
 		SyncPolicy: flotillav1.SyncPolicy{
 			Automated:       &flotillav1.AutomatedSync{Prune: true},
 			CreateNamespace: true,
-			Interval:        &metav1.Duration{Duration: 2 * time.Second},
+			Interval:        &metav1.Duration{Duration: appInterval},
 			Retry:           &flotillav1.RetryPolicy{Limit: 1, Backoff: &flotillav1.Backoff{Duration: &metav1.Duration{Duration: 2 * time.Second}}},
 		},
 	}
