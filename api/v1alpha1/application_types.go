@@ -287,10 +287,25 @@ type Backoff struct {
 	MaxDuration *metav1.Duration `json:"maxDuration,omitempty"`
 }
 
-// DependencyReference names another Application in the same namespace.
+// DependencyReference names another Application in the same namespace, or
+// a Fleet of the same namespace: then the Application that Fleet generated
+// for a cluster (this Application's destination cluster, or the one named)
+// must be Synced and Healthy at the revision the Fleet pinned it to.
+// +kubebuilder:validation:XValidation:rule="has(self.name) != has(self.fleet)",message="a dependency names either an Application (name) or a Fleet (fleet)"
+// +kubebuilder:validation:XValidation:rule="!has(self.cluster) || has(self.fleet)",message="cluster goes with fleet"
 type DependencyReference struct {
+	// Name is an Application.
 	// +kubebuilder:validation:MinLength=1
-	Name string `json:"name"`
+	// +optional
+	Name string `json:"name,omitempty"`
+	// Fleet is a Fleet.
+	// +kubebuilder:validation:MinLength=1
+	// +optional
+	Fleet string `json:"fleet,omitempty"`
+	// Cluster, with fleet, is the cluster whose Application of the Fleet
+	// must be ready; empty means this Application's destination cluster.
+	// +optional
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // IgnoreDifference names fields of some objects that are not drift.

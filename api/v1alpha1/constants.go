@@ -83,6 +83,12 @@ const (
 	// remove more generated Applications at once than its guard allows,
 	// once.
 	ConfirmRemovalAnnotation = "flotilla.dev/confirm-removal"
+	// PromoteAnnotation, set on a Fleet to a new token, ends the bake time
+	// of the wave that bakes: the next wave starts at once.
+	PromoteAnnotation = "flotilla.dev/promote"
+	// RetryRolloutAnnotation, set on a Fleet to its status.failedRevision,
+	// clears that failure: the revision is rolled out again.
+	RetryRolloutAnnotation = "flotilla.dev/retry-rollout"
 )
 
 // Finalizer holds an Application until its objects are deleted or released

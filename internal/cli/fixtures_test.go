@@ -93,7 +93,14 @@ func fixtureFleets() []flotillav1.Fleet {
 }
 
 func fixtureFleetDetail() *apiclient.FleetDetail {
-	return &apiclient.FleetDetail{Fleet: fixtureFleets()[0], Clusters: []apiclient.FleetCluster{
+	f := fixtureFleets()[0]
+	since := ago(3 * time.Minute)
+	f.Status.StableRevision = sha2
+	f.Status.Waves = []flotillav1.WaveStatus{
+		{Name: "canary", Clusters: []string{"prod-eu"}, Revision: sha1, Phase: flotillav1.WaveBaking, Since: &since, Message: "healthy at " + sha1[:12] + "; bakes 2m more"},
+		{Name: "rest", Clusters: []string{"prod-us"}, Revision: sha2, Phase: flotillav1.WavePending, Message: "waits for wave canary to pass"},
+	}
+	return &apiclient.FleetDetail{Fleet: f, Clusters: []apiclient.FleetCluster{
 		{Cluster: "prod-eu", Application: "shop-prod-eu", Sync: "Synced", Health: "Healthy", Revision: sha1},
 		{Cluster: "prod-us", Application: "shop-prod-us", Sync: "Synced", Health: "Progressing", Revision: sha1,
 			Message: "Deployment shop/api: 1 of 2 updated"},

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"io"
 	"time"
 
@@ -16,7 +17,36 @@ func newFleetCommand(g *globals) *cobra.Command {
 		Aliases: []string{"fleets"},
 		Short:   "List and inspect Fleets through the server",
 	}
-	cmd.AddCommand(newFleetListCommand(g), newFleetGetCommand(g))
+	cmd.AddCommand(newFleetListCommand(g), newFleetGetCommand(g), newFleetPreviewCommand(g),
+		newFleetActionCommand(g, "pause", "Pause a Fleet's rollout: no cluster moves to a new revision until it resumes"),
+		newFleetActionCommand(g, "resume", "Resume a Fleet's paused rollout"),
+		newFleetActionCommand(g, "promote", "End the bake time of the wave that bakes: the next wave starts now"),
+		newFleetActionCommand(g, "retry", "Roll out the revision that failed a wave again"))
+	return cmd
+}
+
+// newFleetActionCommand asks the server for one rollout action on a Fleet.
+func newFleetActionCommand(g *globals, action, short string) *cobra.Command {
+	var ns string
+	cmd := &cobra.Command{
+		Use:               action + " NAME",
+		Short:             short,
+		Example:           "  flotilla fleet " + action + " shop",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNames(g, "fleets"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, namespace, name, err := g.target(args[0], ns)
+			if err != nil {
+				return err
+			}
+			if _, err := c.FleetAction(cmd.Context(), namespace, name, action); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "fleet %s/%s: %s asked\n", namespace, name, action)
+			return err
+		},
+	}
+	namespaceFlag(cmd, &ns, "the Fleet's hub namespace (default: flotilla-system)")
 	return cmd
 }
 

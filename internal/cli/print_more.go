@@ -183,6 +183,13 @@ func printFleetDetail(w io.Writer, f *apiclient.FleetDetail, now time.Time) erro
 	field(tw, "Path", orDash(f.Spec.Template.Source.Path+f.Spec.Template.Source.Chart))
 	field(tw, "Target", orDash(f.Spec.Template.Source.TargetRevision))
 	field(tw, "Revision", shortRevision(f.Status.Revision))
+	if f.Status.StableRevision != "" || f.Status.FailedRevision != "" {
+		field(tw, "Stable", shortRevision(f.Status.StableRevision))
+		field(tw, "Failed", shortRevision(f.Status.FailedRevision))
+	}
+	if r := f.Spec.Rollout; r != nil && r.Paused {
+		field(tw, "Rollout", "paused")
+	}
 	s := f.Status.Summary
 	field(tw, "Summary", fmt.Sprintf("%d clusters, %d synced, %d healthy", s.Clusters, s.Synced, s.Healthy))
 	field(tw, "Age", age(f.CreationTimestamp, now))
@@ -191,6 +198,22 @@ func printFleetDetail(w io.Writer, f *apiclient.FleetDetail, now time.Time) erro
 	}
 	if err := printConditions(w, f.Status.Conditions, now); err != nil {
 		return err
+	}
+	if len(f.Status.Waves) > 0 {
+		fmt.Fprintln(w, "\nWaves:")
+		tw = newTable(w)
+		fmt.Fprintln(tw, "  WAVE\tPHASE\tREVISION\tCLUSTERS\tSINCE\tMESSAGE")
+		for _, wv := range f.Status.Waves {
+			since := "-"
+			if wv.Since != nil {
+				since = age(*wv.Since, now)
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", wv.Name, orDash(string(wv.Phase)), shortRevision(wv.Revision),
+				orDash(strings.Join(wv.Clusters, ",")), since, oneLine(wv.Message))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
 	if len(f.Clusters) == 0 {
 		return nil

@@ -29,15 +29,14 @@ func (r *ApplicationReconciler) dependenciesReady(ctx context.Context, app *flot
 	}
 	var waiting []string
 	for _, d := range app.Spec.DependsOn {
-		var dep flotillav1.Application
-		err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: d.Name}, &dep)
+		dep, what, err := r.dependency(ctx, app, d)
 		switch {
-		case apierrors.IsNotFound(err):
-			waiting = append(waiting, d.Name+" (not found)")
 		case err != nil:
 			return err
-		case !ready(&dep):
-			waiting = append(waiting, fmt.Sprintf("%s (%s, %s)", d.Name, orUnknown(string(dep.Status.Sync.Status)), orUnknown(string(dep.Status.Health.Status))))
+		case dep == nil:
+			waiting = append(waiting, what+" (not found)")
+		case !ready(dep):
+			waiting = append(waiting, fmt.Sprintf("%s (%s, %s)", what, orUnknown(string(dep.Status.Sync.Status)), orUnknown(string(dep.Status.Health.Status))))
 		}
 	}
 	if len(waiting) > 0 {
@@ -47,7 +46,36 @@ func (r *ApplicationReconciler) dependenciesReady(ctx context.Context, app *flot
 	return nil
 }
 
-// ready is Synced and Healthy at the dependency's current spec.
+// dependency finds the Application d names for app: by name, or the one
+// d's Fleet generated for the cluster (app's own unless d names one). It
+// is nil when there is none; what names it for messages.
+func (r *ApplicationReconciler) dependency(ctx context.Context, app *flotillav1.Application, d flotillav1.DependencyReference) (*flotillav1.Application, string, error) {
+	if d.Fleet == "" {
+		var dep flotillav1.Application
+		err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: d.Name}, &dep)
+		if apierrors.IsNotFound(err) {
+			return nil, d.Name, nil
+		}
+		return &dep, d.Name, err
+	}
+	cluster := d.Cluster
+	if cluster == "" {
+		cluster = destinationName(app)
+	}
+	what := fmt.Sprintf("fleet %s on cluster %s", d.Fleet, cluster)
+	var list flotillav1.ApplicationList
+	if err := r.Client.List(ctx, &list, client.InNamespace(app.Namespace),
+		client.MatchingLabels{flotillav1.FleetLabel: d.Fleet, flotillav1.ClusterLabel: cluster}); err != nil {
+		return nil, what, err
+	}
+	if len(list.Items) == 0 {
+		return nil, what, nil
+	}
+	return &list.Items[0], what, nil
+}
+
+// ready is Synced and Healthy at the dependency's current spec: for a
+// Fleet's Application, at the revision the Fleet pinned it to.
 func ready(app *flotillav1.Application) bool {
 	c := meta.FindStatusCondition(app.Status.Conditions, flotillav1.ConditionReady)
 	return c != nil && c.Status == "True" && c.ObservedGeneration == app.Generation &&
@@ -55,38 +83,34 @@ func ready(app *flotillav1.Application) bool {
 		app.Status.Health.Status == flotillav1.HealthHealthy
 }
 
-// findCycle walks dependsOn from app and returns the path back to it, if any.
+// findCycle walks dependsOn from app (through Fleets' Applications too)
+// and returns the path back to it, if any.
 func (r *ApplicationReconciler) findCycle(ctx context.Context, app *flotillav1.Application) []string {
 	visited := map[string]bool{}
-	var walk func(name string, path []string) []string
-	walk = func(name string, path []string) []string {
-		if len(path) > maxDependencyDepth || visited[name] {
-			return nil
-		}
-		visited[name] = true
-		var a flotillav1.Application
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: app.Namespace, Name: name}, &a); err != nil {
+	var walk func(a *flotillav1.Application, path []string) []string
+	walk = func(a *flotillav1.Application, path []string) []string {
+		if len(path) > maxDependencyDepth {
 			return nil
 		}
 		for _, d := range a.Spec.DependsOn {
-			if d.Name == app.Name {
-				return append(path, d.Name)
+			dep, _, err := r.dependency(ctx, a, d)
+			if err != nil || dep == nil {
+				continue
 			}
-			if c := walk(d.Name, append(path, d.Name)); c != nil {
+			if dep.Name == app.Name {
+				return append(path, dep.Name)
+			}
+			if visited[dep.Name] {
+				continue
+			}
+			visited[dep.Name] = true
+			if c := walk(dep, append(path, dep.Name)); c != nil {
 				return c
 			}
 		}
 		return nil
 	}
-	for _, d := range app.Spec.DependsOn {
-		if d.Name == app.Name {
-			return []string{app.Name, app.Name}
-		}
-		if c := walk(d.Name, []string{app.Name, d.Name}); c != nil {
-			return c
-		}
-	}
-	return nil
+	return walk(app, []string{app.Name})
 }
 
 func orUnknown(s string) string {

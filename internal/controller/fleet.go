@@ -18,10 +18,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/recorder"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/project"
+	"github.com/flotilla-dev/flotilla/internal/rollout"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
 
@@ -40,6 +42,15 @@ type FleetReconciler struct {
 	Shard *shard.Member
 	// Projects compiles the Fleet's Project, as for Applications.
 	Projects project.Options
+	// Recorder records rollout Events on Fleets.
+	Recorder recorder.EventRecorder
+	// Reader reads Fleets uncached.
+	Reader client.Reader
+}
+
+// rollsInWaves says whether f rolls out in waves.
+func rollsInWaves(f *flotillav1.Fleet) bool {
+	return f.Spec.Rollout != nil && len(f.Spec.Rollout.Waves) > 0
 }
 
 // SetupWithManager watches Fleets, the Applications they own, and Clusters
@@ -83,15 +94,34 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	}
 	defer done()
+	if rollsInWaves(f) && r.Reader != nil {
+		// A rollout in waves decides from its own last status (which wave
+		// passed, which revision failed): read it from the hub, not from a
+		// cache that may not hold the last write yet.
+		if err := r.Reader.Get(ctx, req.NamespacedName, f); err != nil {
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+	}
 	base := f.DeepCopy()
-	requeue, err := r.sync(ctx, f)
+	var events []rollout.Event
+	requeue, err := r.sync(ctx, f, &events)
 	setFleetReady(f, err)
 	if !equality.Semantic.DeepEqual(base.Status, f.Status) {
 		// Every field is counted afresh from the Applications at each
-		// reconcile: a plain merge patch, unlike an Application's history.
-		if perr := r.Client.Status().Patch(ctx, f, client.MergeFrom(base)); perr != nil && !apierrors.IsNotFound(perr) {
+		// reconcile, but a rollout's waves carry over from the last status:
+		// a write over a newer one is refused, and the next reconcile reads
+		// it.
+		perr := r.Client.Status().Patch(ctx, f, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case apierrors.IsConflict(perr):
+			return ctrl.Result{RequeueAfter: staleRetry}, nil
+		case perr != nil && !apierrors.IsNotFound(perr):
 			return ctrl.Result{}, perr
 		}
+	}
+	// What the rollout did is told once its status says so.
+	for _, ev := range events {
+		r.rolloutEvent(ctx, f, ev)
 	}
 	if err != nil {
 		r.Log.Info("fleet sync failed", "fleet", req.String(), "error", err)
@@ -103,7 +133,7 @@ func (r *FleetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 // sync makes the generated Applications match the selected clusters. A
 // failure to list clusters is an error, never an empty fleet: nothing is
 // deleted because of it.
-func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet) (time.Duration, error) {
+func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet, events *[]rollout.Event) (time.Duration, error) {
 	clusters, err := r.selectClusters(ctx, f)
 	if err != nil {
 		return 0, err
@@ -131,7 +161,7 @@ func (r *FleetReconciler) sync(ctx context.Context, f *flotillav1.Fleet) (time.D
 	if err != nil {
 		return 0, err
 	}
-	requeue, err := r.pinRevisions(ctx, f, policy, desired, owned.Items)
+	requeue, err := r.pinRevisions(ctx, f, policy, clusters, desired, owned.Items, events)
 	if err != nil {
 		return 0, err
 	}

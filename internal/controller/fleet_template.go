@@ -90,6 +90,7 @@ func stampSpec(f *flotillav1.Fleet, c *flotillav1.Cluster) (flotillav1.Applicati
 		SyncPolicy:        t.SyncPolicy,
 		IgnoreDifferences: t.IgnoreDifferences,
 		HealthChecks:      t.HealthChecks,
+		DependsOn:         t.DependsOn,
 		DeletionPolicy:    t.DeletionPolicy,
 	}, nil
 }

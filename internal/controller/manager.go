@@ -245,6 +245,8 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Revisions: &revisionResolver{sources: parts.sources, reader: mgr.GetAPIReader(), clusters: mgr.GetClient()},
 		Shard:     parts.member,
 		Projects:  projectOptions(opts),
+		Recorder:  mgr.GetEventRecorder("flotilla-controller"),
+		Reader:    mgr.GetAPIReader(),
 	}
 	return fleets.SetupWithManager(mgr)
 }

@@ -5,12 +5,16 @@ import (
 	"sort"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 )
 
-const verbFleetGet = "fleets:get"
+const (
+	verbFleetGet     = "fleets:get"
+	verbFleetRollout = "fleets:rollout"
+)
 
 const fleetsPath = "/api/v1/fleets"
 
@@ -26,7 +30,98 @@ func (s *Server) fleetRoutes() []route {
 			query: append([]string{"project"}, metaFilters...), response: wire.List[flotillav1.Fleet]{}, handle: s.listFleets},
 		{method: "GET", path: fleetsPath + "/{namespace}/{name}", verb: verbFleetGet, summary: "Get a Fleet, with the status of each of its clusters",
 			response: fleetDetail{}, handle: s.getFleet},
+		{method: "POST", path: fleetsPath + "/{namespace}/{name}/preview", verb: verbFleetGet, summary: "What a revision would change on each cluster of a Fleet (a dry run; nothing is written)",
+			body: wire.PreviewRequest{}, response: wire.FleetPreview{}, handle: s.previewFleet},
+		{method: "POST", path: fleetsPath + "/{namespace}/{name}/pause", verb: verbFleetRollout, summary: "Pause a Fleet's rollout: no cluster moves to a new revision",
+			response: flotillav1.Fleet{}, handle: s.pauseFleet(true)},
+		{method: "POST", path: fleetsPath + "/{namespace}/{name}/resume", verb: verbFleetRollout, summary: "Resume a Fleet's rollout",
+			response: flotillav1.Fleet{}, handle: s.pauseFleet(false)},
+		{method: "POST", path: fleetsPath + "/{namespace}/{name}/promote", verb: verbFleetRollout, summary: "End the bake time of the wave that bakes",
+			response: flotillav1.Fleet{}, handle: s.promoteFleet},
+		{method: "POST", path: fleetsPath + "/{namespace}/{name}/retry", verb: verbFleetRollout, summary: "Roll out the Fleet's failed revision again",
+			response: flotillav1.Fleet{}, handle: s.retryFleet},
 	}
+}
+
+// fleet reads the Fleet of the request, if the caller may do verb on it.
+func (s *Server) fleet(r *http.Request, c Caller, verb string) (*flotillav1.Fleet, error) {
+	ns, name := pathKey(r)
+	fl := &flotillav1.Fleet{}
+	if err := s.store.get(r.Context(), ns, name, fl); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, notFound("fleet", ns, name)
+		}
+		return nil, err
+	}
+	if !c.Can(verbFleetGet, ns, projectOf(fl.Spec.Project)) {
+		return nil, notFound("fleet", ns, name)
+	}
+	if !c.Can(verb, ns, projectOf(fl.Spec.Project)) {
+		return nil, forbidden(verb, ns, name)
+	}
+	return fl, nil
+}
+
+// patchFleet applies change to a copy of fl by a merge patch and answers
+// the result.
+func (s *Server) patchFleet(w http.ResponseWriter, r *http.Request, fl *flotillav1.Fleet, change func(*flotillav1.Fleet)) error {
+	out := fl.DeepCopy()
+	change(out)
+	if err := s.hub.Patch(r.Context(), out, client.MergeFrom(fl)); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, fleetView(*out))
+	return nil
+}
+
+func (s *Server) pauseFleet(paused bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c Caller) error {
+		fl, err := s.fleet(r, c, verbFleetRollout)
+		if err != nil {
+			return err
+		}
+		return s.patchFleet(w, r, fl, func(f *flotillav1.Fleet) {
+			if f.Spec.Rollout == nil {
+				f.Spec.Rollout = &flotillav1.Rollout{}
+			}
+			f.Spec.Rollout.Paused = paused
+		})
+	}
+}
+
+func (s *Server) promoteFleet(w http.ResponseWriter, r *http.Request, c Caller) error {
+	fl, err := s.fleet(r, c, verbFleetRollout)
+	if err != nil {
+		return err
+	}
+	baking := false
+	for _, wv := range fl.Status.Waves {
+		baking = baking || wv.Phase == flotillav1.WaveBaking
+	}
+	if !baking {
+		return errorf(wire.CodeConflict, "no wave of fleet %s/%s is baking: there is nothing to promote", fl.Namespace, fl.Name)
+	}
+	tok := token()
+	return s.patchFleet(w, r, fl, func(f *flotillav1.Fleet) { setAnnotation(f, flotillav1.PromoteAnnotation, tok) })
+}
+
+func (s *Server) retryFleet(w http.ResponseWriter, r *http.Request, c Caller) error {
+	fl, err := s.fleet(r, c, verbFleetRollout)
+	if err != nil {
+		return err
+	}
+	failed := fl.Status.FailedRevision
+	if failed == "" {
+		return errorf(wire.CodeConflict, "fleet %s/%s has no failed revision to retry", fl.Namespace, fl.Name)
+	}
+	return s.patchFleet(w, r, fl, func(f *flotillav1.Fleet) { setAnnotation(f, flotillav1.RetryRolloutAnnotation, failed) })
+}
+
+func setAnnotation(f *flotillav1.Fleet, k, v string) {
+	if f.Annotations == nil {
+		f.Annotations = map[string]string{}
+	}
+	f.Annotations[k] = v
 }
 
 func (s *Server) listFleets(w http.ResponseWriter, r *http.Request, c Caller) error {

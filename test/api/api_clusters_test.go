@@ -97,18 +97,24 @@ func assertNoCluster(t *testing.T, name string) {
 }
 
 // TestAPIFleets: a Fleet is listed and got with one entry per cluster it
-// generated an Application for.
+// generated an Application for; its rollout is paused and resumed by whom
+// fleets:rollout allows, and promote and retry say when there is nothing to
+// do.
 func TestAPIFleets(t *testing.T) {
 	tok := adminToken(t)
+	apiProject(t, tok, "apifleet", []flotillav1.ProjectRole{
+		{Name: "viewer", Groups: []string{"apifleet-viewers"}, Policies: []string{"fleets:get"}},
+	})
 	env.RegisterCluster(t, "apifleet-1", "dev-1", map[string]string{"apifleet": "yes"})
 	env.RegisterCluster(t, "apifleet-2", "dev-2", map[string]string{"apifleet": "yes"})
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: "apifleet", Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
+			Project:         "apifleet",
 			ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"apifleet": "yes"}},
 			Template: flotillav1.FleetTemplate{
 				Source:      flotillav1.ApplicationSource{RepoURL: "https://git.invalid/fleet.git", TargetRevision: "main", Path: "app"},
-				Destination: flotillav1.FleetDestination{Namespace: "apifleet"},
+				Destination: flotillav1.FleetDestination{Namespace: "apifleet-ns"},
 				SyncPolicy:  flotillav1.SyncPolicy{Interval: harness.Interval(time.Hour)},
 			},
 		},
@@ -145,4 +151,36 @@ func TestAPIFleets(t *testing.T) {
 			t.Errorf("fleets?project=nope lists apifleet")
 		}
 	}
+
+	// Pause and resume.
+	const fleetPath = "/api/v1/fleets/flotilla-system/apifleet"
+	viewer := addAccount(t, "apifleet-viewer", "apifleet-viewers")
+	expect(t, viewer, http.MethodGet, fleetPath, nil, http.StatusOK, nil)
+	expect(t, viewer, http.MethodPost, fleetPath+"/pause", nil, http.StatusForbidden, nil)
+	expect(t, tok, http.MethodPost, fleetPath+"/pause", nil, http.StatusOK, nil)
+	if got := hubFleet(t); got.Spec.Rollout == nil || !got.Spec.Rollout.Paused {
+		t.Errorf("after pause: spec.rollout %+v, want paused", got.Spec.Rollout)
+	}
+	expect(t, tok, http.MethodPost, fleetPath+"/resume", nil, http.StatusOK, nil)
+	if got := hubFleet(t); got.Spec.Rollout == nil || got.Spec.Rollout.Paused {
+		t.Errorf("after resume: spec.rollout %+v, want not paused", got.Spec.Rollout)
+	}
+	// Nothing bakes and nothing failed: promote and retry say so.
+	body := expect(t, tok, http.MethodPost, fleetPath+"/promote", nil, http.StatusConflict, nil)
+	if e := errorOf(t, body); !strings.Contains(e.Message, "nothing to promote") {
+		t.Errorf("promote with no wave baking: %q", e.Message)
+	}
+	expect(t, tok, http.MethodPost, fleetPath+"/retry", nil, http.StatusConflict, nil)
+	if a := hubFleet(t).Annotations; a[flotillav1.PromoteAnnotation] != "" || a[flotillav1.RetryRolloutAnnotation] != "" {
+		t.Errorf("a refused promote or retry annotated the Fleet: %v", a)
+	}
+}
+
+func hubFleet(t *testing.T) *flotillav1.Fleet {
+	t.Helper()
+	f := &flotillav1.Fleet{}
+	if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "apifleet"}, f); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -216,6 +216,21 @@ func (c *Client) GetFleet(ctx context.Context, namespace, name string) (*FleetDe
 	return &f, c.call(ctx, request{method: http.MethodGet, path: objectPath("fleets", namespace, name)}, &f)
 }
 
+// FleetAction asks the server for a rollout action on a Fleet: "pause",
+// "resume", "promote" or "retry".
+func (c *Client) FleetAction(ctx context.Context, namespace, name, action string) (*flotillav1.Fleet, error) {
+	var f flotillav1.Fleet
+	return &f, c.call(ctx, request{method: http.MethodPost, path: objectPath("fleets", namespace, name) + "/" + action}, &f)
+}
+
+// FleetPreview asks what revision ("" for the template's) would change on
+// each cluster of a Fleet.
+func (c *Client) FleetPreview(ctx context.Context, namespace, name, revision string) (*wire.FleetPreview, error) {
+	var p wire.FleetPreview
+	r := request{method: http.MethodPost, path: objectPath("fleets", namespace, name) + "/preview", body: wire.PreviewRequest{Revision: revision}}
+	return &p, c.call(ctx, r, &p)
+}
+
 // ListProjects lists the Projects.
 func (c *Client) ListProjects(ctx context.Context, opts ListOptions) ([]flotillav1.Project, error) {
 	return list[flotillav1.Project](ctx, c, "/api/v1/projects", opts)

@@ -28,7 +28,7 @@ var Verbs = []string{
 	"applications:sync", "applications:rollback",
 	"logs:get",
 	"clusters:get", "clusters:create", "clusters:delete",
-	"fleets:get",
+	"fleets:get", "fleets:rollout",
 	"projects:get", "projects:create", "projects:update", "projects:delete",
 }
 

@@ -185,6 +185,29 @@ type ResourceDiff struct {
 	Diff    string     `json:"diff,omitempty"`
 }
 
+// PreviewRequest asks what a revision would change; empty is the
+// template's targetRevision.
+type PreviewRequest struct {
+	Revision string `json:"revision,omitempty"`
+}
+
+// FleetPreview is what a revision would change on each cluster of a Fleet.
+type FleetPreview struct {
+	Revision string           `json:"revision,omitempty"`
+	Clusters []ClusterPreview `json:"clusters"`
+}
+
+// ClusterPreview is what a revision would change on one cluster: its
+// objects' diffs, or the error that stops it (a missing CRD, a webhook
+// that refuses, a Project rule).
+type ClusterPreview struct {
+	Cluster     string         `json:"cluster"`
+	Application string         `json:"application"`
+	Revision    string         `json:"revision,omitempty"`
+	Resources   []ResourceDiff `json:"resources,omitempty"`
+	Error       string         `json:"error,omitempty"`
+}
+
 // Diff is what a sync of an Application would change.
 type Diff struct {
 	Revision  string         `json:"revision"`
