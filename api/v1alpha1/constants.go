@@ -169,6 +169,15 @@ const (
 	ReasonMassRemovalRefused = "MassRemovalRefused"
 )
 
+// Event reasons that are not condition reasons.
+const (
+	// ReasonRenderWarning: the render succeeded but calls for attention,
+	// such as kustomize's deprecated fields (bases, commonLabels,
+	// patchesStrategicMerge, …); the Warning event's note lists each with
+	// its file. Reported by a sync that applies a change.
+	ReasonRenderWarning = "RenderWarning"
+)
+
 // SyncStatusCode says whether the cluster matches the source.
 type SyncStatusCode string
 

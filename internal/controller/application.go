@@ -346,6 +346,11 @@ func (r *ApplicationReconciler) log(app *flotillav1.Application, res *engine.Res
 	}
 	if res != nil && res.Changes != nil && res.Changes.HasChanges() {
 		r.Log.Info("sync applied", append(attrs, "changes", res.Changes.String())...)
+		// Warnings of the render (kustomize's deprecations) are told with
+		// the sync that applied it, not at every look.
+		for _, w := range res.Warnings {
+			r.Log.Info("render warning", append(attrs, "warning", w)...)
+		}
 	}
 }
 
@@ -356,5 +361,8 @@ func (r *ApplicationReconciler) event(app *flotillav1.Application, p plan, res *
 	}
 	if p.apply && res != nil && res.Changes != nil && res.Changes.HasChanges() {
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync", "%s", syncedNote(res))
+		if len(res.Warnings) > 0 {
+			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, flotillav1.ReasonRenderWarning, "Render", "%s", warningsNote(res))
+		}
 	}
 }

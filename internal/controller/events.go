@@ -53,3 +53,9 @@ func limitNote(s string) string {
 	}
 	return s[:cut] + ellipsis
 }
+
+// warningsNote is the note of a render's warnings: the revision, then one
+// warning a line, within maxEventNote.
+func warningsNote(res *engine.Result) string {
+	return limitNote(fmt.Sprintf("revision %s:\n%s", engine.ShortSHA(res.Revision), strings.Join(res.Warnings, "\n")))
+}

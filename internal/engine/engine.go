@@ -277,4 +277,7 @@ type Result struct {
 	// sync applied at once.
 	Phase hook.Phase
 	Wave  int
+	// Warnings are what the render reported without failing, each naming
+	// its file (a kustomization's deprecated fields).
+	Warnings []string
 }

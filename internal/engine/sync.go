@@ -198,6 +198,7 @@ func (e *Engine) render(ctx context.Context, s *syncState) error {
 		}
 		return stalled(reason, fmt.Errorf("revision %s: %w", ShortSHA(s.result.Revision), err))
 	}
+	s.result.Warnings = res.Warnings
 	differ, err := diff.New(diff.Options{IgnoreDifferences: s.app.Spec.IgnoreDifferences})
 	if err != nil {
 		return stalled(flotillav1.ReasonInvalidSpec, fmt.Errorf("spec.%w", err))

@@ -17,13 +17,14 @@ import (
 )
 
 // renderKustomize builds the kustomization in the folder dir (a repository
-// path without links; shown is how the request named it).
-func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko KustomizeOptions) ([]*unstructured.Unstructured, error) {
+// path without links; shown is how the request named it). It returns the
+// objects and the warnings of the build (deprecated fields in use).
+func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko KustomizeOptions) ([]*unstructured.Unstructured, []string, error) {
 	overrides := map[string][]byte{}
 	if !ko.empty() {
 		name, data, err := editKustomization(t, dir, ko)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		overrides[path.Join(dir, name)] = data
 	}
@@ -39,12 +40,13 @@ func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko Kustomi
 		m, kfs, err = run(true)
 	}
 	if kfs.violation != nil {
-		return nil, kfs.violation
+		return nil, nil, kfs.violation
 	}
 	if err != nil {
-		return nil, kustomizeError(shown, err)
+		return nil, nil, kustomizeError(shown, err)
 	}
-	return resmapObjects(ctx, m, shown, t.b)
+	objs, err := resmapObjects(ctx, m, shown, t.b)
+	return objs, kfs.warnings, err
 }
 
 // kustomizePlain applies KustomizeOptions to the objects of a plain folder,
@@ -88,7 +90,9 @@ func kustomizePlain(ctx context.Context, objs []*unstructured.Unstructured, show
 // runKrusty runs kustomize in-process: loads confined by the file system
 // (LoadRestrictionsNone lets a kustomization use any file of the
 // repository, which kustomizeFS keeps it in), builtin plugins only (no exec,
-// Go or container plugins, no Helm), and a panic turned into an error.
+// Go or container plugins, no Helm: kustomizeFS inflates helmCharts), and a
+// panic turned into an error. A run alone has its stderr quieted (see
+// quietStderr).
 func runKrusty(fs filesys.FileSystem, dir string, order krusty.ReorderOption, exclusive bool) (m resmap.ResMap, err error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.LoadRestrictions = types.LoadRestrictionsNone
@@ -104,7 +108,7 @@ func runKrusty(fs filesys.FileSystem, dir string, order krusty.ReorderOption, ex
 		m, err = krusty.MakeKustomizer(opts).Run(fs, dir)
 	}
 	if exclusive {
-		kustomizeSchema.exclusive(build)
+		kustomizeSchema.exclusive(func() { quietStderr(build) })
 	} else {
 		kustomizeSchema.shared(build)
 	}

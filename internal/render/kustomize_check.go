@@ -20,31 +20,47 @@ func isKustomizationFile(rel string) bool {
 	return slices.Contains(kustomizationNames, path.Base(rel))
 }
 
+// kustomizationScan is what scanKustomization learnt of a kustomization.
+type kustomizationScan struct {
+	// usesOpenAPI: it sets an OpenAPI schema (see openAPIGate).
+	usesOpenAPI bool
+	// deprecated are warnings about the deprecated fields it uses, which
+	// kustomize would print to the process's stderr (see quietStderr).
+	deprecated []string
+	// charts are its helmCharts entries, inflated by this renderer before
+	// kustomize runs (see inflateCharts), with its helmGlobals.
+	charts  []types.HelmChart
+	globals *types.HelmGlobals
+}
+
 // scanKustomization refuses what this renderer does not let kustomize do,
 // before kustomize acts on it: remote resources and files (kustomize would
-// fetch them itself or run git), and Helm chart inflation. It reports
-// whether the kustomization sets an OpenAPI schema (see openAPIGate).
-// A kustomization that does not parse is left for kustomize to report.
-func scanKustomization(file string, data []byte, b *budget) (usesOpenAPI bool, err error) {
+// fetch them itself or run git), and Helm charts that kustomize would
+// inflate by running the helm binary. A kustomization that does not parse
+// is left for kustomize to report.
+func scanKustomization(file string, data []byte, b *budget) (kustomizationScan, error) {
 	var k types.Kustomization
 	if err := k.Unmarshal(data); err != nil {
-		return false, nil
+		return kustomizationScan{}, nil
+	}
+	var scan kustomizationScan
+	for _, msg := range *k.CheckDeprecatedFields() {
+		scan.deprecated = append(scan.deprecated, file+": "+strings.TrimPrefix(msg, "# Warning: "))
 	}
 	k.FixKustomization()
 	for _, ref := range kustomizationRefs(&k) {
 		if err := checkRef(file, ref); err != nil {
-			return false, err
+			return kustomizationScan{}, err
 		}
-	}
-	if len(k.HelmCharts) > 0 || k.HelmGlobals != nil {
-		return false, newError(ErrUnsupported, file, "inflates Helm charts, which is turned off in kustomize; use a Helm source instead")
 	}
 	for _, inline := range inlineYAML(&k) {
 		if err := checkYAML(file, []byte(inline), b); err != nil {
-			return false, err
+			return kustomizationScan{}, err
 		}
 	}
-	return len(k.OpenAPI) > 0, nil
+	scan.usesOpenAPI = len(k.OpenAPI) > 0
+	scan.charts, scan.globals = k.HelmCharts, k.HelmGlobals
+	return scan, nil
 }
 
 // checkRef refuses a reference of the kustomization file that is remote or
@@ -89,6 +105,13 @@ func kustomizationRefs(k *types.Kustomization) []string {
 		refs = append(refs, r.Path)
 	}
 	refs = append(refs, k.OpenAPI["path"])
+	if k.HelmGlobals != nil {
+		refs = append(refs, k.HelmGlobals.ChartHome)
+	}
+	for _, c := range k.HelmCharts {
+		refs = append(refs, c.ValuesFile)
+		refs = append(refs, c.AdditionalValuesFiles...)
+	}
 	for _, g := range k.ConfigMapGenerator {
 		refs = append(refs, generatorRefs(g.KvPairSources)...)
 	}

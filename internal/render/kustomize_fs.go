@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -16,9 +17,10 @@ import (
 // are turned back into repository paths (see kustomizeError).
 const mount = "/repo"
 
-// errNeedsExclusive stops a kustomize run that meets an OpenAPI schema while
-// running alongside others; the run is then repeated alone.
-var errNeedsExclusive = errors.New("kustomization sets an OpenAPI schema")
+// errNeedsExclusive stops a kustomize run that meets an OpenAPI schema or a
+// deprecated field while running alongside others; the run is then
+// repeated alone (see openAPIGate and quietStderr).
+var errNeedsExclusive = errors.New("kustomization needs a run of its own")
 
 // errReadOnly answers every attempt of kustomize to write.
 var errReadOnly = errors.New("the source is read-only")
@@ -41,6 +43,20 @@ type kustomizeFS struct {
 	exclusive      bool
 	needsExclusive bool
 	violation      error
+	// edited holds each kustomization as kustomize was given it, by
+	// repository path: its helmCharts inflated once however often it is read.
+	edited map[string][]byte
+	// warnings are what the kustomizations read call for, in order, once each.
+	warnings []string
+}
+
+// warn records a warning once.
+func (k *kustomizeFS) warn(msgs ...string) {
+	for _, msg := range msgs {
+		if !slices.Contains(k.warnings, msg) {
+			k.warnings = append(k.warnings, msg)
+		}
+	}
 }
 
 var _ filesys.FileSystem = (*kustomizeFS)(nil)
@@ -106,14 +122,33 @@ func (k *kustomizeFS) ReadFile(p string) ([]byte, error) {
 	if !isKustomizationFile(rel) {
 		return data, nil
 	}
-	usesOpenAPI, err := scanKustomization(rel, data, k.t.b)
+	return k.kustomization(rel, data)
+}
+
+// kustomization checks a kustomization file before kustomize reads it,
+// and hands kustomize its helmCharts inflated.
+func (k *kustomizeFS) kustomization(rel string, data []byte) ([]byte, error) {
+	if edited, ok := k.edited[rel]; ok {
+		return edited, nil
+	}
+	scan, err := scanKustomization(rel, data, k.t.b)
 	if err != nil {
 		return nil, k.refuse(err)
 	}
-	if usesOpenAPI && !k.exclusive {
+	if (scan.usesOpenAPI || len(scan.deprecated) > 0) && !k.exclusive {
 		k.needsExclusive = true
 		return nil, k.refuse(errNeedsExclusive)
 	}
+	k.warn(scan.deprecated...)
+	if len(scan.charts) > 0 {
+		if data, err = k.inflateCharts(rel, data, scan); err != nil {
+			return nil, k.refuse(err)
+		}
+	}
+	if k.edited == nil {
+		k.edited = map[string][]byte{}
+	}
+	k.edited[rel] = data
 	return data, nil
 }
 

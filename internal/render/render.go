@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -101,10 +102,14 @@ type Result struct {
 	// Helm chart, its CRDs, then Helm's install order of kinds. Each
 	// Result holds its own copies: changing them changes no other Result.
 	Objects []*unstructured.Unstructured
+	// Warnings are what the render calls for without failing, each naming
+	// its file: a kustomization's deprecated fields, which kustomize would
+	// otherwise print to the process's stderr.
+	Warnings []string
 }
 
 func (r *Result) clone() *Result {
-	return &Result{Kind: r.Kind, Objects: cloneObjects(r.Objects)}
+	return &Result{Kind: r.Kind, Objects: cloneObjects(r.Objects), Warnings: slices.Clone(r.Warnings)}
 }
 
 // Renderer renders source paths into objects and keeps recent results. It is
@@ -191,9 +196,10 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 		return nil, newError(ErrMalformed, orDot(rel), "is not a Helm chart (it has no Chart.yaml), yet Helm values or value files are given")
 	}
 	var objs []*unstructured.Unstructured
+	var warnings []string
 	switch kind {
 	case KindKustomize:
-		objs, err = renderKustomize(ctx, t, real, rel, ko)
+		objs, warnings, err = renderKustomize(ctx, t, real, rel, ko)
 	case KindHelm:
 		objs, err = renderHelm(ctx, t, real, rel, ho)
 	default:
@@ -205,7 +211,7 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Kind: kind, Objects: objs}, nil
+	return &Result{Kind: kind, Objects: objs, Warnings: warnings}, nil
 }
 
 // detectKind: a folder holding a Chart.yaml is a Helm chart, one holding a

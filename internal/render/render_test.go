@@ -30,6 +30,10 @@ func TestRenderGolden(t *testing.T) {
 		{name: "plain-one-file", path: "plain/workloads/web.yaml"},
 		{name: "kustomize-base", path: "kustomize/base"},
 		{name: "kustomize-overlay", path: "kustomize/overlays/prod"},
+		// bases (deprecated), components, replacements, configMapGenerator files.
+		{name: "kustomize-legacy", path: "kustomize/overlays/legacy"},
+		// helmCharts: a chart vendored where `helm pull` puts it, with values.
+		{name: "kustomize-helm-charts", path: "kustomize/charts-app"},
 		{name: "kustomize-overlay-options", path: "kustomize/overlays/prod", ko: KustomizeOptions{
 			NamePrefix: "eu-",
 			Images:     []Image{{Name: "nginx", NewName: "registry.example.com/nginx", Digest: "sha256:" + strings.Repeat("ab", 32)}},
@@ -64,6 +68,9 @@ func resultYAML(t *testing.T, res *Result) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	b.WriteString("# kind: " + string(res.Kind) + "\n")
+	for _, w := range res.Warnings {
+		b.WriteString("# warning: " + w + "\n")
+	}
 	for _, u := range res.Objects {
 		data, err := yaml.Marshal(u.Object)
 		if err != nil {

@@ -424,17 +424,18 @@ func TestRemoteReferencesRefused(t *testing.T) {
 	}
 }
 
-func TestKustomizeRefusesPluginsAndHelm(t *testing.T) {
+func TestKustomizeRefusesPluginsAndRemoteCharts(t *testing.T) {
 	cases := map[string]struct {
 		files map[string]string
 		kind  error
 	}{
-		"helm": {map[string]string{
+		// Charts are inflated in-process, from the repository only.
+		"helm chart not vendored": {map[string]string{
 			"kustomization.yaml": "helmCharts:\n  - name: podinfo\n    repo: https://charts.example.com\n",
 		}, ErrUnsupported},
-		"helm generator": {map[string]string{
+		"helm generator without its chart": {map[string]string{
 			"kustomization.yaml": "helmChartInflationGenerator:\n  - chartName: podinfo\n",
-		}, ErrUnsupported},
+		}, ErrNotFound},
 		"exec plugin": {map[string]string{
 			"kustomization.yaml": "resources: [cm.yaml]\ntransformers: [plugin.yaml]\n",
 			"cm.yaml":            configMap("a"),
