@@ -87,15 +87,18 @@ func argoHelm(o *object, p string, res *Result) *mapping {
 	m := newMapping()
 	m.str("releaseName", o.str(p+".releaseName"))
 	m.set("valueFiles", strs(stringsOf(o.list(p+".valueFiles"))))
+	// Argo CD hands helm valuesObject when it is set, and values only
+	// otherwise: never both (ApplicationSourceHelm.ValuesYAML).
 	values := map[string]any{}
-	if s := o.str(p + ".values"); s != "" {
+	if v, ok := o.get(p + ".valuesObject").(map[string]any); ok {
+		values = v
+		if o.has(p + ".values") {
+			o.str(p + ".values") // read: not left over, but ignored as Argo CD ignores it
+			res.decide(o.ref(), "%s.values is ignored, as Argo CD ignores it when valuesObject is set: merge it into spec.source.helm.values if it was meant", p)
+		}
+	} else if s := o.str(p + ".values"); s != "" {
 		if err := yaml.Unmarshal([]byte(s), &values); err != nil {
 			res.decide(o.ref(), "%s.values is not a YAML map (%v): copy it into spec.source.helm.values by hand", p, err)
-		}
-	}
-	if v, ok := o.get(p + ".valuesObject").(map[string]any); ok {
-		for k, val := range v {
-			values[k] = val // valuesObject wins over values, as in Argo CD
 		}
 	}
 	if len(values) > 0 {
