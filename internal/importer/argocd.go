@@ -2,12 +2,14 @@ package importer
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
+	"helm.sh/helm/v3/pkg/strvals"
 )
 
 const argoTool = "Argo CD"
@@ -91,7 +93,7 @@ func argoHelm(o *object, p string, res *Result) *mapping {
 	// otherwise: never both (ApplicationSourceHelm.ValuesYAML).
 	values := map[string]any{}
 	if v, ok := o.get(p + ".valuesObject").(map[string]any); ok {
-		values = v
+		values = maps.Clone(v) // parameters are set into it: the input stays as read
 		if o.has(p + ".values") {
 			o.str(p + ".values") // read: not left over, but ignored as Argo CD ignores it
 			res.decide(o.ref(), "%s.values is ignored, as Argo CD ignores it when valuesObject is set: merge it into spec.source.helm.values if it was meant", p)
@@ -101,13 +103,29 @@ func argoHelm(o *object, p string, res *Result) *mapping {
 			res.decide(o.ref(), "%s.values is not a YAML map (%v): copy it into spec.source.helm.values by hand", p, err)
 		}
 	}
+	argoParameters(o, p, values, res)
 	if len(values) > 0 {
 		m.set("values", anyNode(values))
 	}
-	if o.has(p + ".parameters") {
-		res.decide(o.ref(), "%s.parameters has no equivalent: write them into spec.source.helm.values", p)
-	}
 	return m
+}
+
+// argoParameters sets the helm parameters of the source at p into values,
+// as Argo CD hands them to helm: after every values file, each with --set
+// (or --set-string with forceString), so that "a.b[0]=3" sets a nested
+// value and "3" is a number. A comma in a value is taken literally.
+func argoParameters(o *object, p string, values map[string]any, res *Result) {
+	for i := range o.count(p + ".parameters") {
+		pp := fmt.Sprintf("%s.parameters.%d", p, i)
+		name, value := o.str(pp+".name"), o.str(pp+".value")
+		set := strvals.ParseInto
+		if o.boolean(pp + ".forceString") {
+			set = strvals.ParseIntoString
+		}
+		if err := set(name+"="+strings.ReplaceAll(value, ",", `\,`), values); name == "" || err != nil {
+			res.decide(o.ref(), "%s (%q) cannot be read as a helm --set (%v): write it into spec.source.helm.values", pp, name, err)
+		}
+	}
 }
 
 // argoImage matches Argo CD's image override forms: [old=]name[:tag|@digest].

@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
+	"helm.sh/helm/v3/pkg/strvals"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -24,7 +26,7 @@ const equivalence = "testdata/equivalence"
 
 // TestConvertedRendersAsOriginal renders each Argo CD Application of
 // testdata/equivalence as Argo CD would (its value files, then valuesObject
-// or else values, handed to helm in that order; its kustomize options
+// or else values, then its parameters, handed to helm in that order; its kustomize options
 // written into the kustomization, as `kustomize edit` does) and the
 // Application converted from it as Flotilla does, with Flotilla's renderer,
 // and compares the objects: the converted Application syncs the same ones.
@@ -54,7 +56,7 @@ func TestConvertedRendersAsOriginal(t *testing.T) {
 		converted[app.Name] = app
 	}
 	originals := argoApplications(t)
-	if len(converted) != len(originals) || len(originals) != 2 {
+	if len(converted) != len(originals) || len(originals) != 3 {
 		t.Fatalf("converted %d of %d Applications", len(converted), len(originals))
 	}
 	r := render.New(render.Options{CacheEntries: -1})
@@ -87,6 +89,11 @@ type argoApp struct {
 				ValueFiles   []string       `json:"valueFiles"`
 				Values       string         `json:"values"`
 				ValuesObject map[string]any `json:"valuesObject"`
+				Parameters   []struct {
+					Name        string `json:"name"`
+					Value       string `json:"value"`
+					ForceString bool   `json:"forceString"`
+				} `json:"parameters"`
 			}
 			Kustomize *struct{} // its options are in argocd-edited-kustomization.yaml
 		}
@@ -145,11 +152,29 @@ func renderArgo(t *testing.T, r *render.Renderer, a argoApp) []*unstructured.Uns
 				t.Fatal(err)
 			}
 		}
-		const file = "argocd-values.yaml"
-		if err := os.WriteFile(filepath.Join(root, src.Path, file), data, 0o644); err != nil {
+		// Then each parameter with --set (--set-string with forceString),
+		// which helm parses with strvals; as none indexes a list, setting
+		// them after the files equals one more values file.
+		set := map[string]any{}
+		for _, p := range h.Parameters {
+			parse := strvals.ParseInto
+			if p.ForceString {
+				parse = strvals.ParseIntoString
+			}
+			if err := parse(p.Name+"="+strings.ReplaceAll(p.Value, ",", `\,`), set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		params, err := sigsyaml.Marshal(set)
+		if err != nil {
 			t.Fatal(err)
 		}
-		req.Helm.ValueFiles = append(req.Helm.ValueFiles, file)
+		for file, content := range map[string][]byte{"argocd-values.yaml": data, "argocd-parameters.yaml": params} {
+			if err := os.WriteFile(filepath.Join(root, src.Path, file), content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		req.Helm.ValueFiles = append(req.Helm.ValueFiles, "argocd-values.yaml", "argocd-parameters.yaml")
 	}
 	if src.Kustomize != nil {
 		edited, err := os.ReadFile(filepath.Join(equivalence, "argocd-edited-kustomization.yaml"))
