@@ -46,7 +46,14 @@
 //     kustomization). It fetches nothing: remote bases and files are refused
 //     naming the URL, its credentials hidden (ErrRemote). It runs no plugin
 //     other than its built-in ones (no exec, Go or container functions) and
-//     inflates no Helm chart (ErrUnsupported).
+//     never runs helm: a kustomization's helmCharts are inflated by this
+//     package from charts in the checkout (under helmGlobals.chartHome),
+//     through the same confined access and limits as a Helm chart at Path,
+//     and handed to kustomize as a resource; a chart only in a Helm
+//     repository is refused, naming it (ErrUnsupported).
+//   - kustomize's deprecation warnings (bases, commonLabels, …) never reach
+//     the process's stdout or stderr: they are Result.Warnings, each naming
+//     its kustomization (see quietStderr).
 //   - A Helm chart is read through the same confined access (links out of
 //     the checkout refused, even those .helmignore lists), so .Files is the
 //     chart's own; value files are checked like Path before any read.
