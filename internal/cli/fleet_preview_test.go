@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -32,7 +33,7 @@ func TestFleetPreviewMarkdownIsInert(t *testing.T) {
 	if !strings.Contains(out, "| ` us ` | 0 | 0 | 0 | error: ` no matches for kind \"Widget\" in version example.com/v1 ` |") {
 		t.Errorf("the error row:\n%s", out)
 	}
-	if err := previewExit(p); err == nil || err.(*ExitError).Code != diffExitError {
-		t.Errorf("a preview with a cluster in error exits %v, want %d", err, diffExitError)
+	if e, ok := errors.AsType[*ExitError](previewExit(p)); !ok || e.Code != diffExitError {
+		t.Errorf("a preview with a cluster in error exits %v, want %d", e, diffExitError)
 	}
 }

@@ -208,25 +208,39 @@ func (p *planner) move(spec flotillav1.RolloutWave, clusters []string) error {
 
 // gate says where wave i is: failed, on its way, baking, or passed.
 func (p *planner) gate(i int, spec flotillav1.RolloutWave, ws *flotillav1.WaveStatus) {
-	target, now := p.in.Target, p.in.Now
 	ws.Revision = p.agreed(ws.Clusters)
 	prev := p.prev[spec.Name]
 	since := func(phase flotillav1.WavePhase) *metav1.Time {
 		if prev.Phase == phase && prev.Revision == ws.Revision && prev.Since != nil {
 			return prev.Since
 		}
-		t := metav1.NewTime(now.Truncate(time.Second))
+		t := metav1.NewTime(p.in.Now.Truncate(time.Second))
 		return &t
 	}
-	var waiting []string
-	for _, c := range ws.Clusters {
+	failure, waiting := p.look(i, ws.Clusters)
+	switch {
+	case failure != "":
+		p.fail(ws, failure, since)
+	case len(waiting) > 0:
+		p.progressing(ws, waiting, since)
+	case prev.Phase == flotillav1.WaveSucceeded && prev.Revision == p.in.Target:
+		ws.Phase, ws.Since, ws.Message = flotillav1.WaveSucceeded, prev.Since, prev.Message
+	default:
+		p.bake(spec, ws, since)
+	}
+}
+
+// look reads wave i's clusters: what failed at the target, if anything,
+// else which clusters it still waits for and why.
+func (p *planner) look(i int, clusters []string) (failure string, waiting []string) {
+	target := p.in.Target
+	for _, c := range clusters {
 		a := p.in.Apps[c]
-		if p.res.Pins[c] == target && a.Revision == target && (a.Degraded || a.SyncFailed) {
-			p.fail(ws, fmt.Sprintf("cluster %s: %s", c, a.Problem), since)
-			return
-		}
+		pinned := p.res.Pins[c] == target
 		switch {
-		case p.res.Pins[c] != target:
+		case pinned && a.Revision == target && (a.Degraded || a.SyncFailed):
+			return fmt.Sprintf("cluster %s: %s", c, a.Problem), nil
+		case !pinned:
 			waiting = append(waiting, c+" waits its turn")
 		case !a.settled(target):
 			waiting = append(waiting, c+" "+state(a, target))
@@ -236,33 +250,38 @@ func (p *planner) gate(i int, spec flotillav1.RolloutWave, ws *flotillav1.WaveSt
 			}
 		}
 	}
-	if len(waiting) > 0 {
-		ws.Phase, ws.Since = flotillav1.WaveProgressing, since(flotillav1.WaveProgressing)
-		if p.in.Rollout.Paused {
-			ws.Message = "paused; " + strings.Join(waiting, "; ")
-			return
-		}
-		deadline := DefaultProgressDeadline
-		if d := p.in.Rollout.ProgressDeadline; d != nil && d.Duration > 0 {
-			deadline = d.Duration
-		}
-		if now.Sub(ws.Since.Time) > deadline {
-			p.fail(ws, fmt.Sprintf("not Synced and Healthy at %s within %s: %s", short(target), deadline, strings.Join(waiting, "; ")), since)
-			return
-		}
-		ws.Message = truncate("waits: " + strings.Join(waiting, "; "))
+	return "", waiting
+}
+
+// progressing is a wave whose clusters are on their way: it fails past the
+// progress deadline, unless paused.
+func (p *planner) progressing(ws *flotillav1.WaveStatus, waiting []string, since func(flotillav1.WavePhase) *metav1.Time) {
+	ws.Phase, ws.Since = flotillav1.WaveProgressing, since(flotillav1.WaveProgressing)
+	if p.in.Rollout.Paused {
+		ws.Message = truncate("paused; " + strings.Join(waiting, "; "))
 		return
 	}
+	deadline := DefaultProgressDeadline
+	if d := p.in.Rollout.ProgressDeadline; d != nil && d.Duration > 0 {
+		deadline = d.Duration
+	}
+	if p.in.Now.Sub(ws.Since.Time) > deadline {
+		p.fail(ws, fmt.Sprintf("not Synced and Healthy at %s within %s: %s", short(p.in.Target), deadline, strings.Join(waiting, "; ")), since)
+		return
+	}
+	ws.Message = truncate("waits: " + strings.Join(waiting, "; "))
+}
+
+// bake is a wave whose gate holds: it passes once it held for its bake
+// time, or a promote ends that.
+func (p *planner) bake(spec flotillav1.RolloutWave, ws *flotillav1.WaveStatus, since func(flotillav1.WavePhase) *metav1.Time) {
+	target := p.in.Target
 	bake := time.Duration(0)
 	if spec.BakeTime != nil {
 		bake = spec.BakeTime.Duration
 	}
-	if prev.Phase == flotillav1.WaveSucceeded && prev.Revision == target {
-		ws.Phase, ws.Since, ws.Message = flotillav1.WaveSucceeded, prev.Since, prev.Message
-		return
-	}
 	ws.Phase, ws.Since = flotillav1.WaveBaking, since(flotillav1.WaveBaking)
-	left := bake - now.Sub(ws.Since.Time)
+	left := bake - p.in.Now.Sub(ws.Since.Time)
 	if left > 0 && !p.in.Promote {
 		ws.Message = fmt.Sprintf("healthy at %s; bakes %s more", short(target), left.Round(time.Second))
 		if p.res.Wake == 0 || left < p.res.Wake {

@@ -356,7 +356,7 @@ func (o *observer) maxMoving(_ string, rev string) int {
 		n := 0
 		for _, c := range []string{"c3", "c4"} {
 			a := s.apps[c]
-			if a.Spec.Source.TargetRevision == rev && !(a.Status.Sync.Revision == rev && a.Status.Health.Status == flotillav1.HealthHealthy) {
+			if a.Spec.Source.TargetRevision == rev && (a.Status.Sync.Revision != rev || a.Status.Health.Status != flotillav1.HealthHealthy) {
 				n++
 			}
 		}
