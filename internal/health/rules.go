@@ -41,12 +41,17 @@ type rule func(obj *unstructured.Unstructured) (v verdict, decided bool)
 //     has an address; kstatus only looks for a cluster IP.
 //   - A PersistentVolumeClaim whose volume is Lost is Degraded; kstatus
 //     calls it InProgress, but it will not bind again by itself.
+//   - An Argo Rollouts Rollout and a Flagger Canary are read by their own
+//     phases (progressive.go): a canary under analysis is Progressing.
 var rules = map[schema.GroupKind]rule{
 	deploymentGK: deploymentRule,
 	cronJobGK:    cronJobRule,
 	jobGK:        jobRule,
 	serviceGK:    serviceRule,
 	pvcGK:        pvcRule,
+
+	argoRolloutGK:   argoRolloutRule,
+	flaggerCanaryGK: flaggerCanaryRule,
 }
 
 func deploymentRule(obj *unstructured.Unstructured) (verdict, bool) {
