@@ -23,7 +23,7 @@ const dependencyFetchTimeout = 5 * time.Minute
 // Project before anything is fetched. The Artifacts stay held until the
 // sync ends.
 func (e *Engine) fetchDependencies(ctx context.Context, s *syncState, path string) ([]render.FetchedChart, error) {
-	deps, err := e.renderer.ChartDependencies(ctx, render.Request{Root: s.artifact.Dir, Path: path})
+	deps, err := e.renderer.ChartDependencies(ctx, render.Request{Root: s.artifact.Dir, Path: path, Revision: s.artifact.URL + "@" + s.artifact.Commit})
 	if err != nil {
 		return nil, stalled(flotillav1.ReasonRenderFailed, fmt.Errorf("revision %s: %w", ShortSHA(s.result.Revision), err))
 	}

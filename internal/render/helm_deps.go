@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
+	"sync"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/ignore"
@@ -54,18 +56,36 @@ type FetchedChart struct {
 // the ones listed. A dependency whose repository is not a URL Flotilla can
 // fetch from (a repository name of Helm's local configuration, "@stable")
 // is refused naming it (ErrRemote). Reading is bounded as Render's is.
+//
+// With a Revision, the answer is kept (a small table, emptied when full) and
+// given again for the same revision and path without a read: a chart with
+// dependencies is not read whole twice at every sync.
 func (r *Renderer) ChartDependencies(ctx context.Context, req Request) ([]ChartDependency, error) {
 	rel, err := cleanRequestPath(req.Path)
 	if err != nil {
 		return nil, err
 	}
+	key := req.Revision + "\x00" + rel
+	if req.Revision != "" {
+		if deps, ok := r.deps.get(key); ok {
+			return deps, nil
+		}
+	}
+	deps, err := r.chartDependencies(ctx, req.Root, rel)
+	if err == nil && req.Revision != "" {
+		r.deps.put(key, deps)
+	}
+	return slices.Clone(deps), err
+}
+
+func (r *Renderer) chartDependencies(ctx context.Context, root, rel string) ([]ChartDependency, error) {
 	select {
 	case r.slots <- struct{}{}:
 		defer func() { <-r.slots }()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	t, err := openTree(req.Root, newBudget(r.opts))
+	t, err := openTree(root, newBudget(r.opts))
 	if err != nil {
 		return nil, err
 	}
@@ -333,4 +353,30 @@ func fetchedDependency(ctx context.Context, t *tree, d *chart.Dependency, shown 
 		return nil, newError(ErrMalformed, label, "holds chart %s, not %s", quoteShort(sub.Name()), quoteShort(d.Name))
 	}
 	return sub, nil
+}
+
+// maxDependencyLists bounds the dependency lists a Renderer keeps.
+const maxDependencyLists = 1024
+
+// dependencyLists keeps the answers of ChartDependencies by revision and
+// path. They are small; when the table is full it is emptied.
+type dependencyLists struct {
+	mu    sync.Mutex
+	lists map[string][]ChartDependency
+}
+
+func (d *dependencyLists) get(key string) ([]ChartDependency, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	deps, ok := d.lists[key]
+	return slices.Clone(deps), ok
+}
+
+func (d *dependencyLists) put(key string, deps []ChartDependency) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.lists == nil || len(d.lists) >= maxDependencyLists {
+		d.lists = map[string][]ChartDependency{}
+	}
+	d.lists[key] = slices.Clone(deps)
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -268,5 +269,30 @@ func TestHelmLocalDependencies(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tc.kind)
 			}
 		})
+	}
+}
+
+// TestChartDependenciesKept: with a revision, the list is read once; the
+// same revision and path answer again without a read.
+func TestChartDependenciesKept(t *testing.T) {
+	dir := helmRepo(t, "app", nil)
+	write(t, dir, "chart/Chart.yaml", depChart(cacheDep))
+	r := New(DefaultOptions())
+	req := Request{Root: dir, Path: "chart", Revision: "rev1"}
+	first, err := r.ChartDependencies(context.Background(), req)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("got %v, %v; want cache", first, err)
+	}
+	first[0].Name = "changed by the caller"
+	if err := os.RemoveAll(filepath.Join(dir, "chart")); err != nil {
+		t.Fatal(err)
+	}
+	again, err := r.ChartDependencies(context.Background(), req)
+	if err != nil || len(again) != 1 || again[0].Name != "cache" {
+		t.Fatalf("the same revision gave %v, %v; want the list kept, unchanged by its caller", again, err)
+	}
+	req.Revision = "rev2"
+	if _, err := r.ChartDependencies(context.Background(), req); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("another revision gave %v; want it read (and the chart not found)", err)
 	}
 }

@@ -118,6 +118,7 @@ type Renderer struct {
 	opts  Options
 	cache *cache
 	slots chan struct{} // one per render running (Options.MaxConcurrent)
+	deps  dependencyLists
 }
 
 // New returns a Renderer with the given limits; zero fields take the values
