@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,7 +84,7 @@ func depState(t *testing.T, files map[string]string, sourceURL string, creds *so
 	}
 	s := newState(Request{App: app, Credentials: creds})
 	s.policy = pol
-	s.artifact = &source.Artifact{URL: sourceURL, Commit: strings.Repeat("c", 40), Dir: dir}
+	s.artifact = &source.Artifact{URL: sourceURL, Commit: contentCommit(files), Dir: dir}
 	s.result.Revision = s.artifact.Commit
 	s.target = &managerEntry{caps: &capabilities{readAt: time.Now(), kubeVersion: "v1.37.2"}}
 	t.Cleanup(func() {
@@ -233,4 +235,14 @@ func lockDigestOf(t *testing.T, repo, version, locked string) string {
 	}
 	sum := sha256.Sum256(data)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// contentCommit names files as a commit would: the same files, the same
+// name, and other files another.
+func contentCommit(files map[string]string) string {
+	h := sha256.New()
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		h.Write([]byte(name + "\x00" + files[name] + "\x00"))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:40]
 }
