@@ -430,6 +430,16 @@ type HistoryEntry struct {
 	ID         int64       `json:"id"`
 	Revision   string      `json:"revision"`
 	DeployedAt metav1.Time `json:"deployedAt"`
+	// Message is the first line of the commit's message, for a git source,
+	// read when the entry was written; at most 256 bytes.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Message string `json:"message,omitempty"`
+	// Author is the commit's author, "Name <address>", for a git source;
+	// at most 256 bytes.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Author string `json:"author,omitempty"`
 }
 
 // OperationState is the state of a sync operation.

@@ -27,6 +27,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
+	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 // ApplicationReconciler syncs Applications.
@@ -47,6 +48,9 @@ type ApplicationReconciler struct {
 	// Applications follow once per poll interval, and queues them on a new
 	// commit.
 	Poller *revisionPoller
+	// Commits, if set, reads the author and message of each commit a sync
+	// adds to the history.
+	Commits CommitReader
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
@@ -108,6 +112,9 @@ type plan struct {
 	// writes Running there while it works, and a failure counts its retries
 	// from the last one.
 	lastOp *flotillav1.OperationState
+	// commit is the author and message of the revision a sync applied, for
+	// the history entry it adds.
+	commit source.CommitInfo
 }
 
 // Reconcile is the recipe: load → deletion (finalize) → decide → move off
@@ -197,6 +204,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 			asked = app.Spec.Source.TargetRevision
 		}
 		r.Poller.follow(app, secrets.Credentials, asked, res.Revision)
+	}
+	if err == nil && res != nil && res.Applied {
+		p.commit = r.commitOf(ctx, app, secrets.Credentials, res.Revision)
 	}
 	if ctx.Err() != nil {
 		// The cluster moved to another replica, or the controller is

@@ -223,6 +223,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Shard:    parts.member,
 		Projects: projectOptions(opts),
 		Poller:   parts.poller,
+		Commits:  parts.sources,
 	}
 	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
 		return err

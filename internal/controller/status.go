@@ -10,6 +10,7 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 // historyLimit is how many successful syncs status.history keeps.
@@ -55,7 +56,7 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 	if err == nil {
 		st.ObservedGeneration = app.Generation
 		if res.Applied {
-			addHistory(st, res.Revision)
+			addHistory(st, res.Revision, p.commit)
 		}
 	}
 }
@@ -188,8 +189,9 @@ func mergeResourceStatus(current []flotillav1.ResourceStatus, inv inventory.Set)
 }
 
 // addHistory appends a successful deployment of revision, unless it is the
-// revision of the newest entry, and keeps the last historyLimit.
-func addHistory(st *flotillav1.ApplicationStatus, revision string) {
+// revision of the newest entry, and keeps the last historyLimit. commit is
+// the revision's author and message, if known.
+func addHistory(st *flotillav1.ApplicationStatus, revision string, commit source.CommitInfo) {
 	if revision == "" {
 		return
 	}
@@ -201,7 +203,7 @@ func addHistory(st *flotillav1.ApplicationStatus, revision string) {
 	if len(h) > 0 {
 		id = h[len(h)-1].ID + 1
 	}
-	h = append(h, flotillav1.HistoryEntry{ID: id, Revision: revision, DeployedAt: nowTime()})
+	h = append(h, flotillav1.HistoryEntry{ID: id, Revision: revision, DeployedAt: nowTime(), Message: commit.Message, Author: commit.Author})
 	if len(h) > historyLimit {
 		h = h[len(h)-historyLimit:]
 	}

@@ -144,7 +144,7 @@ func (s *Server) applicationHistory(w http.ResponseWriter, r *http.Request, c Ca
 	}
 	out := make([]wire.HistoryEntry, 0, len(a.Status.History))
 	for _, h := range a.Status.History {
-		out = append(out, wire.HistoryEntry{ID: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt.Time})
+		out = append(out, wire.HistoryEntry{ID: h.ID, Revision: h.Revision, DeployedAt: h.DeployedAt.Time, Message: h.Message, Author: h.Author})
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -306,3 +306,27 @@ func TestIgnoresEnclosingRepository(t *testing.T) {
 		t.Fatalf("Resolve = %v, %v; want %s", rev, err, sha)
 	}
 }
+
+// TestCommit reads the author and message of a commit from a real server,
+// and of the same commit again from the cache.
+func TestCommit(t *testing.T) {
+	root := t.TempDir()
+	repo := gitserver.NewRepo(t, root, "org/config.git")
+	c1 := repo.Commit("main", map[string]string{"app.yaml": "v: 1\n"})
+	repo.Commit("main", map[string]string{"app.yaml": "v: 2\n"})
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	c := newClient(t, nil)
+	want := source.CommitInfo{Author: "Flotilla Test <test@flotilla.invalid>", Message: "commit 1"}
+	for range 2 {
+		got, err := c.Commit(testContext(t), source.GitRequest{URL: srv.URL("org/config.git"), Revision: c1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("Commit (-want +got):\n%s", diff)
+		}
+	}
+	if got, err := c.Commit(testContext(t), source.GitRequest{URL: srv.URL("org/config.git"), Revision: "main"}); err != nil || got.Message != "commit 2" {
+		t.Errorf("Commit(main) = %+v, %v; want commit 2", got, err)
+	}
+}

@@ -153,6 +153,10 @@ new MutationObserver(() => { const h = document.querySelector('.app-header'); if
 	b.WaitJS(`window.__seen.some((s) => s.includes('Progressing'))`, "manual Progressing")
 	b.WaitJS(`document.querySelector('.app-header .sync-Synced') && document.querySelector('.app-header .health-Healthy') &&
   document.querySelector('.app-header [title="`+rev2+`"]') != null`, "manual Synced and Healthy at the new commit")
+	// The header names the commit the Application is at: its message and
+	// author, from the git server.
+	b.WaitJS(`document.querySelector('.app-header .commit')?.textContent === `+strconv.Quote(f.commitMessage(t, rev2)+" "+commitAuthor),
+		"the header with the message and author of "+rev2[:7])
 	if img := f.kubectl(t, "get", "deployment/web", "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.replicas}"); img != "nginx:1.28 1" {
 		t.Errorf("after the sync the Deployment is %q, want nginx:1.28 1", img)
 	}
@@ -169,6 +173,10 @@ new MutationObserver(() => { const h = document.querySelector('.app-header'); if
 	id := strconv.FormatInt(first, 10)
 	b.Must("history", chromedp.Click(`//div[@role="toolbar"]/button[text()="History and rollback"]`), chromedp.WaitVisible(chromedp.CSS(`dialog`)))
 	b.WaitJS(`document.querySelector('dialog button[aria-label="Roll back to #`+id+`"]') != null`, "history entry #"+id)
+	row := `document.querySelector('dialog button[aria-label="Roll back to #` + id + `"]').closest('tr').innerText`
+	if got, want := browser.Eval[string](b, row), f.commitMessage(t, f.rev); !strings.Contains(got, want) || !strings.Contains(got, commitAuthor) {
+		t.Errorf("history entry #%s reads %q, want the message %q and the author %q", id, got, want, commitAuthor)
+	}
 	b.Shot("history")
 	b.Must("choose #"+id, chromedp.Click(chromedp.CSS(`dialog button[aria-label="Roll back to #`+id+`"]`)))
 	b.WaitJS(`document.querySelector('dialog').innerText.includes('history entry #`+id+`, revision `+f.rev[:7]+`')`, "the confirmation naming the revision")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -219,4 +221,18 @@ func (f *fleet) annotate(t *testing.T, name, key string) string {
 		t.Fatalf("annotate %s: %v", name, err)
 	}
 	return value
+}
+
+// commitAuthor is the author gitserver writes every commit with.
+const commitAuthor = "Flotilla Test <test@flotilla.invalid>"
+
+// commitMessage is the subject of a commit of the fleet's repository, as
+// git reads it.
+func (f *fleet) commitMessage(t *testing.T, rev string) string {
+	t.Helper()
+	out, err := exec.Command("git", "--git-dir", f.repo.Dir, "log", "-1", "--format=%s", rev).Output()
+	if err != nil {
+		t.Fatalf("git log %s: %v", rev, err)
+	}
+	return strings.TrimSpace(string(out))
 }

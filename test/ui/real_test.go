@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -123,6 +124,11 @@ func (f *fleet) testLoginOverviewAndList(t *testing.T) {
 	if browser.Eval[bool](b, `document.querySelector('main table').innerText.includes('manual')`) {
 		t.Errorf("the search web-dev lists manual")
 	}
+	// Each row's revision with its commit message, which the controller
+	// read from the git server when it synced.
+	msg := f.commitMessage(t, f.rev)
+	b.WaitJS(`[...document.querySelectorAll('main table tbody tr')].find((r) => r.innerText.includes('web-dev-1'))
+  ?.querySelector('.commit')?.textContent === `+strconv.Quote(msg), "web-dev-1's revision with the message "+msg)
 	docShot(t, b, "applications")
 	before := map[string]string{}
 	for _, name := range []string{"web-dev-1", "web-dev-2"} {

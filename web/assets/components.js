@@ -87,3 +87,21 @@ export function Conditions({ conditions }) {
     <tbody>${conditions.map((c) => html`<tr key=${c.type}><td>${c.type}</td><td>${c.status}</td><td>${c.reason}</td><td class="message">${c.message}</td></tr>`)}</tbody>
   </table>`;
 }
+
+// revisionCommit is the history entry of the revision an Application is
+// at (its message and author, which the controller reads from a git source
+// when it adds the entry), or null.
+export function revisionCommit(status) {
+  const rev = status?.sync?.revision;
+  const h = status?.history || [];
+  for (let i = h.length - 1; i >= 0; i--) {
+    if (h[i].revision === rev) return h[i];
+  }
+  return null;
+}
+
+// CommitLine shows a commit's message and author, as text.
+export function CommitLine({ entry, author = true }) {
+  if (!entry || (!entry.message && !entry.author)) return null;
+  return html`<div class="commit small"><span class="message">${entry.message || ''}</span>${author && entry.author ? html` <span class="muted">${entry.author}</span>` : null}</div>`;
+}

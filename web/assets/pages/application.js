@@ -4,7 +4,7 @@ import { html, useEffect, useState } from '../lib.js';
 import { get, post, del, appPath } from '../api.js';
 import { useStore } from '../store.js';
 import { navigate, setQuery } from '../router.js';
-import { ExternalLink, SyncBadge, HealthBadge, Conditions, ErrorMessage, Labels, Link } from '../components.js';
+import { ExternalLink, SyncBadge, HealthBadge, Conditions, ErrorMessage, Labels, Link, CommitLine, revisionCommit } from '../components.js';
 import { TreeGraph, nodeId } from '../tree.js';
 import { NodePanel } from '../panel.js';
 import { Time } from '../time.js';
@@ -88,8 +88,9 @@ function Header({ app }) {
       ${src.chart ? html`<div><dt>Chart</dt><dd>${src.chart}</dd></div>` : null}
       <div><dt>Path</dt><dd class="mono">${src.path || '/'}</dd></div>
       <div><dt>Target revision</dt><dd class="mono">${src.targetRevision || 'default branch'}</dd></div>
-      <div><dt>Revision</dt><dd class="mono" title=${st.sync?.revision || ''}>${shortRev(st.sync?.revision) || 'none yet'}
-        ${st.pin ? html` <span class="tag">pinned by rollback to #${st.pin.historyID}</span>` : null}</dd></div>
+      <div><dt>Revision</dt><dd><span class="mono" title=${st.sync?.revision || ''}>${shortRev(st.sync?.revision) || 'none yet'}</span>
+        ${st.pin ? html` <span class="tag">pinned by rollback to #${st.pin.historyID}</span>` : null}
+        <${CommitLine} entry=${revisionCommit(st)} /></dd></div>
       <div><dt>Destination</dt><dd>${sp.destination?.cluster} / ${sp.destination?.namespace || '(namespaces of the manifests)'}</dd></div>
       <div><dt>Project</dt><dd>${sp.project || 'default'}</dd></div>
       <div><dt>Sync</dt><dd><${SyncBadge} status=${st.sync?.status} />

@@ -4,7 +4,7 @@ import { html, useState } from '../lib.js';
 import { useStore, key } from '../store.js';
 import { post, appPath } from '../api.js';
 import { setQuery } from '../router.js';
-import { Link, SyncBadge, HealthBadge, Dialog, ErrorMessage } from '../components.js';
+import { Link, SyncBadge, HealthBadge, Dialog, ErrorMessage, CommitLine, revisionCommit } from '../components.js';
 import { Filters, Summary, readFilters, filterApps, parseSelector, labelsMatch } from '../filters.js';
 import { Time } from '../time.js';
 import { shortRev } from '../safe.js';
@@ -73,7 +73,8 @@ export function Applications({ query }) {
           <td>${a.spec?.destination?.cluster}</td>
           <td><${SyncBadge} status=${a.status?.sync?.status} /></td>
           <td><${HealthBadge} status=${a.status?.health?.status} /></td>
-          <td class="mono" title=${a.status?.sync?.revision || ''}>${shortRev(a.status?.sync?.revision)}
+          <td><span class="mono" title=${a.status?.sync?.revision || ''}>${shortRev(a.status?.sync?.revision)}</span>
+            <${CommitLine} entry=${revisionCommit(a.status)} author=${false} />
             ${a.status?.operation?.message ? html`<div class="muted small message">${a.status.operation.message}</div>` : null}</td>
           <td><${Time} value=${a.status?.operation?.finishedAt || a.status?.operation?.startedAt} /></td>
         </tr>`;
