@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
+	"html/template"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +21,18 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 )
+
+// loginForm is the provider's login page, for a test that logs in with a
+// real browser; a test with an HTTP client posts the form with Login.
+var loginForm = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><title>Test IdP</title></head><body>
+<h1>Test IdP</h1>
+<form method="post" action="/login/username">
+<input type="hidden" name="authRequestID" value="{{.}}">
+<label>Username <input name="username" autocomplete="username"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<button type="submit">Sign in</button>
+</form></body></html>`))
 
 // The provider's user of the tests, from the example storage, and what its
 // ID token says.
@@ -72,7 +85,8 @@ func Start(t testing.TB, secret, redirect, advertised string) *Provider {
 	// goes on with the authorization request.
 	mux.Handle("/login/username", interceptor.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
-			_, _ = w.Write([]byte("log in"))
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			_ = loginForm.Execute(w, r.FormValue("authRequestID"))
 			return
 		}
 		id := r.FormValue("authRequestID")
@@ -82,6 +96,8 @@ func Start(t testing.TB, secret, redirect, advertised string) *Provider {
 		}
 		http.Redirect(w, r, op.AuthCallbackURL(p)(r.Context(), id), http.StatusFound)
 	}))
+	// A browser on the login page asks for an icon: none, and no error.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.Handle("/", p)
 	srv := httptest.NewUnstartedServer(mux)
 	_ = srv.Listener.Close()
