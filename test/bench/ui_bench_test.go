@@ -17,7 +17,8 @@ import (
 // and reports the median time from the start of the navigation to the
 // first frame that shows the matrix's cells (of 7 loads, assets cached), the
 // median and 95th percentile frame intervals while scrolling through all
-// 1,000 rows in 120 frames, the rows in the page, and the size of the embedded UI
+// 1,000 rows in 120 frames and how many of those frames took over 50 ms
+// (a stutter a user sees), the rows in the page, and the size of the embedded UI
 // as served gzipped. The API is recorded (test/browser.FakeAPI), so that the
 // figure is the UI's own.
 func BenchmarkUIOverview(b *testing.B) {
@@ -58,6 +59,7 @@ func BenchmarkUIOverview(b *testing.B) {
 		b.ReportMetric(loads[len(loads)/2], "ms-first-render")
 		b.ReportMetric(frames[len(frames)/2], "ms-scroll-frame-p50")
 		b.ReportMetric(frames[len(frames)*95/100], "ms-scroll-frame-p95")
+		b.ReportMetric(float64(longFrames(frames, 50)), "scroll-frames-over-50ms")
 		b.ReportMetric(float64(browser.Eval[int](br, `document.querySelectorAll('.matrix-row').length`)), "rows-in-DOM")
 	}
 	b.ReportMetric(float64(h.CompressedSize())/1024, "KiB-gzipped-UI")
@@ -77,4 +79,15 @@ func scrollFrames(br *browser.Browser) []float64 {
 		};
 		requestAnimationFrame((t) => { last = t; requestAnimationFrame(step); });
 	})`)
+}
+
+// longFrames counts the frame intervals over ms milliseconds.
+func longFrames(frames []float64, ms float64) int {
+	n := 0
+	for _, f := range frames {
+		if f > ms {
+			n++
+		}
+	}
+	return n
 }
