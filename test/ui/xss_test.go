@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -34,12 +35,15 @@ func hostileApp() map[string]any {
 	st["health"] = map[string]any{"status": "Degraded", "message": payloads[1]}
 	st["operation"] = map[string]any{"phase": "Failed", "message": payloads[0]}
 	st["conditions"] = []any{map[string]any{"type": "Ready", "status": "False", "reason": "SyncFailed", "message": payloads[2] + payloads[4]}}
+	// A commit's message and author are the committer's to choose.
+	st["history"] = []any{map[string]any{"id": 1, "revision": "deadbeefdeadbeefdeadbeefdeadbeefdeadbeef", "deployedAt": "2026-12-01T10:00:00Z",
+		"message": payloads[4], "author": payloads[1]}}
 	return app
 }
 
-// Labels, health messages, manifests and logs that carry script payloads
-// render as inert text: no dialog, no script run, no javascript: or data:
-// link, nothing in the console.
+// Labels, health messages, commit messages and authors, manifests and logs
+// that carry script payloads render as inert text: no dialog, no script
+// run, no javascript: or data: link, nothing in the console.
 //
 // Recorded, not real: no API server accepts a label value with "<" in it,
 // and `flotilla server` on main does not serve manifests and logs yet.
@@ -75,6 +79,7 @@ func TestHostileValuesRenderInert(t *testing.T) {
 	b.Go("/applications/flotilla-system/hostile")
 	b.WaitText("SyncFailed")
 	b.WaitText(payloads[0])
+	b.WaitJS(`document.querySelector('.app-header .commit')?.textContent === `+strconv.Quote(payloads[4]+" "+payloads[1]), "the commit's message and author as text")
 	b.Shot("hostile-application")
 	check("application")
 	// The repository URL is text, not a link: clicking it goes nowhere.
@@ -91,6 +96,7 @@ func TestHostileValuesRenderInert(t *testing.T) {
 	check("logs")
 	b.Go("/applications?q=hostile")
 	b.WaitText("Last sync")
+	b.WaitText(payloads[4]) // the commit message
 	check("applications")
 	b.Go("/clusters")
 	b.WaitText("note=")
