@@ -65,7 +65,7 @@ func fleetInMode(b *testing.B, mode flotillav1.ClusterMode, clusters, apps int, 
 	}
 	before, t0 := hubRequests(b, h), time.Now()
 	for i := range apps {
-		createFleet(b, h, fmt.Sprintf("f%02d", i), url)
+		createFleet(b, h, fmt.Sprintf("f%02d", i), url, nil)
 	}
 	waitAllSynced(b, h, clusters*apps, "")
 	toSynced := time.Since(t0)

@@ -31,7 +31,7 @@ func BenchmarkFleet20x50(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		for i := range fleets {
-			createFleet(b, h, fmt.Sprintf("f%02d", i), url)
+			createFleet(b, h, fmt.Sprintf("f%02d", i), url, nil)
 		}
 		waitAllSynced(b, h, clusters*fleets, "")
 		toSynced := time.Since(start)
@@ -74,7 +74,9 @@ func registerLean(b *testing.B, h *harness.Hub, c *localfleet.Cluster) {
 	}
 }
 
-func createFleet(b *testing.B, h *harness.Hub, name, url string) {
+// createFleet creates a Fleet of app/ over the clusters labelled bench,
+// with rollout (nil: none).
+func createFleet(b *testing.B, h *harness.Hub, name, url string, rollout *flotillav1.Rollout) {
 	f := &flotillav1.Fleet{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.FleetSpec{
@@ -88,6 +90,7 @@ func createFleet(b *testing.B, h *harness.Hub, name, url string) {
 					Interval:        &metav1.Duration{Duration: 10 * time.Minute},
 				},
 			},
+			Rollout: rollout,
 		},
 	}
 	if err := h.Client.Create(context.Background(), f); err != nil {

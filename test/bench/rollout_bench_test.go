@@ -52,8 +52,8 @@ func BenchmarkRollout3Waves20Clusters(b *testing.B) {
 			{Name: "quarter", Percent: &quarter},
 			{Name: "rest"},
 		}
-		createRolloutFleet(b, h, "gated", url, waves)
-		createRolloutFleet(b, h, "plain", url, nil)
+		createFleet(b, h, "gated", url, &flotillav1.Rollout{Waves: waves})
+		createFleet(b, h, "plain", url, &flotillav1.Rollout{MaxParallel: "100%"})
 		first := repo.Commit("main", rolloutConfig(2))
 		refreshFleets(b, h)
 		waitFleetAt(b, h, "gated", first, clusters)
@@ -96,31 +96,6 @@ func BenchmarkRollout3Waves20Clusters(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-	}
-}
-
-func createRolloutFleet(b *testing.B, h *harness.Hub, name, url string, waves []flotillav1.RolloutWave) {
-	rollout := &flotillav1.Rollout{MaxParallel: "100%"}
-	if waves != nil {
-		rollout = &flotillav1.Rollout{Waves: waves}
-	}
-	f := &flotillav1.Fleet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
-		Spec: flotillav1.FleetSpec{
-			ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"bench": "yes"}},
-			Template: flotillav1.FleetTemplate{
-				Source:      flotillav1.ApplicationSource{RepoURL: url, TargetRevision: "main", Path: "app"},
-				Destination: flotillav1.FleetDestination{Namespace: name},
-				SyncPolicy: flotillav1.SyncPolicy{
-					Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true,
-					Interval: &metav1.Duration{Duration: 10 * time.Minute},
-				},
-			},
-			Rollout: rollout,
-		},
-	}
-	if err := h.Client.Create(context.Background(), f); err != nil {
-		b.Fatal(err)
 	}
 }
 
