@@ -16,6 +16,7 @@ func AddToScheme(s *runtime.Scheme) error {
 		&Cluster{}, &ClusterList{},
 		&Project{}, &ProjectList{},
 		&Fleet{}, &FleetList{},
+		&Notification{}, &NotificationList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -15,6 +15,10 @@ package controller
 // +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=clusters;fleets;projects,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=clusters/status;fleets/status;projects/status,verbs=get;update;patch
 //
+// Notifications (docs/notifications.md): read, and their status written.
+// +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=notifications,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flotilla.dev,namespace=flotilla-system,resources=notifications/status,verbs=get;update;patch
+//
 // Secrets: source and Cluster credentials are read.
 // +kubebuilder:rbac:groups="",namespace=flotilla-system,resources=secrets,verbs=get;list;watch
 //

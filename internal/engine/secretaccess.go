@@ -101,3 +101,11 @@ func secretReadError(subject, reason string, err error) error {
 	}
 	return &Error{Reason: reason, Err: fmt.Errorf("%s: %w", subject, err)}
 }
+
+// Secret reads the Secret name for use (a word for messages, such as
+// "notification"), after the same rules as a source's Secrets: the
+// Project's, and never a Cluster's credentials. A refusal has reason
+// ProjectViolation; a missing Secret, reason.
+func (a SecretAccess) Secret(ctx context.Context, name, use, reason string) (*corev1.Secret, error) {
+	return a.read(ctx, name, use, reason)
+}

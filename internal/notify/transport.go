@@ -1,0 +1,131 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/flotilla-dev/flotilla/internal/source"
+)
+
+// AddressRule decides which addresses a provider may be sent to, as the
+// controller's source rules do for repositories: link-local (cloud
+// metadata), unspecified and multicast addresses are always refused,
+// loopback only with AllowLoopback (--allow-local-repos), private ones
+// unless DenyPrivate (--deny-private-repos).
+type AddressRule struct {
+	AllowLoopback bool
+	DenyPrivate   bool
+}
+
+// ErrAddressRefused says a provider's address is one the rule refuses.
+var ErrAddressRefused = errors.New("address refused")
+
+func (r AddressRule) check(ip netip.Addr) error {
+	switch class := source.AddressClass(ip); class {
+	case source.ClassPublic:
+		return nil
+	case source.ClassPrivate:
+		if !r.DenyPrivate {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is a private address (--deny-private-repos)", ErrAddressRefused, ip.Unmap())
+	case source.ClassLoopback:
+		if r.AllowLoopback {
+			return nil
+		}
+		return fmt.Errorf("%w: %s is a loopback address, allowed only with --allow-local-repos", ErrAddressRefused, ip.Unmap())
+	default:
+		return fmt.Errorf("%w: %s is a %s address", ErrAddressRefused, ip.Unmap(), class)
+	}
+}
+
+// control checks, as the socket connects, the address it connects to,
+// whatever name resolved to it (DNS rebinding changes nothing).
+func (r AddressRule) control(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("dial %q: not an IP address", address)
+	}
+	return r.check(ip)
+}
+
+// requestTimeout bounds one request to a provider, response included.
+const requestTimeout = 10 * time.Second
+
+// newHTTPClient is the client of every provider: no proxy from the
+// environment that could reach around the rule, every connection checked,
+// no redirect followed (a webhook's answer is its status), and a time
+// limit per request.
+func newHTTPClient(rule AddressRule) *http.Client {
+	d := &net.Dialer{Timeout: 5 * time.Second, Control: rule.control}
+	t := &http.Transport{
+		DialContext:           d.DialContext,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ResponseHeaderTimeout: requestTimeout,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}
+	return &http.Client{
+		Transport: t,
+		Timeout:   requestTimeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// ErrInvalidURL says a provider URL is not one Flotilla sends to.
+var ErrInvalidURL = errors.New("invalid provider URL")
+
+// checkURL accepts an absolute http or https URL without userinfo, query
+// or fragment for everything but webhooks; the error never repeats the URL
+// (a Slack address is a secret), only what is wrong with it.
+func checkURL(raw string, allowQuery bool) (*url.URL, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("%w: empty", ErrInvalidURL)
+	}
+	if len(raw) > 2048 {
+		return nil, fmt.Errorf("%w: longer than 2048 bytes", ErrInvalidURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a URL", ErrInvalidURL)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%w: scheme %q, want http or https", ErrInvalidURL, cut(u.Scheme, 16))
+	case u.Host == "":
+		return nil, fmt.Errorf("%w: no host", ErrInvalidURL)
+	case u.User != nil:
+		return nil, fmt.Errorf("%w: userinfo is not allowed: put credentials in the Secret", ErrInvalidURL)
+	case u.Fragment != "":
+		return nil, fmt.Errorf("%w: a fragment is not allowed", ErrInvalidURL)
+	case u.RawQuery != "" && !allowQuery:
+		return nil, fmt.Errorf("%w: a query is not allowed", ErrInvalidURL)
+	case strings.ContainsAny(raw, " \t\r\n"):
+		return nil, fmt.Errorf("%w: white space", ErrInvalidURL)
+	}
+	return u, nil
+}
+
+// hostOf is a URL's host for messages: the address of a Slack or Teams
+// webhook is a secret, its host is not.
+func hostOf(u *url.URL) string { return u.Scheme + "://" + u.Host }
+
+// withTimeout is ctx bounded by requestTimeout.
+func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, requestTimeout)
+}
