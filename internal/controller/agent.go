@@ -89,6 +89,7 @@ func (r *ClusterReconciler) reconcileAgent(ctx context.Context, c *flotillav1.Cl
 		if err := r.Client.Status().Patch(ctx, c, client.MergeFrom(base)); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
+		emit(ctx, r.Notify, clusterDisconnected(base, c))
 	}
 	return ctrl.Result{RequeueAfter: timeout / 3}, nil
 }

@@ -25,6 +25,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 	"github.com/flotilla-dev/flotilla/internal/source"
@@ -51,6 +52,10 @@ type ApplicationReconciler struct {
 	// Commits, if set, reads the author and message of each commit a sync
 	// adds to the history.
 	Commits CommitReader
+	// Notify, if set, hears of a sync that succeeded with changes or
+	// failed, health turned Degraded and drift, once each transition is
+	// written to status.
+	Notify notify.Sink
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
@@ -150,6 +155,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	// base is the Application as the hub holds it, as far as this
 	// reconcile knows: every status write of it moves base on.
 	base := app.DeepCopy()
+	before := app.Status.DeepCopy()
 	started := time.Now()
 
 	var res *engine.Result
@@ -243,6 +249,7 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, perr
 	}
+	emit(ctx, r.Notify, applicationEvents(before, app, p, res, err))
 	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
 }
 

@@ -22,6 +22,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/shard"
 )
@@ -79,6 +80,9 @@ type ClusterReconciler struct {
 	// AgentTimeout is how old an agent's heartbeat may get before its
 	// Cluster is marked disconnected; zero means DefaultAgentTimeout.
 	AgentTimeout time.Duration
+	// Notify, if set, hears of a Cluster that became unreachable, once
+	// that is written to status.
+	Notify notify.Sink
 }
 
 // ClusterClients are the per-cluster watches and clients of the engine.
@@ -197,6 +201,7 @@ func (r *ClusterReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		}
 		return ctrl.Result{}, err
 	}
+	emit(ctx, r.Notify, clusterDisconnected(base, c))
 	return ctrl.Result{RequeueAfter: after}, nil
 }
 

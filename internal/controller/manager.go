@@ -27,6 +27,7 @@ import (
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/render"
 	"github.com/flotilla-dev/flotilla/internal/shard"
@@ -179,7 +180,11 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind, poller}); err != nil {
+	notifier, err := newNotifier(mgr, opts)
+	if err != nil {
+		return err
+	}
+	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind, poller, notifier}); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -210,6 +215,8 @@ type reconcilerParts struct {
 	// capi is Cluster API's Cluster when --capi is on, else nil.
 	capi   *schema.GroupVersionKind
 	poller *revisionPoller
+	// notify hears of the events Notifications route; nil in an agent.
+	notify notify.Sink
 }
 
 func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) error {
@@ -224,6 +231,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Projects: projectOptions(opts),
 		Poller:   parts.poller,
 		Commits:  parts.sources,
+		Notify:   parts.notify,
 	}
 	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
 		return err
@@ -231,7 +239,11 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 	clusters := NewClusterReconciler(mgr, opts)
 	clusters.Shard = parts.member
 	clusters.Clients = parts.engine
+	clusters.Notify = parts.notify
 	if err := clusters.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := setupNotifications(mgr, opts, parts.notify); err != nil {
 		return err
 	}
 	if parts.capi != nil {
