@@ -54,6 +54,7 @@ func (l *limiter) allow(route, key string) string {
 	}
 	b := l.buckets[route]
 	if b == nil {
+		l.dropFullBuckets(now)
 		b = &bucket{tokens: l.burst, at: now}
 		l.buckets[route] = b
 	}
@@ -107,9 +108,18 @@ func median(ts []time.Time) time.Time {
 	return lo.Add(hi.Sub(lo) / 2)
 }
 
-// forget drops the bucket of a route that is gone.
-func (l *limiter) forget(route string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.buckets, route)
+// maxBuckets bounds the buckets kept; past it, those refilled to the brim
+// (a Notification quiet for a while, or deleted) are dropped: a new bucket
+// starts full, so nothing changes for them.
+const maxBuckets = 1000
+
+func (l *limiter) dropFullBuckets(now time.Time) {
+	if len(l.buckets) < maxBuckets {
+		return
+	}
+	for route, b := range l.buckets {
+		if b.tokens+now.Sub(b.at).Seconds()*l.rate >= l.burst {
+			delete(l.buckets, route)
+		}
+	}
 }

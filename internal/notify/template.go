@@ -80,7 +80,7 @@ func CompileTemplate(text string) (*Template, error) {
 	if len(t.Templates()) > 1 {
 		return nil, fmt.Errorf("%w: define and block are not allowed", ErrTemplate)
 	}
-	if err := checkNode(t.Tree.Root); err != nil {
+	if err := checkNode(t.Root); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTemplate, err)
 	}
 	return &Template{t: t}, nil
