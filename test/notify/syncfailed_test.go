@@ -176,6 +176,15 @@ func project(t *testing.T, name, secret string) {
 // (none when empty), and waits until the controller found it Ready.
 func notification(t *testing.T, name, proj, url, secret string) {
 	t.Helper()
+	if c := createNotification(t, name, proj, url, secret); c.Status != metav1.ConditionTrue {
+		t.Fatalf("Notification %s: Ready=%s %s: %s", name, c.Status, c.Reason, c.Message)
+	}
+}
+
+// createNotification creates the Notification and returns its Ready
+// condition once the controller has set it for this generation.
+func createNotification(t *testing.T, name, proj, url, secret string) metav1.Condition {
+	t.Helper()
 	n := &flotillav1.Notification{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
 		Spec: flotillav1.NotificationSpec{
@@ -192,21 +201,21 @@ func notification(t *testing.T, name, proj, url, secret string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(ctx, n) })
+	var ready metav1.Condition
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		if err := env.Client.Get(ctx, client.ObjectKeyFromObject(n), n); err != nil {
 			return false, nil
 		}
 		for _, c := range n.Status.Conditions {
 			if c.Type == flotillav1.ConditionReady && c.ObservedGeneration == n.Generation {
-				if c.Status != metav1.ConditionTrue {
-					t.Fatalf("Notification %s: Ready=%s %s: %s", name, c.Status, c.Reason, c.Message)
-				}
+				ready = c
 				return true, nil
 			}
 		}
 		return false, nil
 	})
 	if err != nil {
-		t.Fatalf("Notification %s never Ready\ncontroller log:\n%s", name, env.ControllerLogTail(30))
+		t.Fatalf("Notification %s never checked\ncontroller log:\n%s", name, env.ControllerLogTail(30))
 	}
+	return ready
 }
