@@ -19,7 +19,8 @@ const dependencyFetchTimeout = 5 * time.Minute
 // fetchDependencies fetches what `helm dependency build` would put in the
 // charts/ folder of the chart at path, and that charts/ does not hold: each
 // dependency from a Helm repository or an OCI registry, at the version of
-// Chart.lock when there is one. Every repository must be allowed by the
+// Chart.lock when there is one; for a kustomization, the charts of its
+// helmCharts entries that the repository does not vendor. Every repository must be allowed by the
 // Project before anything is fetched. The Artifacts stay held until the
 // sync ends.
 func (e *Engine) fetchDependencies(ctx context.Context, s *syncState, path string) ([]render.FetchedChart, error) {

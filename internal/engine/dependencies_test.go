@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -245,4 +246,55 @@ func contentCommit(files map[string]string) string {
 		h.Write([]byte(name + "\x00" + files[name] + "\x00"))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:40]
+}
+
+// kustomizeCharts is a kustomization at app inflating chart cache of repo
+// at version (none for the highest), which the repository does not vendor.
+func kustomizeCharts(repo, version string) map[string]string {
+	entry := "{name: cache, repo: '" + repo + "', releaseName: shop"
+	if version != "" {
+		entry += ", version: " + version
+	}
+	return map[string]string{
+		"app/kustomization.yaml": "resources: [app.yaml]\nhelmCharts: [" + entry + "}]\n",
+		"app/app.yaml":           "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n",
+	}
+}
+
+// TestKustomizeHelmChartsFromRepository: the chart of a kustomization's
+// helmCharts entry is fetched from a repository the Project allows, at the
+// entry's version or the highest, and inflated.
+func TestKustomizeHelmChartsFromRepository(t *testing.T) {
+	repo := helmserver.New(t, helmserver.Options{})
+	repo.AddChart(t, "cache", "1.2.0", cacheChart("1.2.0"))
+	repo.AddChart(t, "cache", "1.3.0", cacheChart("1.3.0"))
+	e := depEngine(t)
+	// The source shares the repository's origin: its credentials (the
+	// test server's CA) go to the repository too.
+	creds := &source.Credentials{CACert: repo.CACert()}
+	for version, want := range map[string]string{"1.2.0": "app,cache1.2.0", "": "app,cache1.3.0"} {
+		s := depState(t, kustomizeCharts(repo.URL(), version), repo.URL()+"/git/app.git", creds, "", repo.URL()+"/git/*", repo.URL())
+		if err := e.render(context.Background(), s); err != nil {
+			t.Fatalf("version %q: %v", version, err)
+		}
+		if got := objectNames(s); got != want {
+			t.Errorf("version %q: objects %s, want %s", version, got, want)
+		}
+	}
+}
+
+// TestKustomizeHelmChartsRefusedByProject: a helmCharts entry's repository
+// that the Project does not allow is refused naming it, before any request.
+func TestKustomizeHelmChartsRefusedByProject(t *testing.T) {
+	repo := helmserver.New(t, helmserver.Options{})
+	repo.AddChart(t, "cache", "1.2.0", cacheChart("1.2.0"))
+	e := depEngine(t)
+	s := depState(t, kustomizeCharts(repo.URL(), "1.2.0"), "https://git.example.com/app.git", nil, "", "https://git.example.com/*")
+	err := e.render(context.Background(), s)
+	if ReasonOf(err, "") != flotillav1.ReasonProjectViolation || !strings.Contains(fmt.Sprint(err), repo.URL()) || !strings.Contains(fmt.Sprint(err), "cache") {
+		t.Fatalf("got %v, want ProjectViolation naming the chart and its repository", err)
+	}
+	if n := len(repo.Requests()); n != 0 {
+		t.Errorf("the repository received %d kinds of requests, want none", n)
+	}
 }

@@ -49,8 +49,11 @@
 //     never runs helm: a kustomization's helmCharts are inflated by this
 //     package from charts in the checkout (under helmGlobals.chartHome),
 //     through the same confined access and limits as a Helm chart at Path,
-//     and handed to kustomize as a resource; a chart only in a Helm
-//     repository is refused, naming it (ErrUnsupported).
+//     and handed to kustomize as a resource. An entry with a repo whose
+//     chart the checkout does not vendor there takes the chart the caller
+//     fetched for it (HelmOptions.Dependencies, as ChartDependencies listed
+//     it for the kustomization and the local ones it reads); one fetched
+//     by nobody is refused, naming it and its repository (ErrUnsupported).
 //   - kustomize's deprecation warnings (bases, commonLabels, …) never reach
 //     the process's stdout or stderr: they are Result.Warnings, each naming
 //     its kustomization (see quietStderr).

@@ -121,7 +121,9 @@ func valueFilePath(rel, vf string) (string, error) {
 // every Application rendering the same plain folder or kustomization shares
 // one render whatever its release name.
 func (r *Renderer) helmKey(root, rel string, ho HelmOptions) (HelmOptions, error) {
-	values := HelmOptions{ValueFiles: ho.ValueFiles, Values: ho.Values}
+	// What was fetched for the render keys it whatever the path's kind: a
+	// chart's dependencies, a kustomization's helmCharts.
+	values := HelmOptions{ValueFiles: ho.ValueFiles, Values: ho.Values, Dependencies: ho.Dependencies}
 	if ho.ReleaseName == "" && ho.Namespace == "" && ho.KubeVersion == "" && len(ho.APIVersions) == 0 {
 		return values, nil
 	}

@@ -51,7 +51,10 @@ type FetchedChart struct {
 // fetched before it can be rendered: those of its Chart.yaml that charts/
 // does not hold (vendored charts win) and that do not name a folder of the
 // repository (file://, which Render reads itself). A path that is not a
-// chart has none. With a Chart.lock, its digest must match Chart.yaml's
+// chart has none; a kustomization has the charts of its helmCharts entries
+// (and those of the local kustomizations it reads) that name a Helm
+// repository or an OCI registry and that are not vendored under their
+// chartHome. With a Chart.lock, its digest must match Chart.yaml's
 // dependencies, as `helm dependency build` requires, and its versions are
 // the ones listed. A dependency whose repository is not a URL Flotilla can
 // fetch from (a repository name of Helm's local configuration, "@stable")
@@ -94,8 +97,15 @@ func (r *Renderer) chartDependencies(ctx context.Context, root, rel string) ([]C
 	if err != nil {
 		return nil, err
 	}
-	if kind, err := detectKind(t, real, fi); err != nil || kind != KindHelm {
+	kind, err := detectKind(t, real, fi)
+	if err != nil {
 		return nil, err
+	}
+	if kind == KindKustomize {
+		return kustomizeCharts(ctx, t, real)
+	}
+	if kind != KindHelm {
+		return nil, nil
 	}
 	if declared, err := declaresDependencies(t, real, rel); err != nil || !declared {
 		return nil, err

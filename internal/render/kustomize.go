@@ -19,7 +19,9 @@ import (
 // renderKustomize builds the kustomization in the folder dir (a repository
 // path without links; shown is how the request named it). It returns the
 // objects and the warnings of the build (deprecated fields in use).
-func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko KustomizeOptions) ([]*unstructured.Unstructured, []string, error) {
+// fetched are the charts the caller fetched for helmCharts entries that the
+// repository does not vendor.
+func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko KustomizeOptions, fetched []FetchedChart) ([]*unstructured.Unstructured, []string, error) {
 	overrides := map[string][]byte{}
 	if !ko.empty() {
 		name, data, err := editKustomization(t, dir, ko)
@@ -31,7 +33,7 @@ func renderKustomize(ctx context.Context, t *tree, dir, shown string, ko Kustomi
 	start := *t.b
 	run := func(exclusive bool) (resmap.ResMap, *kustomizeFS, error) {
 		*t.b = start // a repeated run is charged afresh
-		kfs := &kustomizeFS{ctx: ctx, t: t, overrides: overrides, exclusive: exclusive}
+		kfs := &kustomizeFS{ctx: ctx, t: t, overrides: overrides, exclusive: exclusive, fetched: fetched}
 		m, err := runKrusty(kfs, path.Join(mount, dir), krusty.ReorderOptionUnspecified, exclusive)
 		return m, kfs, err
 	}

@@ -48,6 +48,9 @@ type kustomizeFS struct {
 	edited map[string][]byte
 	// warnings are what the kustomizations read call for, in order, once each.
 	warnings []string
+	// fetched are the charts the caller fetched for helmCharts entries
+	// with a repo that the repository does not vendor.
+	fetched []FetchedChart
 }
 
 // warn records a warning once.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"path"
-	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -39,7 +38,7 @@ func (k *kustomizeFS) inflateCharts(rel string, data []byte, scan kustomizationS
 	}
 	var stream bytes.Buffer
 	for _, hc := range scan.charts {
-		objs, err := inflateChart(k.ctx, k.t, rel, path.Join(dir, home), hc)
+		objs, err := inflateChart(k.ctx, k.t, rel, path.Join(dir, home), hc, k.fetched)
 		if err != nil {
 			return nil, err
 		}
@@ -76,8 +75,9 @@ func (k *kustomizeFS) inflateCharts(rel string, data []byte, scan kustomizationS
 // inflateChart renders one helmCharts entry of the kustomization file
 // kfile, its chart looked up under home (a repository path) as kustomize
 // looks it up: home/name, or home/name-version/name for an entry with a
-// repo and a version (where `helm pull` would have put it).
-func inflateChart(ctx context.Context, t *tree, kfile, home string, hc types.HelmChart) ([]*unstructured.Unstructured, error) {
+// repo and a version (where `helm pull` would have put it). An entry with a
+// repo whose chart is not there takes the one the caller fetched for it.
+func inflateChart(ctx context.Context, t *tree, kfile, home string, hc types.HelmChart, fetched []FetchedChart) ([]*unstructured.Unstructured, error) {
 	entry := "helmCharts entry " + quoteShort(hc.Name)
 	switch {
 	case !chartNamePattern.MatchString(hc.Name):
@@ -87,27 +87,43 @@ func inflateChart(ctx context.Context, t *tree, kfile, home string, hc types.Hel
 	case hc.ValuesMerge != "" && hc.ValuesMerge != valuesMergeOverride && hc.ValuesMerge != valuesMergeMerge && hc.ValuesMerge != valuesMergeReplace:
 		return nil, newError(ErrMalformed, kfile, "%s: valuesMerge %s is none of override, merge, replace", entry, quoteShort(hc.ValuesMerge))
 	}
-	dir := home
-	if hc.Repo != "" && hc.Version != "" {
-		dir = path.Join(dir, hc.Name+"-"+hc.Version)
-	}
-	dir = path.Join(dir, hc.Name)
-	if dir == ".." || strings.HasPrefix(dir, "../") {
+	dir, ok := vendoredChartDir(home, hc)
+	if !ok {
 		return nil, newError(ErrOutsideRoot, kfile, "%s: its chart folder is outside the repository", entry)
 	}
 	real, err := chartFolder(t, dir)
 	if err != nil {
 		return nil, err
 	}
-	if real == "" {
-		if hc.Repo != "" {
-			return nil, newError(ErrUnsupported, kfile,
-				"%s from %s is not in the repository at %s: charts are not fetched from Helm repositories for kustomize; vendor it there (helm pull --untar)",
-				entry, redactRef(hc.Repo), dir)
-		}
-		return nil, newError(ErrNotFound, kfile, "%s: there is no chart at %s", entry, dir)
-	}
 	vals, err := chartValues(t, path.Dir(kfile), hc)
+	if err != nil {
+		return nil, err
+	}
+	ct := t // the tree the chart is read from
+	if real == "" {
+		fc := fetchedKustomizeChart(fetched, hc)
+		switch {
+		case fc != nil:
+			// Read as Helm reads a chart archive, charged to this render.
+			if ct, err = openTree(fc.Dir, t.b); err != nil {
+				return nil, err
+			}
+			defer ct.close()
+			real, dir = hc.Name, path.Join(path.Dir(kfile), hc.Name+"-"+fc.Version+".tgz")
+			if ok, err := hasFile(ct, path.Join(real, chartFile)); !ok || err != nil {
+				if err == nil {
+					err = newError(ErrMalformed, kfile, "%s: the chart fetched from %s has no %s", entry, redactRef(hc.Repo), chartFile)
+				}
+				return nil, err
+			}
+		case hc.Repo != "":
+			return nil, newError(ErrUnsupported, kfile,
+				"%s from %s is not in the repository at %s, nor fetched for this render: vendor it there (helm pull --untar), or sync it through an Application whose Project allows %s",
+				entry, redactRef(hc.Repo), dir, redactRef(hc.Repo))
+		default:
+			return nil, newError(ErrNotFound, kfile, "%s: there is no chart at %s", entry, dir)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -117,12 +133,12 @@ func inflateChart(ctx context.Context, t *tree, kfile, home string, hc types.Hel
 	}
 	var crds int
 	if !hc.IncludeCRDs {
-		if crds, err = countChartCRDs(ctx, t, real, dir, vals); err != nil {
+		if crds, err = countChartCRDs(ctx, ct, real, dir, vals); err != nil {
 			return nil, err
 		}
 	}
 	objects := t.b.objects
-	objs, err := renderHelm(ctx, t, real, dir, ho)
+	objs, err := renderHelm(ctx, ct, real, dir, ho)
 	if err != nil {
 		return nil, err
 	}

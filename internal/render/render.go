@@ -200,7 +200,7 @@ func (r *Renderer) render(ctx context.Context, root, rel string, ko KustomizeOpt
 	var warnings []string
 	switch kind {
 	case KindKustomize:
-		objs, warnings, err = renderKustomize(ctx, t, real, rel, ko)
+		objs, warnings, err = renderKustomize(ctx, t, real, rel, ko, ho.Dependencies)
 	case KindHelm:
 		objs, err = renderHelm(ctx, t, real, rel, ho)
 	default:
