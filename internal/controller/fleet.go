@@ -22,6 +22,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/rollout"
 	"github.com/flotilla-dev/flotilla/internal/shard"
@@ -46,6 +47,8 @@ type FleetReconciler struct {
 	Recorder recorder.EventRecorder
 	// Reader reads Fleets uncached.
 	Reader client.Reader
+	// Notify hears of rollout events; nil sends none.
+	Notify notify.Sink
 }
 
 // rollsInWaves says whether f rolls out in waves.

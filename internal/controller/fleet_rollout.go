@@ -17,6 +17,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/project"
 	"github.com/flotilla-dev/flotilla/internal/rollout"
 	"github.com/flotilla-dev/flotilla/internal/source"
@@ -230,6 +231,7 @@ func waveApp(a *flotillav1.Application, target string, withObject bool) (rollout
 		for _, res := range st.Resources {
 			if res.Health == flotillav1.HealthDegraded {
 				app.Problem = fmt.Sprintf("%s %s is Degraded: %s", res.Kind, path.Join(res.Namespace, res.Name), res.Message)
+				app.Faulty = res.Kind + "/" + path.Join(res.Namespace, res.Name)
 				break
 			}
 		}
@@ -263,8 +265,14 @@ const defaultRolloutRetries = 3
 
 // rolloutEvent records a wave passed, a rollout failed or rolled back as an
 // Event on the Fleet, and tells the Notifications.
-func (r *FleetReconciler) rolloutEvent(_ context.Context, f *flotillav1.Fleet, ev rollout.Event) {
+func (r *FleetReconciler) rolloutEvent(ctx context.Context, f *flotillav1.Fleet, ev rollout.Event) {
 	r.Log.Info("rollout", "fleet", f.Namespace+"/"+f.Name, "event", ev.Name, "wave", ev.Wave, "revision", ev.Revision, "message", ev.Message)
+	project := f.Spec.Project
+	if project == "" {
+		project = flotillav1.DefaultProject
+	}
+	emit(ctx, r.Notify, []notify.Event{{Name: ev.Name, Namespace: f.Namespace, Project: project, Fleet: f.Name,
+		Cluster: ev.Cluster, Object: ev.Object, Revision: ev.Revision, RepoURL: f.Spec.Template.Source.RepoURL, Message: ev.Message}})
 	if r.Recorder == nil {
 		return
 	}

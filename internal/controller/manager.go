@@ -260,6 +260,7 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Projects:  projectOptions(opts),
 		Recorder:  mgr.GetEventRecorder("flotilla-controller"),
 		Reader:    mgr.GetAPIReader(),
+		Notify:    parts.notify,
 	}
 	return fleets.SetupWithManager(mgr)
 }

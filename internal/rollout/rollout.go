@@ -47,6 +47,8 @@ type App struct {
 	// Problem names what is wrong when Degraded or SyncFailed: the object
 	// and its message.
 	Problem string
+	// Faulty is the object at fault, as Kind/namespace/name, when one is.
+	Faulty string
 	// Object is the Application as a map, for the waves' checks.
 	Object map[string]any
 }
@@ -75,9 +77,11 @@ type Input struct {
 	Checks *Checks
 }
 
-// Event is something that happened since the last plan.
+// Event is something that happened since the last plan. Cluster and
+// Object name what failed, when a cluster's object did.
 type Event struct {
 	Name, Wave, Revision, Message string
+	Cluster, Object               string
 }
 
 // Result is a plan: where each cluster is pinned and where each wave is.
@@ -219,8 +223,8 @@ func (p *planner) gate(i int, spec flotillav1.RolloutWave, ws *flotillav1.WaveSt
 	}
 	failure, waiting := p.look(i, ws.Clusters)
 	switch {
-	case failure != "":
-		p.fail(ws, failure, since)
+	case failure != nil:
+		p.fail(ws, *failure, since)
 	case len(waiting) > 0:
 		p.progressing(ws, waiting, since)
 	case prev.Phase == flotillav1.WaveSucceeded && prev.Revision == p.in.Target:
@@ -230,16 +234,21 @@ func (p *planner) gate(i int, spec flotillav1.RolloutWave, ws *flotillav1.WaveSt
 	}
 }
 
+// failure is why a wave failed, and where.
+type failure struct {
+	why, cluster, object string
+}
+
 // look reads wave i's clusters: what failed at the target, if anything,
 // else which clusters it still waits for and why.
-func (p *planner) look(i int, clusters []string) (failure string, waiting []string) {
+func (p *planner) look(i int, clusters []string) (fault *failure, waiting []string) {
 	target := p.in.Target
 	for _, c := range clusters {
 		a := p.in.Apps[c]
 		pinned := p.res.Pins[c] == target
 		switch {
 		case pinned && a.Revision == target && (a.Degraded || a.SyncFailed):
-			return fmt.Sprintf("cluster %s: %s", c, a.Problem), nil
+			return &failure{why: fmt.Sprintf("cluster %s: %s", c, a.Problem), cluster: c, object: a.Faulty}, nil
 		case !pinned:
 			waiting = append(waiting, c+" waits its turn")
 		case !a.settled(target):
@@ -250,7 +259,7 @@ func (p *planner) look(i int, clusters []string) (failure string, waiting []stri
 			}
 		}
 	}
-	return "", waiting
+	return nil, waiting
 }
 
 // progressing is a wave whose clusters are on their way: it fails past the
@@ -266,7 +275,7 @@ func (p *planner) progressing(ws *flotillav1.WaveStatus, waiting []string, since
 		deadline = d.Duration
 	}
 	if p.in.Now.Sub(ws.Since.Time) > deadline {
-		p.fail(ws, fmt.Sprintf("not Synced and Healthy at %s within %s: %s", short(p.in.Target), deadline, strings.Join(waiting, "; ")), since)
+		p.fail(ws, failure{why: fmt.Sprintf("not Synced and Healthy at %s within %s: %s", short(p.in.Target), deadline, strings.Join(waiting, "; "))}, since)
 		return
 	}
 	ws.Message = truncate("waits: " + strings.Join(waiting, "; "))
@@ -298,12 +307,13 @@ func (p *planner) bake(spec flotillav1.RolloutWave, ws *flotillav1.WaveStatus, s
 }
 
 // fail marks ws failed and the target the failed revision.
-func (p *planner) fail(ws *flotillav1.WaveStatus, why string, since func(flotillav1.WavePhase) *metav1.Time) {
-	ws.Phase, ws.Since, ws.Message = flotillav1.WaveFailed, since(flotillav1.WaveFailed), truncate(fmt.Sprintf("revision %s failed: %s", short(p.in.Target), why))
+func (p *planner) fail(ws *flotillav1.WaveStatus, f failure, since func(flotillav1.WavePhase) *metav1.Time) {
+	ws.Phase, ws.Since, ws.Message = flotillav1.WaveFailed, since(flotillav1.WaveFailed), truncate(fmt.Sprintf("revision %s failed: %s", short(p.in.Target), f.why))
 	if p.failure == "" {
 		p.failure = ws.Message
 		p.res.FailedRevision = p.in.Target
-		p.res.Events = append(p.res.Events, Event{Name: EventFailed, Wave: ws.Name, Revision: p.in.Target, Message: ws.Message})
+		p.res.Events = append(p.res.Events, Event{Name: EventFailed, Wave: ws.Name, Revision: p.in.Target, Message: ws.Message,
+			Cluster: f.cluster, Object: f.object})
 	}
 }
 

@@ -57,7 +57,7 @@ func (f *fleet) step(target string, opts ...func(*Input)) Result {
 		a := App{Exists: true, Pinned: rev, Revision: rev, Synced: true, Healthy: !f.bad[rev], Degraded: f.bad[rev],
 			Object: map[string]any{"status": map[string]any{"sync": map[string]any{"revision": rev}}}}
 		if a.Degraded {
-			a.Problem = "Deployment/web: never available"
+			a.Problem, a.Faulty = "Deployment/web: never available", "Deployment/shop/web"
 		}
 		apps[c] = a
 	}
@@ -173,6 +173,8 @@ func TestBadRevisionRollsBackAndIsNotRetried(t *testing.T) {
 	}
 	if got := f.eventNames(); got != "RolloutFailed/canary RolloutRolledBack/" {
 		t.Errorf("events %s", got)
+	} else if ev := f.events[0]; ev.Cluster != "c1" || ev.Object != "Deployment/shop/web" || ev.Revision != "B" {
+		t.Errorf("the failure event %+v: want it to name cluster c1, its object and B", ev)
 	}
 	for range 3 {
 		f.step("B")

@@ -2,7 +2,11 @@ package rollout
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +20,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
@@ -135,7 +140,9 @@ func TestWavesRollOutAndRollBack(t *testing.T) {
 	}
 
 	// A bad commit fails the canary and is rolled back; the later waves
-	// never take it.
+	// never take it; a Notification hears of it, naming the cluster and
+	// the object.
+	hook := receiveWebhooks(t, flotillav1.EventRolloutFailed, flotillav1.EventRolloutRolledBack)
 	obs = observe(t)
 	bad := repo.Commit("main", release("3", true))
 	failed := waitFleet(t, "the bad commit failed and rolled back", func(f *flotillav1.Fleet) bool {
@@ -164,6 +171,13 @@ func TestWavesRollOutAndRollBack(t *testing.T) {
 	}
 	if !hasEvent(t, rollbackReason) {
 		t.Errorf("no %s Event on the Fleet", rollbackReason)
+	}
+	failedNote := hook.wait(t, flotillav1.EventRolloutFailed)
+	if failedNote.Cluster != "c1" || failedNote.Object != "Deployment/shop/web" || failedNote.Fleet != "shop" || failedNote.Revision != bad {
+		t.Errorf("the RolloutFailed notification %+v: want it to name cluster c1, Deployment/shop/web, the Fleet and the bad revision", failedNote)
+	}
+	if back := hook.wait(t, flotillav1.EventRolloutRolledBack); !strings.Contains(back.Message, "c1") || back.Revision != second {
+		t.Errorf("the RolloutRolledBack notification %+v: want it to name c1 and the revision it went back to", back)
 	}
 
 	// A newer good commit rolls out again.
@@ -398,4 +412,61 @@ func workloadClient(t *testing.T, i int) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// webhooks records the notifications a local webhook receives.
+type webhooks struct {
+	mu   sync.Mutex
+	seen []notify.Event
+}
+
+// receiveWebhooks starts a local webhook and a Notification of events that
+// sends to it, until the test ends.
+func receiveWebhooks(t *testing.T, events ...string) *webhooks {
+	t.Helper()
+	w := &webhooks{}
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		var ev notify.Event
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ev); err == nil {
+			w.mu.Lock()
+			w.seen = append(w.seen, ev)
+			w.mu.Unlock()
+		}
+		rw.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	n := &flotillav1.Notification{
+		ObjectMeta: metav1.ObjectMeta{Name: "rollouts", Namespace: flotillav1.DefaultNamespace},
+		Spec: flotillav1.NotificationSpec{
+			Events:   events,
+			Fleets:   []string{"shop"},
+			Provider: flotillav1.NotificationProvider{Type: flotillav1.ProviderWebhook, URL: srv.URL},
+		},
+	}
+	if err := env.Client.Create(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), n) })
+	return w
+}
+
+// wait waits for a notification of event and returns it.
+func (w *webhooks) wait(t *testing.T, event string) notify.Event {
+	t.Helper()
+	var got notify.Event
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, ev := range w.seen {
+			if ev.Name == event {
+				got = ev
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("no %s notification reached the webhook: %v", event, err)
+	}
+	return got
 }
