@@ -362,15 +362,18 @@ func (o *observer) first(cond func(flotillav1.Application) bool) map[string]time
 	return out
 }
 
-// maxMoving is the most clusters of the last wave seen pinned to rev and
-// not yet settled there at once.
+// maxMoving is the most clusters of the last wave on their way to rev at
+// once: a cluster is on its way from when it was first seen pinned to rev
+// until it was first seen Synced and Healthy there (what maxParallel
+// bounds; a cluster whose health dips later is not moving again).
 func (o *observer) maxMoving(_ string, rev string) int {
+	pinned, settled := o.firstPinned(rev), o.firstSettled(rev)
 	most := 0
 	for _, s := range o.samples {
 		n := 0
 		for _, c := range []string{"c3", "c4"} {
-			a := s.apps[c]
-			if a.Spec.Source.TargetRevision == rev && (a.Status.Sync.Revision != rev || a.Status.Health.Status != flotillav1.HealthHealthy) {
+			p, ok := pinned[c]
+			if ok && !s.at.Before(p) && (settled[c].IsZero() || s.at.Before(settled[c])) {
 				n++
 			}
 		}
