@@ -51,38 +51,8 @@ func kustomizeCharts(ctx context.Context, t *tree, dir string) ([]ChartDependenc
 			}
 			queue = append(queue, real)
 		}
-		home := types.HelmDefaultHome
-		if k.HelmGlobals != nil && k.HelmGlobals.ChartHome != "" {
-			home = k.HelmGlobals.ChartHome
-		}
-		for _, hc := range k.HelmCharts {
-			if hc.Repo == "" || !chartNamePattern.MatchString(hc.Name) {
-				continue // read from the repository, or refused by the render
-			}
-			cdir, ok := vendoredChartDir(path.Join(d, home), hc)
-			if !ok {
-				continue // refused by the render
-			}
-			if real, err := chartFolder(t, cdir); err != nil || real != "" {
-				if err != nil {
-					return nil, err
-				}
-				continue
-			}
-			entry := "helmCharts entry " + quoteShort(hc.Name)
-			if !fetchable(hc.Repo) {
-				return nil, newError(ErrRemote, file, "%s names repository %s, not a URL: name it by its https:// or oci:// URL, or vendor the chart at %s",
-					entry, redactRef(hc.Repo), cdir)
-			}
-			if hc.Version != "" {
-				if _, err := semver.StrictNewVersion(strings.TrimPrefix(hc.Version, "v")); err != nil {
-					return nil, newError(ErrMalformed, file, "%s: version %s is not an exact version: give one (or none, for the highest)", entry, quoteShort(hc.Version))
-				}
-			}
-			dep := ChartDependency{Name: hc.Name, Repository: hc.Repo, Version: hc.Version}
-			if !containsDependency(out, dep) {
-				out = append(out, dep)
-			}
+		if out, err = remoteCharts(t, d, file, k, out); err != nil {
+			return nil, err
 		}
 	}
 	if len(out) > maxChartDependencies {
@@ -156,4 +126,44 @@ func fetchedKustomizeChart(fetched []FetchedChart, hc types.HelmChart) *FetchedC
 		}
 	}
 	return nil
+}
+
+// remoteCharts adds to out the charts of the kustomization k (in the
+// folder d, read from file) that come from a Helm repository or an OCI
+// registry and are not vendored under its chartHome.
+func remoteCharts(t *tree, d, file string, k *types.Kustomization, out []ChartDependency) ([]ChartDependency, error) {
+	home := types.HelmDefaultHome
+	if k.HelmGlobals != nil && k.HelmGlobals.ChartHome != "" {
+		home = k.HelmGlobals.ChartHome
+	}
+	for _, hc := range k.HelmCharts {
+		if hc.Repo == "" || !chartNamePattern.MatchString(hc.Name) {
+			continue // read from the repository, or refused by the render
+		}
+		cdir, ok := vendoredChartDir(path.Join(d, home), hc)
+		if !ok {
+			continue // refused by the render
+		}
+		if real, err := chartFolder(t, cdir); err != nil || real != "" {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		entry := "helmCharts entry " + quoteShort(hc.Name)
+		if !fetchable(hc.Repo) {
+			return nil, newError(ErrRemote, file, "%s names repository %s, not a URL: name it by its https:// or oci:// URL, or vendor the chart at %s",
+				entry, redactRef(hc.Repo), cdir)
+		}
+		if hc.Version != "" {
+			if _, err := semver.StrictNewVersion(strings.TrimPrefix(hc.Version, "v")); err != nil {
+				return nil, newError(ErrMalformed, file, "%s: version %s is not an exact version: give one (or none, for the highest)", entry, quoteShort(hc.Version))
+			}
+		}
+		dep := ChartDependency{Name: hc.Name, Repository: hc.Repo, Version: hc.Version}
+		if !containsDependency(out, dep) {
+			out = append(out, dep)
+		}
+	}
+	return out, nil
 }

@@ -72,6 +72,21 @@ func (k *kustomizeFS) inflateCharts(rel string, data []byte, scan kustomizationS
 	return json.Marshal(kust) // JSON is YAML to kustomize
 }
 
+// checkChartEntry refuses what Flotilla does not inflate in a helmCharts
+// entry: a chart name with path parts, nameTemplate, an unknown
+// valuesMerge.
+func checkChartEntry(kfile, entry string, hc types.HelmChart) error {
+	switch {
+	case !chartNamePattern.MatchString(hc.Name):
+		return newError(ErrMalformed, kfile, "%s: the chart name is not a plain name", entry)
+	case hc.NameTemplate != "":
+		return newError(ErrUnsupported, kfile, "%s: nameTemplate is not supported; set releaseName", entry)
+	case hc.ValuesMerge != "" && hc.ValuesMerge != valuesMergeOverride && hc.ValuesMerge != valuesMergeMerge && hc.ValuesMerge != valuesMergeReplace:
+		return newError(ErrMalformed, kfile, "%s: valuesMerge %s is none of override, merge, replace", entry, quoteShort(hc.ValuesMerge))
+	}
+	return nil
+}
+
 // inflateChart renders one helmCharts entry of the kustomization file
 // kfile, its chart looked up under home (a repository path) as kustomize
 // looks it up: home/name, or home/name-version/name for an entry with a
@@ -79,13 +94,8 @@ func (k *kustomizeFS) inflateCharts(rel string, data []byte, scan kustomizationS
 // repo whose chart is not there takes the one the caller fetched for it.
 func inflateChart(ctx context.Context, t *tree, kfile, home string, hc types.HelmChart, fetched []FetchedChart) ([]*unstructured.Unstructured, error) {
 	entry := "helmCharts entry " + quoteShort(hc.Name)
-	switch {
-	case !chartNamePattern.MatchString(hc.Name):
-		return nil, newError(ErrMalformed, kfile, "%s: the chart name is not a plain name", entry)
-	case hc.NameTemplate != "":
-		return nil, newError(ErrUnsupported, kfile, "%s: nameTemplate is not supported; set releaseName", entry)
-	case hc.ValuesMerge != "" && hc.ValuesMerge != valuesMergeOverride && hc.ValuesMerge != valuesMergeMerge && hc.ValuesMerge != valuesMergeReplace:
-		return nil, newError(ErrMalformed, kfile, "%s: valuesMerge %s is none of override, merge, replace", entry, quoteShort(hc.ValuesMerge))
+	if err := checkChartEntry(kfile, entry, hc); err != nil {
+		return nil, err
 	}
 	dir, ok := vendoredChartDir(home, hc)
 	if !ok {

@@ -55,7 +55,7 @@ func forwardLines(r io.Reader, w io.Writer) {
 	for {
 		line, err := br.ReadSlice('\n')
 		if len(line) > 0 {
-			if !(atStart && bytes.HasPrefix(line, kustomizeWarningPrefix)) {
+			if !atStart || !bytes.HasPrefix(line, kustomizeWarningPrefix) {
 				_, _ = w.Write(line)
 			}
 			atStart = line[len(line)-1] == '\n'
