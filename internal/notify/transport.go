@@ -6,60 +6,19 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
-// AddressRule decides which addresses a provider may be sent to, as the
-// controller's source rules do for repositories: link-local (cloud
-// metadata), unspecified and multicast addresses are always refused,
-// loopback only with AllowLoopback (--allow-local-repos), private ones
-// unless DenyPrivate (--deny-private-repos).
-type AddressRule struct {
-	AllowLoopback bool
-	DenyPrivate   bool
-}
+// AddressRule decides which addresses a provider may be sent to: the
+// controller's rule for repositories (source.AddressRule).
+type AddressRule = source.AddressRule
 
 // ErrAddressRefused says a provider's address is one the rule refuses.
-var ErrAddressRefused = errors.New("address refused")
-
-func (r AddressRule) check(ip netip.Addr) error {
-	switch class := source.AddressClass(ip); class {
-	case source.ClassPublic:
-		return nil
-	case source.ClassPrivate:
-		if !r.DenyPrivate {
-			return nil
-		}
-		return fmt.Errorf("%w: %s is a private address (--deny-private-repos)", ErrAddressRefused, ip.Unmap())
-	case source.ClassLoopback:
-		if r.AllowLoopback {
-			return nil
-		}
-		return fmt.Errorf("%w: %s is a loopback address, allowed only with --allow-local-repos", ErrAddressRefused, ip.Unmap())
-	default:
-		return fmt.Errorf("%w: %s is a %s address", ErrAddressRefused, ip.Unmap(), class)
-	}
-}
-
-// control checks, as the socket connects, the address it connects to,
-// whatever name resolved to it (DNS rebinding changes nothing).
-func (r AddressRule) control(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return fmt.Errorf("dial %q: not an IP address", address)
-	}
-	return r.check(ip)
-}
+var ErrAddressRefused = source.ErrAddressRefused
 
 // requestTimeout bounds one request to a provider, response included.
 const requestTimeout = 10 * time.Second
@@ -69,7 +28,7 @@ const requestTimeout = 10 * time.Second
 // no redirect followed (a webhook's answer is its status), and a time
 // limit per request.
 func newHTTPClient(rule AddressRule) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, Control: rule.control}
+	d := &net.Dialer{Timeout: 5 * time.Second, Control: rule.Control}
 	t := &http.Transport{
 		DialContext:           d.DialContext,
 		TLSHandshakeTimeout:   5 * time.Second,

@@ -187,3 +187,23 @@ func (r addressRule) control(_, address string, _ syscall.RawConn) error {
 	}
 	return r.check("", ip)
 }
+
+// AddressRule is the rule the source Client dials by, for other clients
+// that must send to the same addresses only (Notification providers):
+// link-local, unspecified and multicast always refused, loopback only with
+// AllowLoopback, private ones refused with DenyPrivate.
+type AddressRule struct {
+	AllowLoopback bool
+	DenyPrivate   bool
+}
+
+func (r AddressRule) rule() addressRule {
+	return addressRule{allowLoopback: r.AllowLoopback, denyPrivate: r.DenyPrivate}
+}
+
+// Control is a net.Dialer Control function: it refuses, as the socket
+// connects, an address the rule does not allow, with an *Error of kind
+// ErrAddressRefused.
+func (r AddressRule) Control(network, address string, c syscall.RawConn) error {
+	return r.rule().control(network, address, c)
+}
