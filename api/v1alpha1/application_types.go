@@ -1,6 +1,8 @@
 package v1alpha1
 
 import (
+	"slices"
+
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -118,12 +120,67 @@ type ApplicationSource struct {
 	// username/password, bearerToken, or sshPrivateKey and knownHosts.
 	// +optional
 	CredentialsRef *LocalObjectReference `json:"credentialsRef,omitempty"`
+	// ChartCredentials are credentials for the repositories the source's
+	// charts come from besides the source itself: Helm dependencies and a
+	// kustomization's helmCharts. A chart repository gets the Secret of the
+	// entry whose url is the longest prefix of its own; with no such entry,
+	// it gets credentialsRef only when it is on the source's own host, and
+	// no credentials otherwise. Each Secret must be one the Project allows.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	ChartCredentials []ChartCredentials `json:"chartCredentials,omitempty"`
 	// Verify refuses revisions that are not signed by a trusted key.
 	// +optional
 	Verify *Verification `json:"verify,omitempty"`
 	// Decryption decrypts SOPS-encrypted manifests.
 	// +optional
 	Decryption *Decryption `json:"decryption,omitempty"`
+}
+
+// MaxSourceSecrets is the most Secrets one source names: credentialsRef,
+// verify, decryption and the 32 entries chartCredentials may hold.
+const MaxSourceSecrets = 3 + 32
+
+// SecretNames are the names of the Secrets the source names
+// (credentialsRef, chartCredentials, verify and decryption), each once, in
+// that order; at most MaxSourceSecrets. What reads or grants a source's
+// Secrets starts from this list, so that a new reference is not forgotten
+// by one of them.
+func (s *ApplicationSource) SecretNames() []string {
+	var names []string
+	add := func(name string) {
+		if name != "" && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	if s.CredentialsRef != nil {
+		add(s.CredentialsRef.Name)
+	}
+	for _, c := range s.ChartCredentials {
+		add(c.SecretRef.Name)
+	}
+	if s.Verify != nil {
+		add(s.Verify.SecretRef.Name)
+	}
+	if s.Decryption != nil {
+		add(s.Decryption.SecretRef.Name)
+	}
+	return names
+}
+
+// ChartCredentials are the credentials of the chart repositories under one
+// URL prefix.
+type ChartCredentials struct {
+	// URL is a chart repository URL or a prefix of one, such as
+	// https://charts.example.com/team-a or oci://registry.example.com/charts.
+	// It matches a repository of the same scheme and host whose path is
+	// URL's path or continues it after a '/'.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	URL string `json:"url"`
+	// SecretRef names a Secret of the Application's namespace with
+	// username/password or bearerToken, and caCert when needed.
+	SecretRef LocalObjectReference `json:"secretRef"`
 }
 
 // HelmSource are the render inputs of a Helm chart.
@@ -237,6 +294,14 @@ type SyncPolicy struct {
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="interval must be between 1s and 24h"
 	// +optional
 	Interval *metav1.Duration `json:"interval,omitempty"`
+	// Timeout bounds the waiting of one sync in phases and waves, for its
+	// hooks to complete and its waves to become healthy: between 1s and
+	// 24h, and never beyond the controller's --sync-timeout (10 minutes by
+	// default), which applies when it is unset or longer. A step not ready
+	// within it fails the sync.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="timeout must be between 1s and 24h"
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 	// Retry bounds and spaces retries of a failed sync.
 	// +optional
 	Retry *RetryPolicy `json:"retry,omitempty"`

@@ -17,18 +17,40 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 )
 
+// pushStatus writes the copies' status, the Applications and the copies
+// read from the watches: a copy's status changed, or the hub's answer to a
+// write came. Nothing is read from an API server, and nothing is tried
+// while the hub is unreachable or before a round read the Role: the next
+// round writes it.
+func (m *mirror) pushStatus(ctx context.Context) error {
+	if m.granted == nil || m.offline {
+		return nil
+	}
+	st, err := m.readApplications(ctx, m.watched, m.granted)
+	if err != nil {
+		return err
+	}
+	return m.push(ctx, st, false)
+}
+
 // push writes the status of each copy to its Application in the hub, when
-// it changed since the last write.
-func (m *mirror) push(ctx context.Context, st *hubState) error {
-	var list flotillav1.ApplicationList
-	if err := m.local.List(ctx, &list, client.InNamespace(m.ns())); err != nil {
-		return fmt.Errorf("list the copies: %w", err)
+// it changed since the last write and the hub names this cluster its
+// Application's (or none yet). Fresh lists the copies from the cluster
+// rather than from their watch.
+func (m *mirror) push(ctx context.Context, st *hubState, fresh bool) error {
+	copies, err := m.localCopies(ctx, fresh)
+	if err != nil {
+		return err
 	}
 	var errs []error
-	for i := range list.Items {
-		cp := &list.Items[i]
+	for _, cp := range copies {
 		app, ok := st.apps[cp.Name]
-		if !ok || cp.Annotations[CopyAnnotation] == "" {
+		if !ok {
+			continue
+		}
+		if c := app.Status.Cluster; c != "" && c != m.opts.Cluster {
+			// Moved here from c: the hub releases the objects there and
+			// then names this cluster; until then its status is the hub's.
 			continue
 		}
 		status := hubStatus(cp, app)
@@ -41,12 +63,15 @@ func (m *mirror) push(ctx context.Context, st *hubState) error {
 		}
 		base := app.DeepCopy()
 		app.Status = status
-		err = m.hub.Status().Patch(ctx, app, client.MergeFrom(base))
+		// On condition that the Application is as the watch last saw it:
+		// one moved since must not get this cluster's status.
+		err = m.hub.Status().Patch(ctx, app, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 		switch {
 		case err == nil:
 			m.pushed[cp.Name] = string(raw)
-		case apierrors.IsNotFound(err), apierrors.IsForbidden(err):
-			// Deleted or moved since it was read: the next round sees it.
+		case apierrors.IsNotFound(err), apierrors.IsForbidden(err), apierrors.IsConflict(err):
+			// Deleted, moved or changed since it was read: the watch's
+			// next event runs another round.
 		default:
 			errs = append(errs, fmt.Errorf("write the status of Application %s: %w", cp.Name, err))
 		}

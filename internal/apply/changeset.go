@@ -57,6 +57,10 @@ type Change struct {
 	// Application's (its owner annotation is absent or another's): it leaves
 	// the inventory, unlike objects skipped for other reasons.
 	Foreign bool `json:"foreign,omitempty"`
+	// Generation is, for an object this change wrote, the metadata.generation
+	// the write returned: a watch cache that still shows an older one has not
+	// seen the write, and its object's health is not yet the new one's.
+	Generation int64 `json:"generation,omitempty"`
 }
 
 // Messages of a Deleted change whose object was gone before the call.

@@ -48,9 +48,16 @@ type requests struct {
 	mu      sync.Mutex
 	writes  []string // non-GET requests that are not dry-runs: "PATCH /api/…"
 	dryRuns int
+	// reads are the GETs of namespaced objects: "/api/v1/namespaces/ns/configmaps/name".
+	reads []string
 }
 
 func (r *requests) observe(next http.RoundTripper, req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && strings.Contains(req.URL.Path, "/namespaces/") {
+		r.mu.Lock()
+		r.reads = append(r.reads, req.URL.Path)
+		r.mu.Unlock()
+	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		r.mu.Lock()
 		if req.URL.Query().Has("dryRun") {
@@ -70,13 +77,21 @@ func (r *requests) DryRuns() int {
 	return r.dryRuns
 }
 
-// Writes returns the writes sent since the last call, and forgets them.
+// Writes returns the writes sent since the last call, and forgets them
+// and the dry-runs and reads.
 func (r *requests) Writes() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	w := r.writes
-	r.writes, r.dryRuns = nil, 0
+	r.writes, r.dryRuns, r.reads = nil, 0, nil
 	return w
+}
+
+// Reads returns the reads of namespaced objects sent since the last Writes.
+func (r *requests) Reads() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)

@@ -96,15 +96,22 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	return NewManagerForClients(dyn, disco, opts), nil
 }
 
-// NewManagerForClients returns a Manager that uses the given clients, for callers
-// (the per-cluster client owner) that already hold them. The manager keeps
-// its own in-memory discovery cache on top of disco.
+// NewManagerForClients returns a Manager that uses the given clients, with
+// an in-memory discovery cache of its own on top of disco.
 func NewManagerForClients(dyn dynamic.Interface, disco discovery.DiscoveryInterface, opts Options) *Manager {
 	raw := discovery.ToDiscoveryInterfaceWithContext(disco)
+	return NewSharedManager(dyn, disco, restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(raw)), opts)
+}
+
+// NewSharedManager returns a Manager that maps kinds through mapper, shared
+// with whatever else reaches the cluster (its watcher, the managers that
+// impersonate other users): the cluster's API list is read once for all of
+// them, and read again for all when one misses a kind.
+func NewSharedManager(dyn dynamic.Interface, disco discovery.DiscoveryInterface, mapper *restmapper.DeferredDiscoveryRESTMapper, opts Options) *Manager {
 	return &Manager{
 		dyn:    dyn,
-		disco:  raw,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(raw)),
+		disco:  discovery.ToDiscoveryInterfaceWithContext(disco),
+		mapper: mapper,
 		opts:   opts.withDefaults(),
 		memo:   newMemo(),
 	}

@@ -127,6 +127,7 @@ func (m *Manager) applyStage(ctx context.Context, batch []*object, opts ApplyOpt
 			*p = p.fail(OpApply, flotillav1.ReasonApplyFailed, err)
 			return
 		}
+		p.generation = out.GetGeneration()
 		m.memo.remember(p.obj, out.GetResourceVersion())
 	})
 	return plans, planErrors(plans)

@@ -95,6 +95,14 @@ func TestApplyCreatesThenReapplySendsNoWrites(t *testing.T) {
 	if diff := cmp.Diff(want, changes(cs)); diff != "" {
 		t.Errorf("first Apply (-want +got):\n%s", diff)
 	}
+	// A new object costs its dry-run and its apply, and no read: the
+	// dry-run's answer says it does not exist yet.
+	if got := reqs.DryRuns(); got != len(objs) {
+		t.Errorf("first Apply sent %d dry-runs, want %d", got, len(objs))
+	}
+	if got := reqs.Reads(); len(got) != 0 {
+		t.Errorf("first Apply read the objects it created: %v", got)
+	}
 	if got := len(reqs.Writes()); got != len(objs) {
 		t.Errorf("first Apply sent %d writes, want %d", got, len(objs))
 	}

@@ -51,6 +51,8 @@ type plan struct {
 	err     *ObjectError
 	// live and dry are the live object and the dry-run result, once read.
 	live, dry *unstructured.Unstructured
+	// generation is the object's metadata.generation the write returned.
+	generation int64
 }
 
 // pair is what a diff of the plan shows: the dry-run result against the
@@ -67,7 +69,7 @@ func (p plan) pair() diff.Pair {
 }
 
 func (p plan) change() Change {
-	c := Change{Object: p.obj.key, Action: p.action, Message: p.message, CurrentOwner: p.owner}
+	c := Change{Object: p.obj.key, Action: p.action, Message: p.message, CurrentOwner: p.owner, Generation: p.generation}
 	if p.err != nil {
 		c.Message = p.err.Detail()
 	}
@@ -81,9 +83,15 @@ func (m *Manager) planAll(ctx context.Context, objs []*object, opts ApplyOptions
 	return plans
 }
 
-// planObject is the one per-object flow of Apply and Compare: read the live
-// object, check who owns it, dry-run the apply and compare the result with
-// the live object. It writes nothing.
+// planObject is the one per-object flow of Apply and Compare: dry-run the
+// apply, read the live object, check who owns it and compare the dry-run's
+// result with the live object. It writes nothing.
+//
+// The dry-run comes first: an answer without a resourceVersion is an
+// object the apply would create, so there is nothing to read, own or
+// compare (issue 13: a new object costs a dry-run and an apply, not a read
+// as well). Whoever created the object since is found by the apply no
+// sooner than by a read made before it: the window is the same.
 func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) plan {
 	p := plan{obj: o}
 	if m.memo.unchanged(o, m.opts.Live) {
@@ -91,6 +99,11 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 		return p
 	}
 	ri := m.resource(o.mapping, o.key.Namespace)
+	dry, dryErr := ri.Apply(ctx, o.key.Name, o.u, m.applyOptions(true))
+	if dryErr == nil && dry.GetResourceVersion() == "" {
+		p.dry, p.action = dry, ActionCreated
+		return p
+	}
 	live, err := ri.Get(ctx, o.key.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
@@ -100,6 +113,8 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 	}
 	adopted := ""
 	if live != nil {
+		// Another owner's object is a Conflict, whether or not its
+		// dry-run passed: Flotilla does not touch it.
 		current := live.GetAnnotations()[flotillav1.OwnerAnnotation]
 		adopted = adoption(opts, current)
 		if current != opts.Owner.Annotation() && adopted == "" {
@@ -108,9 +123,8 @@ func (m *Manager) planObject(ctx context.Context, o *object, opts ApplyOptions) 
 			return p
 		}
 	}
-	dry, err := ri.Apply(ctx, o.key.Name, o.u, m.applyOptions(true))
-	if err != nil {
-		return p.fail(OpDryRun, flotillav1.ReasonDryRunFailed, err)
+	if dryErr != nil {
+		return p.fail(OpDryRun, flotillav1.ReasonDryRunFailed, dryErr)
 	}
 	p.live, p.dry = live, dry
 	switch {

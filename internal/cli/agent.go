@@ -20,7 +20,7 @@ func newAgentCommand() *cobra.Command {
 		Short: "Pull and apply the Applications of one Cluster in agent mode",
 		Long: `Run the pull agent of a Cluster in agent mode (docs/agent.md).
 
-The agent reads the Applications of its Cluster from the hub with the
+The agent watches the Applications of its Cluster in the hub with the
 credential ` + "`flotilla cluster add CONTEXT --mode agent`" + ` wrote, keeps a copy of
 each in its own cluster, syncs them there with the same engine as the hub's
 controller, and writes their status and its heartbeat back to the hub. When
@@ -67,7 +67,9 @@ configuration of its Pod.`,
 	f.BoolVar(&c.DenyPrivateRepos, "deny-private-repos", false, "refuse repositories on private addresses")
 	f.IntVar(&c.Workers, "workers", c.Workers, "how many Applications sync at once")
 	f.DurationVar(&c.PollInterval, "poll-interval", c.PollInterval, "how often each git repository and revision is checked for a new commit (0 turns it off)")
-	f.DurationVar(&opts.Interval, "hub-interval", opts.Interval, "how often the hub is read for changed Applications")
+	f.DurationVar(&opts.Interval, "hub-interval", opts.Interval, "how soon a round that could not reach the hub is tried again (the agent follows the hub with watches)")
+	f.DurationVar(&opts.Resync, "resync", opts.Resync, "how often a full round reads the hub and the copies directly, even without events (the safety net of the watches)")
+	f.DurationVar(&opts.CacheSyncTimeout, "cache-sync-timeout", opts.CacheSyncTimeout, "how long the agent waits at start for its watches' first answer (of the copies: else it ends with an error; of the hub: else it goes on)")
 	f.DurationVar(&opts.Heartbeat, "heartbeat", opts.Heartbeat, "how often the Cluster's heartbeat is written to the hub")
 	f.IntVar(&opts.MaxApplications, "max-applications", opts.MaxApplications, "the most Applications this agent copies")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log debug messages too")

@@ -23,7 +23,7 @@ func newAppCommand(g *globals) *cobra.Command {
 		Short:   "List, inspect, sync and roll back Applications through the server",
 	}
 	cmd.AddCommand(newAppListCommand(g), newAppGetCommand(g), newAppCreateCommand(g), newAppDeleteCommand(g),
-		newAppDiffCommand(g), newAppSyncCommand(g), newAppHistoryCommand(g), newAppRollbackCommand(g),
+		newAppDiffCommand(g), newAppPreviewCommand(g), newAppSyncCommand(g), newAppHistoryCommand(g), newAppRollbackCommand(g),
 		newAppRefreshCommand(g), newAppLogsCommand(g), newAppTreeCommand(g), newAppWaitCommand(g))
 	return cmd
 }
@@ -124,7 +124,7 @@ func newAppGetCommand(g *globals) *cobra.Command {
 	var ns, output string
 	cmd := &cobra.Command{
 		Use:               "get NAME",
-		Short:             "Show one Application: source, destination, sync, health, conditions and resources",
+		Short:             "Show one Application: source, destination, sync and its commit, health, conditions and resources",
 		Example:           "  flotilla app get guestbook\n  flotilla app get team-a/shop -o yaml",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNames(g, "applications"),

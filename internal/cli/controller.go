@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flotilla-dev/flotilla/internal/controller"
+	"github.com/flotilla-dev/flotilla/internal/engine"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -35,11 +36,13 @@ func newControllerCommand() *cobra.Command {
 	f.StringVar(&opts.Namespace, "namespace", opts.Namespace, "namespace of the Applications, Clusters and their Secrets")
 	f.StringVar(&opts.MetricsAddr, "metrics-addr", opts.MetricsAddr, "address of /metrics (0 turns it off)")
 	f.StringVar(&opts.HealthAddr, "health-addr", opts.HealthAddr, "address of /healthz (0 turns it off)")
+	f.StringVar(&opts.PprofAddr, "pprof-addr", "0", "address of Go's profiles, /debug/pprof/ (0, the default, turns them off; they show the controller's memory, so keep the address private)")
 	f.BoolVar(&opts.AllowLocalRepos, "allow-local-repos", false, "allow file:// repository URLs and repositories on loopback addresses (development only)")
 	f.BoolVar(&opts.DenyPrivateRepos, "deny-private-repos", false, "refuse repositories on private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7)")
 	f.BoolVar(&opts.AllowExecCredentials, "allow-exec-credentials", false, "allow kubeconfig exec plugins and auth providers in Cluster Secrets")
 	f.StringVar(&opts.CacheDir, "cache-dir", "", "folder for fetched sources (default: the user cache folder)")
 	f.IntVar(&opts.Workers, "workers", opts.Workers, "how many Applications sync at once")
+	f.IntVar(&opts.SyncsPerCluster, "syncs-per-cluster", engine.DefaultSyncsPerCluster, "how many of them may sync against one cluster at once, so that a slow cluster never holds every worker")
 	f.DurationVar(&opts.PollInterval, "poll-interval", opts.PollInterval, "how often each git repository and revision the Applications follow is checked for a new commit, once for all of them (0 turns it off)")
 	f.DurationVar(&opts.SyncTimeout, "sync-timeout", opts.SyncTimeout, "how long one sync in phases and waves waits for its hooks to complete and its waves to become healthy (0: 10 minutes)")
 	f.DurationVar(&opts.ResolveShare, "resolve-share", opts.ResolveShare, "how long one git ref listing answers every Application of the same repository, revision and credentials (0: one listing per sync)")

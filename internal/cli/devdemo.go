@@ -17,8 +17,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/cluster"
@@ -209,7 +211,76 @@ func deployExamples(ctx context.Context, out io.Writer, c client.Client, f *loca
 		}
 		fmt.Fprintf(out, "Application %s: %s → %s/guestbook\n", name, app.Spec.Source.Path, cluster)
 	}
-	return waitExamplesSynced(ctx, out, c, len(apps))
+	fleets, err := deployExampleFleets(ctx, out, c, examples, "file://"+repo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "The examples' repository is %s: commit to its main branch to see a change roll out.\n", repo)
+	return waitExamplesSynced(ctx, out, c, len(apps)+fleets)
+}
+
+// deployExampleFleets creates the Fleets of the examples' fleets/ folder,
+// their source pointed at the examples' repository, and returns how many
+// Applications they make (one per workload cluster each).
+func deployExampleFleets(ctx context.Context, out io.Writer, c client.Client, examples, repoURL string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(examples, "fleets", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return 0, err
+	}
+	var clusters flotillav1.ClusterList
+	if err := c.List(ctx, &clusters, client.InNamespace(flotillav1.DefaultNamespace)); err != nil {
+		return 0, err
+	}
+	apps := 0
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return 0, err
+		}
+		var fleet flotillav1.Fleet
+		if err := yaml.UnmarshalStrict(data, &fleet); err != nil {
+			return 0, fmt.Errorf("%s: %w", filepath.Base(file), err)
+		}
+		fleet.Namespace = flotillav1.DefaultNamespace
+		fleet.Spec.Template.Source.RepoURL = repoURL
+		fleet.Spec.Template.SyncPolicy.Interval = &metav1.Duration{Duration: time.Minute}
+		if err := c.Create(ctx, &fleet); err != nil && !apierrors.IsAlreadyExists(err) {
+			return 0, fmt.Errorf("%s: %w", filepath.Base(file), err)
+		}
+		selector, n, err := fleetClusters(fleet.Spec.ClusterSelector, clusters.Items)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", filepath.Base(file), err)
+		}
+		apps += n
+		waves := 0
+		if fleet.Spec.Rollout != nil {
+			waves = len(fleet.Spec.Rollout.Waves)
+		}
+		fmt.Fprintf(out, "Fleet %s: %s → every Cluster with %s, in %d waves\n", fleet.Name, fleet.Spec.Template.Source.Path, selector, waves)
+	}
+	return apps, nil
+}
+
+// fleetClusters is the selector of a Fleet's spec.clusterSelector and how
+// many of clusters it picks, as the Fleet controller reads it: no
+// selector picks every Cluster (metav1.LabelSelectorAsSelector would read
+// nil as picking none), an empty one too.
+func fleetClusters(sel *metav1.LabelSelector, clusters []flotillav1.Cluster) (labels.Selector, int, error) {
+	selector := labels.Everything()
+	if sel != nil {
+		s, err := metav1.LabelSelectorAsSelector(sel)
+		if err != nil {
+			return nil, 0, fmt.Errorf("spec.clusterSelector: %w", err)
+		}
+		selector = s
+	}
+	n := 0
+	for _, cl := range clusters {
+		if selector.Matches(labels.Set(cl.Labels)) {
+			n++
+		}
+	}
+	return selector, n, nil
 }
 
 func waitExamplesSynced(ctx context.Context, out io.Writer, c client.Client, n int) error {
@@ -250,6 +321,8 @@ func gitRepoFrom(ctx context.Context, src, dir string) error {
 		{"init", "--quiet", "--initial-branch=main", dir},
 		{"-C", dir, "--work-tree", abs, "add", "--all", "."},
 		{"-C", dir, "--work-tree", abs, "-c", "user.name=flotilla", "-c", "user.email=dev@flotilla.invalid", "commit", "--quiet", "-m", "examples"},
+		// Its files live elsewhere: a push to main only moves the branch.
+		{"-C", dir, "config", "receive.denyCurrentBranch", "ignore"},
 	}
 	for _, args := range steps {
 		cmd := exec.CommandContext(ctx, "git", args...)

@@ -34,6 +34,10 @@ func fixtureApps() []flotillav1.Application {
 		Status: flotillav1.ApplicationStatus{
 			Sync:   flotillav1.SyncStatus{Status: flotillav1.SyncStatusSynced, Revision: sha1},
 			Health: flotillav1.HealthStatus{Status: flotillav1.HealthHealthy},
+			History: []flotillav1.HistoryEntry{
+				{ID: 1, Revision: sha2, DeployedAt: ago(26 * time.Hour), Message: "guestbook: 2 replicas", Author: "Bo <bo@example.com>"},
+				{ID: 2, Revision: sha1, DeployedAt: ago(2 * time.Minute), Message: "guestbook: new image", Author: "Ada <ada@example.com>"},
+			},
 			Operation: &flotillav1.OperationState{Phase: flotillav1.OperationSucceeded, Message: "Deployment/guestbook/web configured",
 				StartedAt: agoPtr(3 * time.Minute), FinishedAt: agoPtr(2 * time.Minute)},
 			Conditions: []metav1.Condition{{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Succeeded",

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -115,6 +117,9 @@ func printAppDetail(w io.Writer, a *flotillav1.Application, now time.Time, wide 
 	field(tw, "Destination", fmt.Sprintf("cluster %s, namespace %s", orDash(a.Spec.Destination.Cluster), orDash(a.Spec.Destination.Namespace)))
 	field(tw, "Sync policy", syncPolicy(a.Spec.SyncPolicy))
 	field(tw, "Sync", fmt.Sprintf("%s at %s", orDash(string(a.Status.Sync.Status)), shortRevision(a.Status.Sync.Revision)))
+	if c := revisionCommit(a.Status); c != "" {
+		field(tw, "Commit", c)
+	}
 	field(tw, "Health", joinMessage(orDash(string(a.Status.Health.Status)), a.Status.Health.Message))
 	if op := a.Status.Operation; op != nil {
 		field(tw, "Operation", joinMessage(fmt.Sprintf("%s %s", op.Phase, since(op.FinishedAt, op.StartedAt, now)), op.Message))
@@ -130,6 +135,34 @@ func printAppDetail(w io.Writer, a *flotillav1.Application, now time.Time, wide 
 		return err
 	}
 	return printInventory(w, a.Status.Resources, wide)
+}
+
+// revisionCommit is the commit message (its first line) and author of the
+// revision the Application is synced to, from its history entry, or "".
+func revisionCommit(st flotillav1.ApplicationStatus) string {
+	for i := len(st.History) - 1; i >= 0; i-- {
+		h := st.History[i]
+		if h.Revision != st.Sync.Revision || st.Sync.Revision == "" {
+			continue
+		}
+		msg, author := oneLine(firstLine(h.Message)), oneLine(h.Author)
+		if author == "" {
+			return msg
+		}
+		return strings.TrimSpace(msg + " (" + author + ")")
+	}
+	return ""
+}
+
+// plainText replaces the characters a terminal would act on (escape
+// sequences, carriage returns) with spaces.
+func plainText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, " "))
 }
 
 func field(tw io.Writer, name, value string) { fmt.Fprintf(tw, "%s:\t%s\n", name, value) }
@@ -202,11 +235,21 @@ func printInventory(w io.Writer, res []flotillav1.ResourceStatus, wide bool) err
 	return tw.Flush()
 }
 
-// oneLine keeps a message on one line of a table.
+// maxLine bounds a line of oneLine, in bytes.
+const maxLine = 200
+
+// oneLine keeps a message on one line of a table or a commit status: the
+// characters a terminal would act on become spaces, runs of white space
+// one space, and a longer line is cut at a character's start to maxLine
+// bytes, then marked with an ellipsis.
 func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
+	s = strings.Join(strings.Fields(plainText(s)), " ")
+	if len(s) <= maxLine {
+		return s
 	}
-	return s
+	end := maxLine
+	for end > 0 && !utf8.RuneStart(s[end]) {
+		end--
+	}
+	return s[:end] + "…"
 }

@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -81,6 +84,38 @@ func TestGoldenDetail(t *testing.T) {
 			}
 			golden(t, name, buf.Bytes())
 		})
+	}
+}
+
+// `app get` shows the commit of the revision the Application is synced to,
+// from its history, as plain text on one line: a message with terminal
+// escape sequences or more lines cannot act on the terminal or add lines.
+func TestAppDetailCommit(t *testing.T) {
+	app := fixtureApps()[0]
+	app.Status.History = append(app.Status.History, flotillav1.HistoryEntry{ID: 3, Revision: app.Status.Sync.Revision,
+		Message: "web: \x1b]0;owned\x07colour \x1b[31mred\rfake: line\nsecond line", Author: "Eve\x1b[2J <eve@example.com>"})
+	var buf bytes.Buffer
+	if err := printAppDetail(&buf, &app, fixedNow, false); err != nil {
+		t.Fatal(err)
+	}
+	var commit string
+	for line := range strings.Lines(buf.String()) {
+		if strings.HasPrefix(line, "Commit:") {
+			commit = line
+		}
+	}
+	want := "Commit:        web: ]0;owned colour [31mred fake: line (Eve [2J <eve@example.com>)\n"
+	if commit != want {
+		t.Errorf("commit line %q, want %q", commit, want)
+	}
+
+	app.Status.Sync.Revision = sha2 + "0" // no history entry of its own: no commit line
+	buf.Reset()
+	if err := printAppDetail(&buf, &app, fixedNow, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Commit:") {
+		t.Errorf("a revision without a history entry shows a commit:\n%s", buf.String())
 	}
 }
 

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"html"
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/pkg/browser"
 	"github.com/spf13/cobra"
@@ -24,10 +27,17 @@ const ssoTimeout = 5 * time.Minute
 // token that carries the user's groups).
 const maxCodeBytes = 16 << 10
 
+// ssoExchangeWait bounds how long the browser's page waits for the
+// terminal to trade the code: the page says whether the login succeeded.
+const ssoExchangeWait = time.Minute
+
 // ssoResult is what the browser brought back to the loopback listener.
 type ssoResult struct {
 	code string
 	err  error
+	// outcome takes the result of trading code (nil: logged in), for the
+	// browser's page; buffered.
+	outcome chan error
 }
 
 // ssoLogin runs the CLI's single sign-on: a listener on a loopback port
@@ -45,7 +55,14 @@ func (o *loginOptions) ssoLogin(cmd *cobra.Command, c *apiclient.Client, s *wire
 	results := make(chan ssoResult, 1)
 	srv := &http.Server{Handler: ssoCallback(results), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	defer func() { _ = srv.Close() }()
+	// Shutdown lets the callback finish the browser's page first.
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close()
+		}
+	}()
 
 	callback := fmt.Sprintf("http://%s/callback", ln.Addr())
 	loginURL := c.SSOLoginURL(callback)
@@ -61,7 +78,9 @@ func (o *loginOptions) ssoLogin(cmd *cobra.Command, c *apiclient.Client, s *wire
 		if r.err != nil {
 			return nil, r.err
 		}
-		return c.Exchange(ctx, r.code)
+		tok, err := c.Exchange(ctx, r.code)
+		r.outcome <- err
+		return tok, err
 	case <-time.After(ssoTimeout):
 		return nil, fmt.Errorf("no login came back within %s", ssoTimeout)
 	case <-ctx.Done():
@@ -79,6 +98,7 @@ func nameOr(s, def string) string {
 // ssoCallback serves /callback once: the query's code (or error) goes to
 // results, and the browser is told to go back to the terminal.
 func ssoCallback(results chan<- ssoResult) http.Handler {
+	var answered atomic.Bool
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -91,20 +111,46 @@ func ssoCallback(results chan<- ssoResult) http.Handler {
 		case res.code == "" || len(res.code) > maxCodeBytes:
 			res.err = errors.New("single sign-on came back without a code")
 		}
-		select {
-		case results <- res:
-		default: // a second request: the first one counts
+		if !answered.CompareAndSwap(false, true) { // a second request: the first one counts
 			http.Error(w, "this login is already done", http.StatusConflict)
 			return
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		msg := "You are logged in. You may close this window and go back to the terminal."
 		if res.err != nil {
-			msg = res.err.Error()
+			// The page goes out before the result: the CLI ends once it
+			// has the result.
+			ssoPage(w, res.err)
+			results <- res
+			return
 		}
-		_, _ = io.WriteString(w, "<!doctype html><title>Flotilla</title><p>"+html.EscapeString(msg)+"</p>")
+		// A code: the page says whether the terminal's exchange of it
+		// succeeded. The CLI waits for this handler before it ends.
+		res.outcome = make(chan error, 1)
+		results <- res
+		var err error
+		select {
+		case err = <-res.outcome:
+		case <-time.After(ssoExchangeWait):
+			err = errors.New("the terminal did not finish the login in time")
+		case <-r.Context().Done():
+			return
+		}
+		ssoPage(w, err)
 	})
 	return mux
+}
+
+// ssoPage tells the browser plainly whether the login succeeded (err nil)
+// or was refused, and why.
+func ssoPage(w http.ResponseWriter, err error) {
+	msg := "You are logged in to Flotilla. You may close this window and go back to the terminal."
+	if err != nil {
+		msg = "The login was refused: " + printableParam(err.Error()) + ". Go back to the terminal."
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = io.WriteString(w, "<!doctype html><title>Flotilla</title><p>"+html.EscapeString(msg)+"</p>")
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // printableParam keeps a query parameter from the browser short and
@@ -115,7 +161,9 @@ func printableParam(s string) string {
 		if len(out) >= 512 {
 			break
 		}
-		if r >= 0x20 && r != 0x7f {
+		// unicode.IsPrint drops the C0 and C1 controls, DEL, and the
+		// format characters that reorder a line (U+202E).
+		if unicode.IsPrint(r) {
 			out = append(out, r)
 		}
 	}

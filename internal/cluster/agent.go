@@ -24,8 +24,10 @@ type AgentGrants struct {
 // AgentRole is the Role of the agent of cluster in namespace. RBAC cannot
 // say "the Applications whose destination is X", so the Role lists them by
 // name (resourceNames), and the controller rewrites it whenever the
-// Applications of the cluster change (docs/agent.md). The agent reads the
-// Role itself to learn which Applications are its own. A rule whose list
+// Applications of the cluster change (docs/agent.md). The agent watches the
+// Role itself to learn which Applications are its own, and each object it
+// names (a list or watch narrowed to one name by the field selector
+// metadata.name is authorized as a read of that name). A rule whose list
 // of names would be empty is left out: an empty resourceNames grants every
 // name.
 func AgentRole(namespace, cluster string, g AgentGrants) *rbacv1.Role {
@@ -41,10 +43,10 @@ func AgentRole(namespace, cluster string, g AgentGrants) *rbacv1.Role {
 			rbacv1.PolicyRule{APIGroups: []string{flotillav1.GroupVersion.Group}, Resources: []string{"applications/status"}, ResourceNames: names, Verbs: []string{"get", "patch", "update"}})
 	}
 	if names := sorted(g.Secrets); len(names) > 0 {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: names, Verbs: []string{"get"}})
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: names, Verbs: []string{"get", "list", "watch"}})
 	}
 	if names := sorted(g.Projects); len(names) > 0 {
-		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{flotillav1.GroupVersion.Group}, Resources: []string{"projects"}, ResourceNames: names, Verbs: []string{"get"}})
+		rules = append(rules, rbacv1.PolicyRule{APIGroups: []string{flotillav1.GroupVersion.Group}, Resources: []string{"projects"}, ResourceNames: names, Verbs: []string{"get", "list", "watch"}})
 	}
 	return &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{

@@ -16,4 +16,7 @@
 //     caller's own credentials; the hub's credentials Secret holds only
 //     bearerToken and caData.
 //   - Unregister touches only the hub: workloads in the target stay.
+//   - A Watcher tells a change that may be drift (a deletion, a field
+//     Flotilla applied changed by someone else) apart from news of health
+//     (a status moved); when it cannot tell, it says drift.
 package cluster

@@ -21,6 +21,12 @@ import (
 // cannot be read. Callers must treat it as "unknown", never as "empty".
 var ErrUnavailable = errors.New("cluster unavailable")
 
+// ErrAgentMode marks a Cluster in agent mode: its agent syncs it from
+// inside, and the hub holds no credential of it (docs/agent.md). An error
+// that carries it carries ErrUnavailable too, for callers that only ask
+// whether the hub can reach the cluster.
+var ErrAgentMode = errors.New("cluster in agent mode")
+
 // Options configure a Registry.
 type Options struct {
 	// AllowExec permits kubeconfig exec plugins and auth providers.
@@ -79,9 +85,17 @@ func NewRegistry(hub client.Reader, hubCfg *rest.Config, opts Options) *Registry
 
 func (r *Registry) isSelf(name string) bool { return r.opts.Self != "" && name == r.opts.Self }
 
-// Get returns the client configuration of the Cluster name in namespace.
+// Builtin says whether name is the hub itself ("", in-cluster, or the
+// Self name): reached with the hub's own credentials, never through a
+// Cluster object, so the lack of one says nothing of it.
+func (r *Registry) Builtin(name string) bool {
+	return name == "" || name == flotillav1.InCluster || r.isSelf(name)
+}
+
+// Get returns the client configuration of the Cluster name in namespace;
+// ErrAgentMode for a Cluster in agent mode.
 func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, error) {
-	if name == "" || name == flotillav1.InCluster || r.isSelf(name) {
+	if r.Builtin(name) {
 		cfg := rest.CopyConfig(r.hubCfg)
 		setLimits(cfg, r.opts.QPS, r.opts.Burst)
 		self := flotillav1.InCluster
@@ -96,6 +110,9 @@ func (r *Registry) Get(ctx context.Context, namespace, name string) (*Target, er
 			return nil, fmt.Errorf("cluster %s: no such Cluster in namespace %s: %w", name, namespace, ErrUnavailable)
 		}
 		return nil, fmt.Errorf("cluster %s: read Cluster: %w", name, err)
+	}
+	if c.Spec.Mode == flotillav1.ClusterModeAgent {
+		return nil, fmt.Errorf("cluster %s: %w: the hub does not reach it: %w", name, ErrAgentMode, ErrUnavailable)
 	}
 	if c.Spec.CredentialsRef == nil {
 		return nil, fmt.Errorf("cluster %s: spec.credentialsRef is not set: %w", name, ErrUnavailable)

@@ -125,3 +125,40 @@ func TestRegistryRefusesCredentialsOverPlainHTTP(t *testing.T) {
 		}
 	}
 }
+
+// TestRegistryAgentMode: a Cluster in agent mode resolves to ErrAgentMode
+// (and ErrUnavailable), even when it names a credentials Secret, and
+// naming it once the Cluster leaves agent mode resolves.
+func TestRegistryAgentMode(t *testing.T) {
+	ctx := t.Context()
+	hub := hubClient(t)
+	reg := cluster.NewRegistry(hub, hubCluster.RESTConfig(), cluster.DefaultOptions())
+	name := uniqueName("agent")
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
+		Data: map[string][]byte{"bearerToken": []byte("agent-mode-token"), "caData": targetCluster.CACert}}
+	if err := hub.Create(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Delete(context.Background(), s) })
+	c := &flotillav1.Cluster{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
+		Spec: flotillav1.ClusterSpec{Mode: flotillav1.ClusterModeAgent, Server: "https://127.0.0.1:1",
+			CredentialsRef: &flotillav1.LocalObjectReference{Name: name}},
+	}
+	if err := hub.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Delete(context.Background(), c) })
+
+	_, err := reg.Get(ctx, flotillav1.DefaultNamespace, name)
+	if !errors.Is(err, cluster.ErrAgentMode) || !errors.Is(err, cluster.ErrUnavailable) || !strings.Contains(err.Error(), name) {
+		t.Fatalf("Get of an agent-mode Cluster: %v, want ErrAgentMode and ErrUnavailable naming it", err)
+	}
+	c.Spec.Mode = flotillav1.ClusterModePush
+	if err := hub.Update(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.Get(ctx, flotillav1.DefaultNamespace, name); err != nil {
+		t.Errorf("Get once out of agent mode: %v", err)
+	}
+}

@@ -13,9 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
@@ -31,10 +28,17 @@ var ErrNotManaged = errors.New("not managed by a known Application")
 // WatcherOptions configure a Watcher.
 type WatcherOptions struct {
 	// OnChange is called with the owning Application of every object that
-	// is changed or deleted in the cluster, of every object that was found
-	// missing and has appeared since, and of every Application that asked
-	// for a kind whose cache had not filled yet, once it has.
+	// may have drifted: deleted, found missing and appeared since, or
+	// changed in the fields Flotilla applied (see statusOnly). Its owner
+	// syncs: compares, and with selfHeal restores.
 	OnChange func(app types.NamespacedName)
+	// OnStatus is called with the owning Application of every object whose
+	// change leaves what Flotilla applied as it was (its status moved, or
+	// fields of other managers), of every object it created that has
+	// appeared since, and of every Application that asked for a kind whose
+	// cache had not filled yet, once it has: only their health is to be
+	// read again. Nil means OnChange.
+	OnStatus func(app types.NamespacedName)
 	// Known says whether an Application exists. The cache keeps only the
 	// name and owner of an object whose owner annotation names none; nil
 	// means every owner is known.
@@ -57,7 +61,7 @@ type Watcher struct {
 	informers map[schema.GroupVersionResource]*kindWatch
 	// missed are the objects a reader found absent: when one appears, its
 	// owner is told, so that its health is read again at once.
-	missed   map[objectKey]bool
+	missed   map[objectKey]appearance
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -74,36 +78,39 @@ type objectKey struct {
 	namespace, name string
 }
 
-// NewWatcher makes a Watcher for the cluster reached through cfg. Watches
-// are long requests that the API server ends itself (after 5 to 10
-// minutes): cfg's Timeout, meant for short requests, is not applied to
-// them, or every watch would be cut, and every cache refilled, each time it
-// runs out.
+// NewWatcher makes a Watcher for the cluster reached through cfg, with
+// clients of its own.
 func NewWatcher(cfg *rest.Config, cluster string, opts WatcherOptions) (*Watcher, error) {
-	cfg = rest.CopyConfig(cfg)
-	cfg.Timeout = 0
-	dyn, err := dynamic.NewForConfig(cfg)
+	c, err := NewClients(cfg, cluster)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
+		return nil, err
 	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", cluster, err)
-	}
+	return c.NewWatcher(opts), nil
+}
+
+// NewWatcher makes a Watcher that maps kinds through c's REST mapper.
+// Watches are long requests that the API server ends itself (after 5 to 10
+// minutes): c's request timeout, meant for short requests, is not applied
+// to them, or every watch would be cut, and every cache refilled, each time
+// it runs out.
+func (c *Clients) NewWatcher(opts WatcherOptions) *Watcher {
 	if opts.OnChange == nil {
 		opts.OnChange = func(types.NamespacedName) {}
 	}
-	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll,
+	if opts.OnStatus == nil {
+		opts.OnStatus = opts.OnChange
+	}
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(c.watch, 0, metav1.NamespaceAll,
 		func(o *metav1.ListOptions) { o.LabelSelector = flotillav1.TrackingLabel })
 	return &Watcher{
-		cluster:   cluster,
+		cluster:   c.Name,
 		factory:   factory,
-		mapper:    restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
+		mapper:    c.Mapper,
 		opts:      opts,
 		informers: map[schema.GroupVersionResource]*kindWatch{},
-		missed:    map[objectKey]bool{},
+		missed:    map[objectKey]appearance{},
 		stop:      make(chan struct{}),
-	}, nil
+	}
 }
 
 // Start makes sure the managed objects of resource gvr are watched, without
@@ -139,7 +146,7 @@ func (w *Watcher) start(gvr schema.GroupVersionResource) (*kindWatch, error) {
 }
 
 // Wait waits (bounded by ctx) until the cache of gvr, started before, is
-// filled. When it is not, app is told through OnChange once it is: its
+// filled. When it is not, app is told through OnStatus once it is: its
 // health is read again then, not only at its next interval.
 func (w *Watcher) Wait(ctx context.Context, gvr schema.GroupVersionResource, app types.NamespacedName) error {
 	w.mu.Lock()
@@ -185,7 +192,7 @@ func (w *Watcher) tellWhenSynced(kw *kindWatch) {
 	kw.waiting = nil
 	w.mu.Unlock()
 	for app := range apps {
-		w.opts.OnChange(app)
+		w.opts.OnStatus(app)
 	}
 }
 
@@ -210,9 +217,9 @@ func (w *Watcher) Get(gvr schema.GroupVersionResource, namespace, name string) (
 	key := objectKey{gvr: gvr, namespace: namespace, name: name}
 	w.mu.Lock()
 	kw, watched := w.informers[gvr]
-	if watched {
+	if _, awaited := w.missed[key]; watched && !awaited {
 		// Before the read: an object added after it is then told.
-		w.missed[key] = true
+		w.missed[key] = appearedDrift
 	}
 	w.mu.Unlock()
 	if !watched {
@@ -278,6 +285,29 @@ func (w *Watcher) Stopped() bool {
 	}
 }
 
+// Await marks an object that Flotilla has just created and a reader may
+// find absent, its watch not having shown the create yet: when it appears,
+// its owner's health is read again (OnStatus), with no sync, since its
+// appearance is that create. Call it before the Get that may miss it.
+func (w *Watcher) Await(gvr schema.GroupVersionResource, namespace, name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, watched := w.informers[gvr]; watched {
+		w.missed[objectKey{gvr: gvr, namespace: namespace, name: name}] = appearedAwaited
+	}
+}
+
+// appearance is what the appearance of an object found missing means.
+type appearance int
+
+const (
+	// appearedDrift: someone made the object; it may differ from what its
+	// owner applies.
+	appearedDrift appearance = iota
+	// appearedAwaited: the object Flotilla created has reached the cache.
+	appearedAwaited
+)
+
 // added tells the owner of an object that appeared after a reader found it
 // missing; the objects of a cache's first fill are not news.
 func (w *Watcher) added(gvr schema.GroupVersionResource, obj any, initial bool) {
@@ -287,30 +317,43 @@ func (w *Watcher) added(gvr schema.GroupVersionResource, obj any, initial bool) 
 	}
 	key := objectKey{gvr: gvr, namespace: u.GetNamespace(), name: u.GetName()}
 	w.mu.Lock()
-	missed := w.missed[key]
+	how, missed := w.missed[key]
 	delete(w.missed, key)
 	w.mu.Unlock()
 	if !missed {
 		return
 	}
 	if app, ok := ownerOf(u); ok {
+		if how == appearedAwaited {
+			w.opts.OnStatus(app)
+			return
+		}
 		w.opts.OnChange(app)
 	}
 }
 
-// changed tells the owner of an object that changed: a resync or a relist
-// that finds the same resourceVersion is not a change.
+// changed tells the owner of an object that changed or was deleted: a
+// resync or a relist that finds the same resourceVersion is not a change,
+// and a change that leaves what Flotilla applied as it was is only news of
+// health.
 func (w *Watcher) changed(oldObj, newObj any) {
 	u := asUnstructured(newObj)
 	if u == nil {
 		return
 	}
-	if old := asUnstructured(oldObj); old != nil && old.GetResourceVersion() == u.GetResourceVersion() {
+	old := asUnstructured(oldObj)
+	if old != nil && old.GetResourceVersion() == u.GetResourceVersion() {
 		return // a resync, not a change
 	}
-	if app, ok := ownerOf(u); ok {
-		w.opts.OnChange(app)
+	app, ok := ownerOf(u)
+	if !ok {
+		return
 	}
+	if old != nil && statusOnly(old, u) {
+		w.opts.OnStatus(app)
+		return
+	}
+	w.opts.OnChange(app)
 }
 
 func asUnstructured(obj any) *unstructured.Unstructured {

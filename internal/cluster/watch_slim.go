@@ -35,7 +35,8 @@ var specless = map[schema.GroupKind]bool{
 //   - any other keeps apiVersion, kind, metadata (without managedFields and
 //     kubectl's last-applied copy), spec and status: no data of a
 //     ConfigMap or Secret, no rules, webhooks or other top-level fields, no
-//     spec of a CRD.
+//     spec of a CRD. Of managedFields it keeps a digest of the fields
+//     Flotilla applied, which tells drift from a change of status.
 func (w *Watcher) slim(obj any) (any, error) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
@@ -60,12 +61,16 @@ func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	out.Object["metadata"] = slimMD
-	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" {
-		kept := make(map[string]string, len(ann))
+	applied := appliedFields(u)
+	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" {
+		kept := make(map[string]string, len(ann)+1)
 		for k, v := range ann {
-			if k != lastAppliedAnnotation {
+			if k != lastAppliedAnnotation && k != appliedAnnotation {
 				kept[k] = v
 			}
+		}
+		if applied != "" {
+			kept[appliedAnnotation] = applied
 		}
 		out.SetAnnotations(kept)
 	}

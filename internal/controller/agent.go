@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,17 +41,73 @@ func agentDestination(ctx context.Context, c client.Reader, app *flotillav1.Appl
 	return cl.Spec.Mode == flotillav1.ClusterModeAgent
 }
 
-// leaveToAgent handles an Application of an agent's cluster: nothing, but
-// a finalizer the hub put on it while its cluster was in push mode is taken
-// off when it is deleted, since the agent prunes in its own cluster.
+// leaveToAgent handles an Application of an agent's cluster: the agent
+// syncs it, but the hub lets go of what it left elsewhere. A finalizer the
+// hub put on it while its cluster was in push mode is taken off when it is
+// deleted, since the agent prunes in its own cluster; an Application that
+// came from another cluster is moved off it first (handOver).
 func (r *ApplicationReconciler) leaveToAgent(ctx context.Context, app *flotillav1.Application) (ctrl.Result, error) {
-	r.Poller.forget(types.NamespacedName{Namespace: app.Namespace, Name: app.Name})
-	if app.DeletionTimestamp.IsZero() || !controllerutil.ContainsFinalizer(app, flotillav1.Finalizer) {
+	// What the hub kept of its own syncs of it serves no more.
+	r.forget(types.NamespacedName{Namespace: app.Namespace, Name: app.Name})
+	if app.DeletionTimestamp.IsZero() {
+		return r.handOver(ctx, app)
+	}
+	if !controllerutil.ContainsFinalizer(app, flotillav1.Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	base := app.DeepCopy()
 	controllerutil.RemoveFinalizer(app, flotillav1.Finalizer)
 	return ctrl.Result{}, client.IgnoreNotFound(r.Client.Patch(ctx, app, client.MergeFrom(base)))
+}
+
+// handOver moves an Application whose status.cluster is not its agent's
+// cluster off that cluster, as a move between push clusters does: the hub
+// deletes or releases its objects in a push cluster (an agent cluster's
+// own agent prunes there), then records the move, emptying the inventory
+// and naming the new cluster. Until then the new cluster's agent syncs but
+// does not write status (package agent), and a failure shows in the
+// Application's Ready condition.
+func (r *ApplicationReconciler) handOver(ctx context.Context, app *flotillav1.Application) (ctrl.Result, error) {
+	from := app.Status.Cluster
+	if from == "" || from == destinationName(app) {
+		return ctrl.Result{}, nil
+	}
+	ctx, done, owned := r.Shard.Hold(ctx, from)
+	if !owned {
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+	}
+	defer done()
+	base := app.DeepCopy()
+	proj, err := r.projectOf(ctx, app)
+	if err == nil {
+		err = r.move(ctx, app, base, proj)
+	}
+	switch {
+	case err == nil:
+		return ctrl.Result{}, nil
+	case errors.Is(err, errStaleCopy):
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
+		Type: flotillav1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: app.Generation,
+		Reason: engine.ReasonOf(err, flotillav1.ReasonMoving), Message: truncate(err.Error(), 4096),
+	})
+	if perr := patchStatus(ctx, r.Client, app, base); perr != nil {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
+}
+
+// agentReleases says whether cluster is in agent mode: its agent deletes
+// or releases an Application's objects there once its copy goes, and the
+// hub, which cannot reach it, has nothing to do.
+func (r *ApplicationReconciler) agentReleases(ctx context.Context, namespace, cluster string) bool {
+	if cluster == "" || cluster == flotillav1.InCluster {
+		return false
+	}
+	var c flotillav1.Cluster
+	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster}, &c)
+	return err == nil && c.Spec.Mode == flotillav1.ClusterModeAgent
 }
 
 // reconcileAgent is the hub's side of a Cluster in agent mode: keep its
@@ -124,21 +181,13 @@ func (r *ClusterReconciler) writeAgentRole(ctx context.Context, c *flotillav1.Cl
 	return nil
 }
 
-// grantableSecrets are the Secrets app's source names that its Project
-// allows; none when the Project or a Secret refuses (the agent's sync then
-// reports the missing Secret).
+// grantableSecrets are the Secrets app's source names (every one of
+// ApplicationSource.SecretNames, which the agent's copy is bounded by too)
+// that its Project allows; none when the Project or a Secret refuses (the
+// agent's sync then reports the missing Secret).
 func (r *ClusterReconciler) grantableSecrets(ctx context.Context, app *flotillav1.Application) []string {
 	src := app.Spec.Source
-	var names []string
-	if src.CredentialsRef != nil {
-		names = append(names, src.CredentialsRef.Name)
-	}
-	if src.Verify != nil && src.Verify.SecretRef.Name != "" {
-		names = append(names, src.Verify.SecretRef.Name)
-	}
-	if src.Decryption != nil && src.Decryption.SecretRef.Name != "" {
-		names = append(names, src.Decryption.SecretRef.Name)
-	}
+	names := src.SecretNames()
 	if len(names) == 0 {
 		return nil
 	}

@@ -10,17 +10,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/recorder"
-	crsource "sigs.k8s.io/controller-runtime/pkg/source"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/engine"
@@ -56,58 +54,57 @@ type ApplicationReconciler struct {
 	// failed, health turned Degraded and drift, once each transition is
 	// written to status.
 	Notify notify.Sink
+	// Queue, if set, feeds the reconciler with the destination clusters'
+	// events and says which only ask for a health refresh; nil syncs at
+	// every reconcile.
+	Queue *appQueue
 }
 
 // SetupWithManager registers the reconciler. Status updates do not trigger
-// a reconcile: only spec (generation) and annotation changes do, and the
-// interval.
-func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int, drift <-chan event.GenericEvent) error {
-	return ctrl.NewControllerManagedBy(mgr).
-		For(&flotillav1.Application{}, builder.WithPredicates(
-			predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted))).
-		WatchesRawSource(crsource.Channel(drift, &handler.EnqueueRequestForObject{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
-		Complete(r)
-}
-
-// Enqueuer returns a function that queues an Application through ch,
-// waiting for room rather than dropping it (unlike DriftChannel's): a new
-// commit must reach every Application that follows it.
-func Enqueuer(ch chan<- event.GenericEvent) func(context.Context, types.NamespacedName) {
-	return func(ctx context.Context, app types.NamespacedName) {
-		obj := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: app.Name}}
-		select {
-		case ch <- event.GenericEvent{Object: obj}:
-		case <-ctx.Done():
-		}
+// a reconcile: only spec (generation) and annotation changes do, the
+// interval, and the events of r.Queue.
+func (r *ApplicationReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+	changed := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}, deletionStarted)
+	b := ctrl.NewControllerManagedBy(mgr).
+		For(&flotillav1.Application{}, builder.WithPredicates(r.Queue.markingSyncs(changed))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: workers})
+	if r.Queue != nil {
+		b = b.WatchesRawSource(r.Queue.source())
 	}
-}
-
-// DriftChannel returns a channel of drift events and the function that feeds
-// it, for engine.Options.OnChange. A full channel drops the event: the
-// Application is already queued, and the interval is the safety net.
-func DriftChannel() (chan event.GenericEvent, func(types.NamespacedName)) {
-	ch := make(chan event.GenericEvent, 1024)
-	return ch, func(app types.NamespacedName) {
-		obj := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: app.Namespace, Name: app.Name}}
-		select {
-		case ch <- event.GenericEvent{Object: obj}:
-		default:
-		}
+	if r.Notify != nil {
+		b = b.Watches(&flotillav1.Application{}, r.agentReports())
 	}
+	return b.Complete(r)
 }
 
-// clusterBusyRetry is how soon a sync that found its cluster busy tries again.
+// clusterBusyRetry is how soon a sync that found its cluster busy tries
+// again when nothing queues it once a slot is free (a reconciler without
+// the queue the engine wakes).
 const clusterBusyRetry = 500 * time.Millisecond
+
+// busyLine bounds how long an Application in the engine's line for a busy
+// cluster waits for its wake-up before it looks again by itself.
+const busyLine = 15 * time.Second
+
+// busy is when a sync that found its cluster busy comes back by itself:
+// the engine queues it as soon as a slot is free, so this only bounds a
+// wake-up it could miss; a reconciler without the queue the engine wakes
+// retries soon.
+func (r *ApplicationReconciler) busy() ctrl.Result {
+	if r.Queue == nil {
+		return ctrl.Result{RequeueAfter: clusterBusyRetry}
+	}
+	return ctrl.Result{RequeueAfter: busyLine}
+}
 
 // plan is what this reconcile will do.
 type plan struct {
-	apply    bool
-	prune    bool
-	revision string
-	// applyNewRevision applies when the resolved commit is not lastApplied.
-	applyNewRevision bool
-	lastApplied      string
+	// write is the one decision of whether the sync writes; lastApplied
+	// is the revision the last sync applied, for engine.WriteNewRevision.
+	write       engine.WriteMode
+	lastApplied string
+	prune       bool
+	revision    string
 	// pin is the rollback in force, if any.
 	pin *flotillav1.Pin
 	// syncToken, refreshToken and pruneToken are the request annotations
@@ -122,15 +119,14 @@ type plan struct {
 	commit source.CommitInfo
 }
 
-// Reconcile is the recipe: load → deletion (finalize) → decide → move off
-// a previous cluster → sync → one status patch → requeue.
-//
-//nolint:gocyclo // a recipe read top to bottom; its steps move out with the per-destination owner
+// Reconcile is the recipe: load → an agent's, another replica's or a
+// deleted Application is handled elsewhere → health news only refreshes
+// health → decide → sync → report → requeue.
 func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	app := &flotillav1.Application{}
 	if err := r.Client.Get(ctx, req.NamespacedName, app); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.Poller.forget(req.NamespacedName)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -142,6 +138,10 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	}
 	defer done()
+	if r.Queue.behind(app) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	refresh := r.Queue.take(req.NamespacedName)
 	if !app.DeletionTimestamp.IsZero() {
 		return r.finalize(ctx, app)
 	}
@@ -151,93 +151,151 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	p := decide(app)
+	if refresh && refreshable(app) {
+		// Only the status of its objects changed: their health is read
+		// again, with no sync.
+		if res, done, err := r.refreshHealth(ctx, app); done {
+			return res, err
+		}
+	}
+	// Until this sync asks to come back, any reconcile syncs.
+	r.Queue.synced(req.NamespacedName, 0)
+	s := &syncRun{plan: decide(app), app: app, started: time.Now()}
 	// base is the Application as the hub holds it, as far as this
 	// reconcile knows: every status write of it moves base on.
-	base := app.DeepCopy()
-	before := app.Status.DeepCopy()
-	started := time.Now()
+	s.base, s.before = app.DeepCopy(), app.Status.DeepCopy()
+	s.res, s.err = r.sync(ctx, s)
+	if after, unreported := r.unreported(ctx, s.err); unreported {
+		return after, nil
+	}
+	return r.report(ctx, s)
+}
 
-	var res *engine.Result
+// syncRun is one sync of an Application, from its decision to its report.
+type syncRun struct {
+	plan
+	app *flotillav1.Application
+	// base is the Application as the last status write of this reconcile
+	// left it; before is its status as the reconcile found it.
+	base    *flotillav1.Application
+	before  *flotillav1.ApplicationStatus
+	started time.Time
+	res     *engine.Result
+	err     error
+}
+
+// forget drops what the reconciler keeps of a deleted Application.
+func (r *ApplicationReconciler) forget(key types.NamespacedName) {
+	r.Poller.forget(key)
+	r.Queue.forget(key)
+	r.Engine.Forget(key)
+}
+
+// sync reads what the sync needs (a rollback's pin, the Applications it
+// depends on, its Project and the Secrets its source names), moves it off
+// a previous cluster, and has the engine sync it. The first failure ends it.
+func (r *ApplicationReconciler) sync(ctx context.Context, s *syncRun) (*engine.Result, error) {
+	app := s.app
 	pinned, err := pin(app)
+	if err != nil {
+		return nil, err
+	}
 	if pinned != nil {
 		// A rollback: sync the pinned revision, and keep to it.
-		p.pin, p.revision, p.applyNewRevision = pinned, pinned.Revision, true
+		s.pin, s.revision, s.write = pinned, pinned.Revision, max(s.write, engine.WriteNewRevision)
 	}
-	if err == nil {
-		err = r.dependenciesReady(ctx, app)
+	if err := r.dependenciesReady(ctx, app); err != nil {
+		return nil, err
 	}
-	var proj *flotillav1.Project
-	if err == nil {
-		proj, err = r.projectOf(ctx, app)
+	proj, err := r.projectOf(ctx, app)
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		err = r.move(ctx, app, base, proj)
+	if err := r.move(ctx, app, s.base, proj); err != nil {
+		return nil, err
 	}
-	var policy *project.Policy
-	if err == nil {
-		policy, err = engine.CompileProject(proj, r.Projects)
+	policy, err := engine.CompileProject(proj, r.Projects)
+	if err != nil {
+		return nil, err
 	}
-	var secrets engine.SourceSecrets
-	if err == nil {
-		acc := engine.SecretAccess{Reader: r.Reader, Clusters: r.Client, Policy: policy, Namespace: app.Namespace}
-		secrets, err = acc.SourceSecrets(ctx, app.Spec.Source)
+	acc := engine.SecretAccess{Reader: r.Reader, Clusters: r.Client, Policy: policy, Namespace: app.Namespace}
+	secrets, err := acc.SourceSecrets(ctx, app.Spec.Source)
+	if err != nil {
+		return nil, err
 	}
-	if err == nil {
-		res, err = r.Engine.Sync(ctx, engine.Request{
-			App:              app,
-			Project:          proj,
-			Credentials:      secrets.Credentials,
-			Verify:           secrets.Verify,
-			Decryption:       secrets.Decryption,
-			Revision:         p.revision,
-			Fresh:            p.syncToken != "" || p.refreshToken != "",
-			Apply:            p.apply,
-			ApplyNewRevision: p.applyNewRevision,
-			LastApplied:      p.lastApplied,
-			Prune:            p.prune,
-			PruneConfirmed:   p.pruneToken != "",
-			Previous:         inventory.FromResourceStatus(app.Status.Resources),
-			BeforeWrite:      r.recordInventory(app, base),
-			Progress:         r.recordProgress(app, base),
-			RerunHooks:       retriesPhasedSync(app, p.syncToken != ""),
-			Unretried:        unretriedFailure(app, p.syncToken != ""),
-		})
+	res, err := r.Engine.Sync(ctx, engine.Request{
+		App:              app,
+		Project:          proj,
+		Credentials:      secrets.Credentials,
+		ChartCredentials: secrets.Charts,
+		Verify:           secrets.Verify,
+		Decryption:       secrets.Decryption,
+		Revision:         s.revision,
+		Fresh:            s.syncToken != "" || s.refreshToken != "",
+		Write:            s.write,
+		LastApplied:      s.lastApplied,
+		Prune:            s.prune,
+		PruneConfirmed:   s.pruneToken != "",
+		Previous:         inventory.FromResourceStatus(app.Status.Resources),
+		BeforeWrite:      r.recordInventory(app, s.base),
+		Progress:         r.recordProgress(app, s.base),
+		RerunHooks:       retriesPhasedSync(app, s.syncToken != ""),
+		Unretried:        unretriedFailure(app, s.syncToken != ""),
+	})
+	if err != nil || res == nil {
+		return res, err
 	}
-	if err == nil && res != nil {
-		asked := p.revision
-		if asked == "" {
-			asked = app.Spec.Source.TargetRevision
-		}
-		r.Poller.follow(app, secrets.Credentials, asked, res.Revision)
+	asked := s.revision
+	if asked == "" {
+		asked = app.Spec.Source.TargetRevision
 	}
-	if err == nil && res != nil && res.Applied {
-		p.commit = r.commitOf(ctx, app, secrets.Credentials, res.Revision)
+	r.Poller.follow(app, secrets.Credentials, asked, res.Revision)
+	if res.Applied {
+		s.commit = r.commitOf(ctx, app, secrets.Credentials, res.Revision)
 	}
-	if ctx.Err() != nil {
+	return res, nil
+}
+
+// unreported says whether a sync ended in a way nobody reports: it wrote
+// nothing, and the reconcile that comes back, when given, does.
+func (r *ApplicationReconciler) unreported(ctx context.Context, err error) (ctrl.Result, bool) {
+	switch {
+	case ctx.Err() != nil:
 		// The cluster moved to another replica, or the controller is
-		// stopping: whoever syncs next reports; this one writes nothing.
-		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
+		// stopping: whoever syncs next reports.
+		return ctrl.Result{RequeueAfter: r.Shard.Period()}, true
+	case errors.Is(err, engine.ErrClusterBusy):
+		// The cluster runs as many syncs as it may; this one waits its
+		// turn in the engine's line, without holding a worker, and is
+		// queued again when a slot of the cluster is free.
+		return r.busy(), true
+	case errors.Is(err, errStaleCopy):
+		// Found before any write: the next reconcile reads the newer copy.
+		return ctrl.Result{RequeueAfter: staleRetry}, true
 	}
-	if errors.Is(err, engine.ErrClusterBusy) {
-		// The cluster runs as many syncs as it may; this one waits its turn
-		// without holding a worker, and writes nothing.
-		return ctrl.Result{RequeueAfter: clusterBusyRetry}, nil
+	return ctrl.Result{}, false
+}
+
+// report counts, logs and tells the sync, and writes status once, unless a
+// resync found nothing new; then it asks to come back after the interval
+// or the retry backoff.
+func (r *ApplicationReconciler) report(ctx context.Context, s *syncRun) (ctrl.Result, error) {
+	app, res, err := s.app, s.res, s.err
+	counted := res
+	if counted == nil && err != nil {
+		// A failure before the engine (a missing Project, a refused
+		// Secret) is a failed sync too.
+		counted = &engine.Result{Cluster: destinationName(app), Duration: time.Since(s.started)}
 	}
-	if errors.Is(err, errStaleCopy) {
-		// Found before any write: nothing was applied, nothing is
-		// reported; the next reconcile reads the newer copy.
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
-	}
-	r.Metrics.Observe(res, err)
+	r.Metrics.Observe(counted, err)
 	r.log(app, res, err)
-	r.event(app, p, res, err)
-	setStatus(app, p, res, err, started)
-	if equality.Semantic.DeepEqual(base.Status, app.Status) {
+	r.event(app, res, err)
+	setStatus(app, s.plan, res, err, s.started)
+	if equality.Semantic.DeepEqual(s.base.Status, app.Status) {
 		// A resync that found nothing new writes nothing, not even status.
-		return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
+		return r.requeue(app, err), nil
 	}
-	if perr := writeStatus(ctx, r.Client, app, base); perr != nil {
+	if perr := writeStatus(ctx, r.Client, app, s.base); perr != nil {
 		switch {
 		case apierrors.IsNotFound(perr):
 			return ctrl.Result{}, nil
@@ -249,8 +307,9 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 		}
 		return ctrl.Result{}, perr
 	}
-	emit(ctx, r.Notify, applicationEvents(before, app, p, res, err))
-	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
+	r.Queue.wrote(app)
+	emit(ctx, r.Notify, applicationEvents(s.before, app, s.plan, res, err))
+	return r.requeue(app, err), nil
 }
 
 // decide reads the sync policy and the request annotations. Automated sync
@@ -261,14 +320,16 @@ func decide(app *flotillav1.Application) plan {
 	auto := app.Spec.SyncPolicy.Automated
 	if auto != nil {
 		p.prune = auto.Prune
-		p.apply = auto.SelfHeal || app.Generation != app.Status.ObservedGeneration || len(app.Status.History) == 0
-		p.applyNewRevision = true
+		p.write = engine.WriteNewRevision
+		if auto.SelfHeal || app.Generation != app.Status.ObservedGeneration || len(app.Status.History) == 0 {
+			p.write = engine.WriteAlways
+		}
 		if n := len(app.Status.History); n > 0 {
 			p.lastApplied = app.Status.History[n-1].Revision
 		}
 	}
 	if tok := app.Annotations[flotillav1.SyncAnnotation]; tok != "" && tok != app.Status.LastHandledSync {
-		p.apply, p.syncToken = true, tok
+		p.write, p.syncToken = engine.WriteAlways, tok
 		p.prune = auto != nil && auto.Prune
 		if v, ok := app.Annotations[flotillav1.SyncPruneAnnotation]; ok {
 			p.prune = v == "true"
@@ -332,6 +393,25 @@ func patchStatus(ctx context.Context, c client.Client, obj, base client.Object) 
 	return c.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
 }
 
+// requeue comes back to app after its interval or retry backoff, and
+// until then has health news only refresh its health.
+func (r *ApplicationReconciler) requeue(app *flotillav1.Application, err error) ctrl.Result {
+	d := requeueAfter(app, err)
+	r.Queue.synced(client.ObjectKeyFromObject(app), d)
+	if err == nil || engine.IsStalled(err) {
+		return resyncAfter(d)
+	}
+	return ctrl.Result{RequeueAfter: d}
+}
+
+// resyncAfter comes back after d for a resync on the interval, behind
+// everything queued for another reason: a new Application's first sync, a
+// new commit, drift, a retry. With a thousand Applications, resyncs of those
+// synced early would otherwise hold back the first syncs of the rest.
+func resyncAfter(d time.Duration) ctrl.Result {
+	return ctrl.Result{RequeueAfter: d, Priority: ptr.To(handler.LowPriority)}
+}
+
 // requeueAfter is the interval after a success or a stall, the retry backoff
 // after a failure.
 func requeueAfter(app *flotillav1.Application, err error) time.Duration {
@@ -371,12 +451,12 @@ func (r *ApplicationReconciler) log(app *flotillav1.Application, res *engine.Res
 	}
 }
 
-func (r *ApplicationReconciler) event(app *flotillav1.Application, p plan, res *engine.Result, err error) {
+func (r *ApplicationReconciler) event(app *flotillav1.Application, res *engine.Result, err error) {
 	if err != nil {
 		r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, engine.ReasonOf(err, "Failed"), "Sync", "%s", limitNote(err.Error()))
 		return
 	}
-	if p.apply && res != nil && res.Changes != nil && res.Changes.HasChanges() {
+	if res != nil && res.Applied && res.Changes != nil && res.Changes.HasChanges() {
 		r.Recorder.Eventf(app, nil, corev1.EventTypeNormal, flotillav1.ReasonSucceeded, "Sync", "%s", syncedNote(res))
 		if len(res.Warnings) > 0 {
 			r.Recorder.Eventf(app, nil, corev1.EventTypeWarning, flotillav1.ReasonRenderWarning, "Render", "%s", warningsNote(res))

@@ -75,7 +75,7 @@ func (r *ApplicationReconciler) finalize(ctx context.Context, app *flotillav1.Ap
 	case ctx.Err() != nil:
 		return ctrl.Result{RequeueAfter: r.Shard.Period()}, nil
 	case errors.Is(err, engine.ErrClusterBusy):
-		return ctrl.Result{RequeueAfter: clusterBusyRetry}, nil
+		return r.busy(), nil
 	}
 	if err == nil && (out.Remaining.Len() == 0 || time.Since(app.DeletionTimestamp.Time) > deletionWait) {
 		r.releaseEvent(app, policy, out, flotillav1.ReasonDeleting, "Delete")
@@ -116,8 +116,9 @@ type releaseOutcome struct {
 }
 
 // release lets go of the inventory in cluster, per policy. Nothing is
-// touched when the abandon annotation is set, or when the cluster is no
-// longer registered in the hub (there is nothing left to reach it with).
+// touched when the abandon annotation is set, when the cluster is in agent
+// mode (its agent lets go), or when the cluster is no longer registered in
+// the hub (there is nothing left to reach it with).
 func (r *ApplicationReconciler) release(ctx context.Context, app *flotillav1.Application, proj *flotillav1.Project, cluster string, policy flotillav1.DeletionPolicy) (*releaseOutcome, error) {
 	inv := inventory.FromResourceStatus(app.Status.Resources)
 	out := &releaseOutcome{ReleaseResult: &engine.ReleaseResult{Cluster: cluster, Remaining: inventory.Set{}}}
@@ -127,6 +128,9 @@ func (r *ApplicationReconciler) release(ctx context.Context, app *flotillav1.App
 	if app.Annotations[flotillav1.AbandonDeletionAnnotation] == "true" {
 		out.untouched = fmt.Sprintf("abandoned by annotation %s: %d objects left as they are in cluster %s",
 			flotillav1.AbandonDeletionAnnotation, inv.Len(), cluster)
+		return out, nil
+	}
+	if r.agentReleases(ctx, app.Namespace, cluster) {
 		return out, nil
 	}
 	if r.clusterGone(ctx, app.Namespace, cluster) {

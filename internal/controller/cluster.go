@@ -92,20 +92,17 @@ type ClusterClients interface {
 	Release(namespace, name, generation string)
 }
 
-// NewClusterReconciler makes a ClusterReconciler for the manager, with a
-// Registry of its own that reads Secrets uncached and follows
-// opts.AllowExecCredentials.
-func NewClusterReconciler(mgr ctrl.Manager, opts Options) *ClusterReconciler {
-	clOpts := cluster.DefaultOptions()
-	clOpts.AllowExec = opts.AllowExecCredentials
-	clOpts.Self = opts.Self
+// NewClusterReconciler makes a ClusterReconciler for the manager that
+// reaches clusters through registry, the one the engine syncs through: a
+// Cluster's configuration is built once, for both.
+func NewClusterReconciler(mgr ctrl.Manager, opts Options, registry *cluster.Registry) *ClusterReconciler {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	return &ClusterReconciler{
 		Client:   mgr.GetClient(),
-		Registry: cluster.NewRegistry(mgr.GetAPIReader(), mgr.GetConfig(), clOpts),
+		Registry: registry,
 		Log:      log,
 		Timeout:  clusterVersionTimeout,
 		Reader:   mgr.GetAPIReader(),

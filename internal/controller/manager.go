@@ -20,7 +20,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -44,6 +43,9 @@ type Options struct {
 	MetricsAddr string
 	// HealthAddr serves /healthz and /readyz; "0" turns it off.
 	HealthAddr string
+	// PprofAddr serves Go's profiles under /debug/pprof/; "" or "0" (the
+	// default) turns it off.
+	PprofAddr string
 	// AllowLocalRepos permits file:// repository URLs and repositories on
 	// loopback addresses (for development).
 	AllowLocalRepos bool
@@ -55,6 +57,9 @@ type Options struct {
 	CacheDir string
 	// Workers is how many Applications sync at once.
 	Workers int
+	// SyncsPerCluster is how many of them may sync against one cluster at
+	// once; zero means engine.DefaultSyncsPerCluster.
+	SyncsPerCluster int
 	// PollInterval is how often each git repository and revision that
 	// Applications follow is listed for a new commit; zero or less turns
 	// polling off (the Applications' own intervals remain).
@@ -93,14 +98,14 @@ type Options struct {
 }
 
 // DefaultOptions watches flotilla-system, serves metrics on :8080 and
-// health on :8081, and syncs 16 Applications at once (a sync mostly waits
-// on API servers and git; each cluster takes at most 8 of them).
+// health on :8081, and syncs 32 Applications at once (a sync mostly waits
+// on API servers and git; each cluster takes at most 16 of them).
 func DefaultOptions() Options {
 	return Options{
 		Namespace:   flotillav1.DefaultNamespace,
 		MetricsAddr: ":8080",
 		HealthAddr:  ":8081",
-		Workers:     16,
+		Workers:     32,
 
 		ResolveShare: 5 * time.Second,
 		PollInterval: DefaultPollInterval,
@@ -147,14 +152,15 @@ func Run(ctx context.Context, opts Options) error {
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
+		PprofBindAddress:       pprofAddr(opts.PprofAddr),
 		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{}}},
 	})
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
 	}
-	drift, onChange := DriftChannel()
-	eng, sources, err := newEngine(mgr, metrics, onChange, opts)
+	queue := newAppQueue()
+	eng, sources, err := newEngine(mgr, metrics, queue, opts)
 	if err != nil {
 		return err
 	}
@@ -169,13 +175,13 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	var member *shard.Member
 	if opts.Shards {
-		if member, err = newShardMember(mgr, opts, capiKind, onChange); err != nil {
+		if member, err = newShardMember(mgr, opts, capiKind, queue.Drift); err != nil {
 			return err
 		}
 	}
 	var poller *revisionPoller
 	if opts.PollInterval > 0 {
-		poller = newRevisionPoller(sources, opts.PollInterval, Enqueuer(drift), opts.Logger)
+		poller = newRevisionPoller(sources, opts.PollInterval, queue.Drift, opts.Logger)
 		if err := mgr.Add(poller); err != nil {
 			return err
 		}
@@ -184,7 +190,7 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, drift, member, capiKind, poller, notifier}); err != nil {
+	if err := setupReconcilers(mgr, opts, reconcilerParts{eng, sources, metrics, queue, member, capiKind, poller, notifier}); err != nil {
 		return err
 	}
 	if opts.HealthAddr != "0" {
@@ -210,7 +216,7 @@ type reconcilerParts struct {
 	engine  *engine.Engine
 	sources *source.Client
 	metrics *engine.Metrics
-	drift   <-chan event.GenericEvent
+	queue   *appQueue
 	member  *shard.Member
 	// capi is Cluster API's Cluster when --capi is on, else nil.
 	capi   *schema.GroupVersionKind
@@ -232,11 +238,12 @@ func setupReconcilers(mgr ctrl.Manager, opts Options, parts reconcilerParts) err
 		Poller:   parts.poller,
 		Commits:  parts.sources,
 		Notify:   parts.notify,
+		Queue:    parts.queue,
 	}
-	if err := r.SetupWithManager(mgr, opts.Workers, parts.drift); err != nil {
+	if err := r.SetupWithManager(mgr, opts.Workers); err != nil {
 		return err
 	}
-	clusters := NewClusterReconciler(mgr, opts)
+	clusters := NewClusterReconciler(mgr, opts, parts.engine.Clusters())
 	clusters.Shard = parts.member
 	clusters.Clients = parts.engine
 	clusters.Notify = parts.notify
@@ -308,7 +315,7 @@ func knownApplication(c client.Reader, namespace string) func(types.NamespacedNa
 	}
 }
 
-func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.NamespacedName), opts Options) (*engine.Engine, *source.Client, error) {
+func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, queue *appQueue, opts Options) (*engine.Engine, *source.Client, error) {
 	srcOpts := source.DefaultOptions()
 	srcOpts.AllowLocal = opts.AllowLocalRepos
 	srcOpts.AllowLoopback = opts.AllowLocalRepos
@@ -333,10 +340,13 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, onChange func(types.Na
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger = opts.Logger
 	engOpts.Metrics = metrics
-	engOpts.OnChange = onChange
+	engOpts.OnChange = queue.Drift
+	engOpts.OnStatus = queue.Health
+	engOpts.OnSlotFree = queue.Drift
 	engOpts.KnownApplication = knownApplication(mgr.GetClient(), opts.Namespace)
 	engOpts.Project = projectOptions(opts)
 	engOpts.SyncTimeout = opts.SyncTimeout
+	engOpts.SyncsPerCluster = opts.SyncsPerCluster
 	renderer := render.New(render.DefaultOptions())
 	registerCacheMetrics(crmetrics.Registry, sources, renderer)
 	return engine.New(sources, renderer, registry, engOpts), sources, nil
@@ -354,4 +364,13 @@ func hubConfig(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = -1, 0
 	return cfg
+}
+
+// pprofAddr is the manager's address for the profiles: "0" turns them off,
+// as it does the other addresses.
+func pprofAddr(addr string) string {
+	if addr == "0" {
+		return ""
+	}
+	return addr
 }

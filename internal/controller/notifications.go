@@ -19,19 +19,26 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/notify"
 )
 
+// eventOf is the part every event of app shares: who it is, where it
+// deploys, and the revision its status shows.
+func eventOf(app *flotillav1.Application) notify.Event {
+	ev := notify.Event{
+		Namespace: app.Namespace, Project: app.Spec.Project, Fleet: app.Labels[flotillav1.FleetLabel],
+		Application: app.Name, Cluster: destinationName(app), Revision: app.Status.Sync.Revision, RepoURL: app.Spec.Source.RepoURL,
+	}
+	if ev.Project == "" {
+		ev.Project = flotillav1.DefaultProject
+	}
+	return ev
+}
+
 // applicationEvents are the notification events of one reconcile of app:
 // the transitions from the status it found (before) to the one it wrote.
 // A retry that fails as the last one did, a Degraded Application that stays
 // Degraded, a drift already reported: none is news, none is emitted.
 func applicationEvents(before *flotillav1.ApplicationStatus, app *flotillav1.Application, p plan, res *engine.Result, err error) []notify.Event {
 	st := &app.Status
-	base := notify.Event{
-		Namespace: app.Namespace, Project: app.Spec.Project, Fleet: app.Labels[flotillav1.FleetLabel],
-		Application: app.Name, Cluster: destinationName(app), Revision: st.Sync.Revision, RepoURL: app.Spec.Source.RepoURL,
-	}
-	if base.Project == "" {
-		base.Project = flotillav1.DefaultProject
-	}
+	base := eventOf(app)
 	if res != nil && res.Revision != "" {
 		base.Revision = res.Revision
 	}

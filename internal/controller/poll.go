@@ -28,7 +28,7 @@ const DefaultPollInterval = time.Minute
 type revisionPoller struct {
 	sources  *source.Client
 	interval time.Duration
-	enqueue  func(context.Context, types.NamespacedName)
+	enqueue  func(types.NamespacedName)
 	log      *slog.Logger
 
 	mu      sync.Mutex
@@ -44,7 +44,7 @@ type followed struct {
 	apps   map[types.NamespacedName]bool
 }
 
-func newRevisionPoller(sources *source.Client, interval time.Duration, enqueue func(context.Context, types.NamespacedName), log *slog.Logger) *revisionPoller {
+func newRevisionPoller(sources *source.Client, interval time.Duration, enqueue func(types.NamespacedName), log *slog.Logger) *revisionPoller {
 	return &revisionPoller{
 		sources: sources, interval: interval, enqueue: enqueue, log: log,
 		byApp: map[types.NamespacedName]string{}, entries: map[string]*followed{},
@@ -146,7 +146,7 @@ func (p *revisionPoller) poll(ctx context.Context) {
 			continue
 		}
 		for _, app := range p.changed(id, commit) {
-			p.enqueue(ctx, app)
+			p.enqueue(app)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func setStatus(app *flotillav1.Application, p plan, res *engine.Result, err erro
 func setOperation(app *flotillav1.Application, p plan, res *engine.Result, err error, started time.Time) {
 	prev := p.lastOp
 	wrote := res != nil && res.Changes != nil && res.Changes.HasChanges()
-	tried := p.apply || res != nil && res.Applied || err != nil && p.applyNewRevision
+	tried := p.write == engine.WriteAlways || res != nil && res.Applied || err != nil && p.write == engine.WriteNewRevision
 	if !tried || (err == nil && !wrote && p.syncToken == "" && prev != nil && prev.Phase == flotillav1.OperationSucceeded) {
 		return
 	}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -42,7 +43,7 @@ func (e *Engine) fetchDependencies(ctx context.Context, s *syncState, path strin
 	for _, d := range deps {
 		a, err := e.sources.FetchChart(ctx, source.ChartRequest{
 			RepoURL: d.Repository, Chart: d.Name, Version: d.Version,
-			Credentials: dependencyCredentials(s.app.Spec.Source.RepoURL, d.Repository, s.req.Credentials),
+			Credentials: dependencyCredentials(s.app.Spec.Source.RepoURL, d.Repository, s.req),
 		})
 		if err != nil {
 			return nil, sourceError(fmt.Errorf("revision %s: Helm dependency %s: %w", ShortSHA(s.result.Revision), d.Name, err))
@@ -54,20 +55,54 @@ func (e *Engine) fetchDependencies(ctx context.Context, s *syncState, path strin
 }
 
 // dependencyCredentials are the credentials a dependency's repository gets:
-// the Application's own (its credentialsRef, which the Project allowed)
-// when the dependency is served by the same scheme, host and port as the
-// Application's source, and none otherwise, so that a chart can never send
-// them to a host of its choosing.
-func dependencyCredentials(sourceURL, depURL string, creds *source.Credentials) *source.Credentials {
-	if creds == nil {
+// those of the chartCredentials entry whose URL is the longest prefix of
+// depURL; without one, the Application's own (its credentialsRef) when the
+// dependency is served by the same scheme, host and port as the
+// Application's source; none otherwise. The Project allowed every Secret
+// they come from, and a chart can never send them to a host of its
+// choosing: an entry names its host, and credentialsRef is the source's.
+func dependencyCredentials(sourceURL, depURL string, req Request) *source.Credentials {
+	var best *ChartCredentials
+	for i, c := range req.ChartCredentials {
+		if underPrefix(c.URL, depURL) && (best == nil || len(c.URL) > len(best.URL)) {
+			best = &req.ChartCredentials[i]
+		}
+	}
+	if best != nil {
+		return best.Credentials
+	}
+	if req.Credentials == nil || !repourl.SameOrigin(sourceURL, depURL) {
 		return nil
 	}
-	a, b := repourl.Split(sourceURL), repourl.Split(depURL)
-	if a.Form != repourl.Scheme || b.Form != repourl.Scheme || !strings.EqualFold(a.Scheme, b.Scheme) {
-		return nil
+	return req.Credentials
+}
+
+// underPrefix says whether url is prefix or lies under it: the same scheme
+// and host, and a clean path equal to prefix's or continuing it after a
+// '/'. https://charts.example.com/team-a covers .../team-a/stable, never
+// .../team-ab, https://charts.example.com.evil.test, or a path a server
+// would resolve elsewhere (.../team-a/../team-b, an encoded dot or slash).
+func underPrefix(prefix, url string) bool {
+	if !repourl.SameOrigin(prefix, url) {
+		return false
 	}
-	if !strings.EqualFold(repourl.WithoutDefaultPort(strings.ToLower(a.Scheme), a.Host), repourl.WithoutDefaultPort(strings.ToLower(b.Scheme), b.Host)) {
-		return nil
+	p, u := strings.TrimSuffix(repourl.Split(prefix).Path, "/"), repourl.Split(url).Path
+	if !cleanPath(u) {
+		return false
 	}
-	return creds
+	return u == p || strings.HasPrefix(u, p+"/")
+}
+
+// cleanPath says whether a URL's path is one no server reads as another:
+// no dot segments, no empty segment, no backslash, no encoded dot, slash
+// or backslash, no query or fragment.
+func cleanPath(p string) bool {
+	lower := strings.ToLower(p)
+	for _, bad := range []string{`\`, "?", "#", "%2e", "%2f", "%5c"} {
+		if strings.Contains(lower, bad) {
+			return false
+		}
+	}
+	trimmed := strings.TrimSuffix(p, "/")
+	return trimmed == "" || path.Clean(trimmed) == trimmed
 }

@@ -202,13 +202,86 @@ func TestDependencyCredentials(t *testing.T) {
 		{"https://git.example.com/app.git", "https://git.example.com@evil.example.com/charts", false},
 	}
 	for _, tc := range cases {
-		got := dependencyCredentials(tc.source, tc.dep, creds) != nil
+		got := dependencyCredentials(tc.source, tc.dep, Request{Credentials: creds}) != nil
 		if got != tc.want {
 			t.Errorf("source %s, dependency %s: credentials given %v, want %v", tc.source, tc.dep, got, tc.want)
 		}
 	}
-	if dependencyCredentials("https://a/x", "https://a/y", nil) != nil {
+	if dependencyCredentials("https://a/x", "https://a/y", Request{}) != nil {
 		t.Error("no credentials became some")
+	}
+}
+
+// TestChartCredentials: an entry of chartCredentials covers the
+// repositories under its URL, on a '/' boundary of the same scheme and
+// host; the longest entry wins over a shorter one and over credentialsRef.
+func TestChartCredentials(t *testing.T) {
+	own := &source.Credentials{Username: "own"}
+	team := &source.Credentials{Username: "team"}
+	stable := &source.Credentials{Username: "stable"}
+	req := Request{Credentials: own, ChartCredentials: []ChartCredentials{
+		{URL: "https://charts.example.com/team", Credentials: team},
+		{URL: "https://charts.example.com/team/stable/", Credentials: stable},
+	}}
+	cases := []struct{ dep, want string }{
+		{"https://charts.example.com/team", "team"},
+		{"https://charts.example.com/team/", "team"},
+		{"https://CHARTS.example.com:443/team/beta", "team"},
+		{"https://charts.example.com/team/stable", "stable"},
+		{"https://charts.example.com/team/stable/x", "stable"},
+		{"https://charts.example.com/teams", ""},
+		{"https://charts.example.com/", ""},
+		{"http://charts.example.com/team", ""},
+		{"https://charts.example.com.evil.test/team", ""},
+		{"https://charts.example.com@evil.test/team", ""},
+		{"https://charts.example.com/team/../admin", ""},
+		{"https://charts.example.com/team/./x", ""},
+		{"https://charts.example.com/team/%2e%2e/admin", ""},
+		{"https://charts.example.com/team/%2E%2E%2Fadmin", ""},
+		{"https://charts.example.com/team/..%5cadmin", ""},
+		{"https://charts.example.com/team/x\\..\\..\\admin", ""},
+		{"https://charts.example.com/team//x", ""},
+		{"https://charts.example.com/team/stable/..", ""},
+		{"https://git.example.com/charts", "own"},
+	}
+	for _, tc := range cases {
+		got := ""
+		if c := dependencyCredentials("https://git.example.com/org/app.git", tc.dep, req); c != nil {
+			got = c.Username
+		}
+		if got != tc.want {
+			t.Errorf("dependency %s: credentials %q, want %q", tc.dep, got, tc.want)
+		}
+	}
+}
+
+// TestHelmDependencyWithChartCredentials: a dependency on another host
+// than the source, behind basic authentication, is refused when its
+// chartCredentials entry trusts its CA but holds no password (the source's
+// own are never sent there), and renders with the entry that holds them.
+func TestHelmDependencyWithChartCredentials(t *testing.T) {
+	repo := helmserver.New(t, helmserver.Options{Username: "charts", Password: "s3cret"})
+	repo.AddChart(t, "cache", "1.2.0", cacheChart("1.2.0"))
+	own := &source.Credentials{Username: "git", Password: "git-token", CACert: repo.CACert()}
+	e := depEngine(t)
+	const sourceURL = "https://git.example.com/org/app.git"
+
+	s := depState(t, depChart(repo.URL(), "1.2.0", ""), sourceURL, own, "", repo.URL())
+	s.req.ChartCredentials = []ChartCredentials{{URL: repo.URL(), Credentials: &source.Credentials{CACert: repo.CACert()}}}
+	err := e.render(context.Background(), s)
+	if err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("without a password for the chart repository: %v, want 401", err)
+	}
+	t.Log(err)
+
+	s = depState(t, depChart(repo.URL(), "1.2.0", ""), sourceURL, own, "", repo.URL())
+	s.req.ChartCredentials = []ChartCredentials{{URL: repo.URL(), Credentials: &source.Credentials{
+		Username: "charts", Password: "s3cret", CACert: repo.CACert()}}}
+	if err := e.render(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if got := objectNames(s); got != "cache1.2.0,app" {
+		t.Errorf("objects %s, want cache 1.2.0 then app", got)
 	}
 }
 

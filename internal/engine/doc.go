@@ -15,4 +15,7 @@
 //     step that failed.
 //   - Fetches and renders are shared: one fetch per (repository, commit) and
 //     one render per (commit, path, render inputs), whichever Applications ask.
+//   - Observe, the health refresh, writes nothing, fetches and renders
+//     nothing: it reads the objects of the last finished sync from the
+//     watch caches.
 package engine

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -30,11 +29,22 @@ type Options struct {
 	// Metrics, if set, counts syncs, writes and API requests per cluster.
 	Metrics *Metrics
 	// OnChange, if set, is called with the owning Application of every
-	// managed object that changes or disappears in a cluster: drift.
+	// managed object that may have drifted: changed in what Flotilla
+	// applied, deleted, or appeared after it was found missing.
 	OnChange func(app types.NamespacedName)
+	// OnStatus, if set, is called with the owning Application of every
+	// managed object whose change is news of health only (its status
+	// moved): Observe reads it. Nil means OnChange.
+	OnStatus func(app types.NamespacedName)
+	// OnSlotFree, if set, is called with the next Application that found
+	// its cluster busy (Sync returned ErrClusterBusy) when a sync of that
+	// cluster ends, in the order they found it busy: the caller queues it
+	// again then, rather than retrying on a timer.
+	OnSlotFree func(app types.NamespacedName)
 	// SyncsPerCluster bounds how many syncs run against one cluster at once,
 	// so that a slow cluster holds at most that many of the controller's
-	// workers and never stalls the others. Zero means 8.
+	// workers and never stalls the others. Zero means
+	// DefaultSyncsPerCluster.
 	SyncsPerCluster int
 	// RequestTimeout bounds every request to a destination cluster but
 	// watches, which the API server ends itself. Zero means 30s.
@@ -72,20 +82,26 @@ type Engine struct {
 
 	mu       sync.Mutex
 	managers map[string]*managerEntry
+
+	// observed is, by Application, what its last sync left for Observe.
+	obsMu    sync.Mutex
+	observed map[types.NamespacedName]*observation
 }
 
 type managerEntry struct {
 	generation string
-	config     *rest.Config
-	manager    *apply.Manager
-	watcher    *cluster.Watcher
-	pods       health.PodLister
+	// clients are the destination's clients, whose one REST mapper every
+	// manager below and the watcher share.
+	clients *cluster.Clients
+	manager *apply.Manager
+	watcher *cluster.Watcher
+	pods    health.PodLister
 
 	mu           sync.Mutex
 	impersonated map[string]*apply.Manager // by impersonated user
 
 	// slots bounds the syncs running against this cluster.
-	slots chan struct{}
+	slots *slots
 	// caps is what Helm charts see of the cluster.
 	caps *capabilities
 }
@@ -102,8 +118,13 @@ func New(sources *source.Client, renderer *render.Renderer, clusters *cluster.Re
 		renderer: renderer,
 		clusters: clusters,
 		managers: map[string]*managerEntry{},
+		observed: map[types.NamespacedName]*observation{},
 	}
 }
+
+// Clusters is the registry the engine reaches destination clusters
+// through, for the Cluster reconciler to share.
+func (e *Engine) Clusters() *cluster.Registry { return e.clusters }
 
 // manager returns the apply manager of a destination cluster, made anew when
 // the cluster's credentials changed.
@@ -120,6 +141,8 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*m
 	}
 	if old, ok := e.managers[key]; ok {
 		old.watcher.Stop()
+		old.slots.wakeAll()
+		e.forgetCluster(key)
 	}
 	entry, err := e.newEntry(t)
 	if err != nil {
@@ -140,23 +163,20 @@ func (e *Engine) newEntry(t *cluster.Target) (*managerEntry, error) {
 	if e.opts.Metrics != nil {
 		cfg = e.opts.Metrics.Instrument(cfg, t.Name)
 	}
-	w, err := cluster.NewWatcher(cfg, t.Name, cluster.WatcherOptions{OnChange: e.opts.OnChange, Known: e.opts.KnownApplication})
+	c, err := cluster.NewClients(cfg, t.Name)
 	if err != nil {
 		return nil, err
 	}
-	m, err := apply.NewManager(cfg, e.applyOptions(w))
-	if err != nil {
-		return nil, err
-	}
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
+	w := c.NewWatcher(cluster.WatcherOptions{
+		OnChange: e.opts.OnChange, OnStatus: e.opts.OnStatus, Known: e.opts.KnownApplication,
+	})
 	return &managerEntry{
-		generation: t.Generation, config: cfg, manager: m, watcher: w, pods: health.PodsFromClient(cs),
+		generation: t.Generation, clients: c,
+		manager: apply.NewSharedManager(c.Dynamic, c.Discovery, c.Mapper, e.applyOptions(w)),
+		watcher: w, pods: health.PodsFromClient(c.Kube),
 		impersonated: map[string]*apply.Manager{},
-		slots:        make(chan struct{}, e.syncsPerCluster()),
-		caps:         &capabilities{disco: cs.Discovery()},
+		slots:        newSlots(e.syncsPerCluster(), e.opts.OnSlotFree),
+		caps:         &capabilities{disco: c.Discovery},
 	}, nil
 }
 
@@ -172,8 +192,13 @@ func (e *Engine) syncsPerCluster() int {
 	if e.opts.SyncsPerCluster > 0 {
 		return e.opts.SyncsPerCluster
 	}
-	return 8
+	return DefaultSyncsPerCluster
 }
+
+// DefaultSyncsPerCluster is how many syncs run against one cluster at once
+// unless Options say otherwise: a sync holds its slot only while it talks
+// to the cluster, mostly waiting on its answers.
+const DefaultSyncsPerCluster = 16
 
 // Release stops the watches and drops the clients of the Cluster name in
 // namespace, unless they were made for its current generation: a Cluster
@@ -181,6 +206,12 @@ func (e *Engine) syncsPerCluster() int {
 // being watched with what it was at once, not at the controller's next
 // start. The next sync to it makes new ones.
 func (e *Engine) Release(namespace, name, generation string) {
+	if e.clusters.Builtin(name) {
+		// The hub's own clients: no Cluster object stands for them, and
+		// an Application created for in-cluster wakes the Cluster
+		// reconciler with a name it finds no Cluster of.
+		return
+	}
 	key := namespace + "/" + name
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -189,7 +220,9 @@ func (e *Engine) Release(namespace, name, generation string) {
 		return
 	}
 	m.watcher.Stop()
+	m.slots.wakeAll()
 	delete(e.managers, key)
+	e.forgetCluster(key)
 	e.opts.Logger.Info("cluster clients released", "cluster", key)
 }
 
@@ -202,6 +235,23 @@ func (e *Engine) Close() {
 	}
 }
 
+// WriteMode says whether a sync writes to its cluster; the controller
+// decides it once, from the sync policy and the requests of the
+// Application.
+type WriteMode int
+
+const (
+	// WriteNothing compares only: the sync tells what differs (a manual
+	// sync policy, a preview).
+	WriteNothing WriteMode = iota
+	// WriteNewRevision writes when the resolved revision is not the one
+	// last applied (automated sync without self-heal: drift from an
+	// unchanged revision is told, a new revision is applied).
+	WriteNewRevision
+	// WriteAlways writes (self-heal, a changed spec, a requested sync).
+	WriteAlways
+)
+
 // Request is one sync of one Application.
 type Request struct {
 	App *flotillav1.Application
@@ -209,6 +259,9 @@ type Request struct {
 	Project *flotillav1.Project
 	// Credentials for the source, read by the caller from credentialsRef.
 	Credentials *source.Credentials
+	// ChartCredentials for the repositories of its charts' dependencies,
+	// read by the caller from chartCredentials.
+	ChartCredentials []ChartCredentials
 	// Verify holds the keys of spec.source.verify; nil means none asked.
 	Verify *source.Verification
 	// Decryption holds the keys of spec.source.decryption.
@@ -218,13 +271,11 @@ type Request struct {
 	// Fresh resolves the revision anew rather than from a listing of the
 	// repository shared moments ago: a user's refresh or sync asks for it.
 	Fresh bool
-	// Apply writes to the cluster; without it the sync only compares.
-	Apply bool
-	// ApplyNewRevision writes when the resolved commit differs from
-	// LastApplied (automated sync without self-heal: drift is reported, a
-	// new revision is applied).
-	ApplyNewRevision bool
-	LastApplied      string
+	// Write says whether the sync writes to the cluster.
+	Write WriteMode
+	// LastApplied is the revision the last sync applied, for
+	// WriteNewRevision.
+	LastApplied string
 	// Prune deletes objects that left the source (with Apply).
 	Prune bool
 	// PruneConfirmed lets this sync prune more than syncPolicy.pruneLimit.
@@ -272,6 +323,9 @@ type Result struct {
 	// InSync is true when the cluster matches the source after this sync.
 	InSync   bool
 	Duration time.Duration
+	// Steps are the time each step of the sync took, in order, up to the
+	// one it ended in.
+	Steps []StepTime
 	// Phase and Wave are, for a sync in phases and waves that applied,
 	// the step it failed in or the last one it ran; Phase is empty for a
 	// sync applied at once.
@@ -280,4 +334,10 @@ type Result struct {
 	// Warnings are what the render reported without failing, each naming
 	// its file (a kustomization's deprecated fields).
 	Warnings []string
+}
+
+// StepTime is how long one step of a sync (fetch, render, apply, …) took.
+type StepTime struct {
+	Step     string
+	Duration time.Duration
 }

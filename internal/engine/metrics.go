@@ -15,9 +15,15 @@ import (
 // destination cluster's name.
 type Metrics struct {
 	SyncDuration *prometheus.HistogramVec
+	// StepDuration is the time of each step of a sync, for finding where
+	// syncs spend it.
+	StepDuration *prometheus.HistogramVec
 	Syncs        *prometheus.CounterVec
-	Objects      *prometheus.CounterVec
-	Requests     *prometheus.CounterVec
+	// Refreshes count the health refreshes of Applications (Observe):
+	// a status change of an object read with no sync.
+	Refreshes *prometheus.CounterVec
+	Objects   *prometheus.CounterVec
+	Requests  *prometheus.CounterVec
 	// Watches are the watch streams open to each cluster, counted from
 	// their response to the close of their body.
 	Watches *prometheus.GaugeVec
@@ -31,9 +37,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time one Application sync took, from fetch to prune.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
 		}, []string{"cluster"}),
+		StepDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "flotilla_sync_step_duration_seconds",
+			Help:    "Time each step of an Application sync took (cluster, admit, fetch, render, slot, plan, enforce, compare, apply, prune, observe).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 16),
+		}, []string{"step"}),
 		Syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_syncs_total",
 			Help: "Application syncs by result: succeeded, or the failure's condition reason.",
+		}, []string{"cluster", "result"}),
+		Refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_health_refreshes_total",
+			Help: "Health refreshes of Applications: their objects' health read again from the watch caches after a status change, with no sync, by result (succeeded, or the failure's condition reason).",
 		}, []string{"cluster", "result"}),
 		Objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_objects_total",
@@ -48,7 +63,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "flotilla_cluster_watches",
 		Help: "Watch streams open to a cluster's API server.",
 	}, []string{"cluster"})
-	reg.MustRegister(m.SyncDuration, m.Syncs, m.Objects, m.Requests, m.Watches)
+	reg.MustRegister(m.SyncDuration, m.StepDuration, m.Syncs, m.Refreshes, m.Objects, m.Requests, m.Watches)
 	return m
 }
 
@@ -62,12 +77,27 @@ func (m *Metrics) Observe(res *Result, err error) {
 		result = ReasonOf(err, "Failed")
 	}
 	m.SyncDuration.WithLabelValues(res.Cluster).Observe(res.Duration.Seconds())
+	for _, st := range res.Steps {
+		m.StepDuration.WithLabelValues(st.Step).Observe(st.Duration.Seconds())
+	}
 	m.Syncs.WithLabelValues(res.Cluster, result).Inc()
 	if res.Changes != nil {
 		for action, n := range res.Changes.Counts() {
 			m.Objects.WithLabelValues(res.Cluster, string(action)).Add(float64(n))
 		}
 	}
+}
+
+// ObserveRefresh records a finished health refresh.
+func (m *Metrics) ObserveRefresh(res *Result, err error) {
+	if m == nil || res == nil {
+		return
+	}
+	result := "succeeded"
+	if err != nil {
+		result = ReasonOf(err, "Failed")
+	}
+	m.Refreshes.WithLabelValues(res.Cluster, result).Inc()
 }
 
 // Instrument returns a copy of cfg whose requests are counted under cluster.

@@ -30,11 +30,19 @@ const defaultSyncTimeout = 10 * time.Minute
 // readyPoll is how often a step reads its objects while it waits for them.
 const readyPoll = time.Second
 
-func (e *Engine) syncTimeout() time.Duration {
-	if e.opts.SyncTimeout > 0 {
-		return e.opts.SyncTimeout
+// syncTimeout is the Application's spec.syncPolicy.timeout if shorter than
+// the controller's, or else the controller's: an Application may give up
+// sooner, never hold one of its cluster's sync slots longer than the
+// operator allows.
+func (e *Engine) syncTimeout(s *syncState) time.Duration {
+	limit := e.opts.SyncTimeout
+	if limit <= 0 {
+		limit = defaultSyncTimeout
 	}
-	return defaultSyncTimeout
+	if t := s.app.Spec.SyncPolicy.Timeout; t != nil && t.Duration > 0 && t.Duration < limit {
+		return t.Duration
+	}
+	return limit
 }
 
 // applyPhased runs a sync whose objects come in phases and waves: the
@@ -59,7 +67,7 @@ func (e *Engine) applyPhased(ctx context.Context, s *syncState) error {
 		return err
 	}
 	s.result.Changes = &apply.ChangeSet{}
-	wctx, cancel := context.WithTimeout(ctx, e.syncTimeout())
+	wctx, cancel := context.WithTimeout(ctx, e.syncTimeout(s))
 	defer cancel()
 	if _, err := s.applyObjects(wctx, definitions(s.objects, true)); err != nil {
 		return err
@@ -217,7 +225,7 @@ func (e *Engine) waitReady(ctx context.Context, s *syncState, st hook.Step, pend
 		select {
 		case <-ctx.Done():
 			return failed(reasonOf(pending[0]), fmt.Errorf(
-				"not ready within the sync's time limit of %s: %s", e.syncTimeout(), strings.Join(waiting, "; ")))
+				"not ready within the sync's time limit of %s: %s", e.syncTimeout(s), strings.Join(waiting, "; ")))
 		case <-time.After(readyPoll):
 		}
 	}
@@ -309,7 +317,7 @@ func (s *syncState) afterHook(ctx context.Context, p pendingObject, succeeded bo
 func (e *Engine) failSync(ctx context.Context, s *syncState, cause *stepError) error {
 	var notes []string
 	if len(s.plan.SyncFail) > 0 {
-		fctx, cancel := context.WithTimeout(ctx, e.syncTimeout())
+		fctx, cancel := context.WithTimeout(ctx, e.syncTimeout(s))
 		defer cancel()
 		for _, st := range s.plan.SyncFail {
 			if err := e.runStep(fctx, s, st, true); err != nil {
@@ -340,11 +348,14 @@ func (s *syncState) progress(ctx context.Context, p Progress) {
 // checker is the health checker of the Application: its CEL checks, and
 // pods read for messages.
 func (s *syncState) checker() (*health.Checker, error) {
-	checks, err := health.CompileChecks(s.app.Spec.HealthChecks, health.DefaultCheckOptions())
-	if err != nil {
-		return nil, stalled(flotillav1.ReasonInvalidSpec, fmt.Errorf("spec.%w", err))
+	if s.checks == nil {
+		checks, err := health.CompileChecks(s.app.Spec.HealthChecks, health.DefaultCheckOptions())
+		if err != nil {
+			return nil, stalled(flotillav1.ReasonInvalidSpec, fmt.Errorf("spec.%w", err))
+		}
+		s.checks = checks
 	}
-	return health.NewChecker(health.Options{Checks: checks, Pods: s.target.pods}), nil
+	return health.NewChecker(health.Options{Checks: s.checks, Pods: s.target.pods}), nil
 }
 
 // definitions returns the objects of objs that are (with want) or are not

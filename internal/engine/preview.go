@@ -34,11 +34,10 @@ type PreviewObject struct {
 // Preview runs the first half of a sync of req (the Project's rules, fetch,
 // render, plan against the destination cluster, dry-run) and returns what
 // the sync would change. It writes nothing to any cluster, takes none of a
-// cluster's sync slots and starts no watch; req.Apply and its companions
-// are ignored. Errors are those of Sync (*Error, with the reason a sync
+// cluster's sync slots and starts no watch; req.Write is ignored. Errors are those of Sync (*Error, with the reason a sync
 // would report).
 func (e *Engine) Preview(ctx context.Context, req Request) (*Preview, error) {
-	req.Apply, req.ApplyNewRevision, req.BeforeWrite = false, false, nil
+	req.Write, req.BeforeWrite = WriteNothing, nil
 	s := newState(req)
 	defer s.release()
 	steps := []func(context.Context, *syncState) error{

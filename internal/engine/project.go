@@ -7,8 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -67,11 +65,8 @@ func (e *Engine) enforce(ctx context.Context, s *syncState) error {
 // sa of namespace. The ServiceAccount must exist: a missing one is an
 // error, never a fall-back to the controller's own identity.
 func (m *managerEntry) impersonating(ctx context.Context, sa, namespace, user string) (*apply.Manager, error) {
-	cs, err := kubernetes.NewForConfig(m.config)
+	_, err := m.clients.Kube.CoreV1().ServiceAccounts(namespace).Get(ctx, sa, metav1.GetOptions{})
 	if err != nil {
-		return nil, failed(flotillav1.ReasonClusterUnavailable, err)
-	}
-	if _, err := cs.CoreV1().ServiceAccounts(namespace).Get(ctx, sa, metav1.GetOptions{}); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, stalled(flotillav1.ReasonProjectViolation, fmt.Errorf(
 				"the Project's serviceAccount %s does not exist in namespace %s of the destination; nothing is applied as anyone else", sa, namespace))
@@ -83,14 +78,13 @@ func (m *managerEntry) impersonating(ctx context.Context, sa, namespace, user st
 	if am, ok := m.impersonated[user]; ok {
 		return am, nil
 	}
-	cfg := rest.CopyConfig(m.config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user}
-	o := apply.DefaultOptions()
-	o.Live = m.watcher
-	am, err := apply.NewManager(cfg, o)
+	dyn, err := m.clients.Impersonating(user)
 	if err != nil {
 		return nil, failed(flotillav1.ReasonClusterUnavailable, err)
 	}
+	o := apply.DefaultOptions()
+	o.Live = m.watcher
+	am := apply.NewSharedManager(dyn, m.clients.Discovery, m.clients.Mapper, o)
 	m.impersonated[user] = am
 	return am, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
@@ -55,12 +57,10 @@ func (e *Engine) ReleaseObjects(ctx context.Context, req ReleaseRequest) (*Relea
 	if err != nil {
 		return res, err
 	}
-	select {
-	case target.slots <- struct{}{}:
-		defer func() { <-target.slots }()
-	default:
+	if !target.slots.take(types.NamespacedName{Namespace: req.App.Namespace, Name: req.App.Name}) {
 		return res, ErrClusterBusy
 	}
+	defer target.slots.give()
 	m, err := e.releaseManager(ctx, target, name, req)
 	if err != nil {
 		return res, err

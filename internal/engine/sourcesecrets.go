@@ -18,8 +18,16 @@ import (
 // controller and the server's diff read them alike, through SecretAccess.
 type SourceSecrets struct {
 	Credentials *source.Credentials
-	Verify      *source.Verification
-	Decryption  *render.Decryption
+	// Charts are the credentials of spec.source.chartCredentials, in order.
+	Charts     []ChartCredentials
+	Verify     *source.Verification
+	Decryption *render.Decryption
+}
+
+// ChartCredentials are the credentials of the chart repositories under URL.
+type ChartCredentials struct {
+	URL         string
+	Credentials *source.Credentials
 }
 
 // SourceSecrets reads the Secrets src names (credentialsRef, verify and
@@ -29,6 +37,21 @@ func (a SecretAccess) SourceSecrets(ctx context.Context, src flotillav1.Applicat
 	var err error
 	if out.Credentials, err = a.Credentials(ctx, src.CredentialsRef); err != nil {
 		return out, err
+	}
+	// Each Secret is read once, however many entries name it.
+	read := map[string]*source.Credentials{}
+	if src.CredentialsRef != nil {
+		read[src.CredentialsRef.Name] = out.Credentials
+	}
+	for _, c := range src.ChartCredentials {
+		creds, ok := read[c.SecretRef.Name]
+		if !ok {
+			if creds, err = a.Credentials(ctx, &c.SecretRef); err != nil {
+				return out, err
+			}
+			read[c.SecretRef.Name] = creds
+		}
+		out.Charts = append(out.Charts, ChartCredentials{URL: c.URL, Credentials: creds})
 	}
 	if out.Verify, err = readVerification(ctx, a, src.Verify); err != nil {
 		return out, err

@@ -11,12 +11,14 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/apply"
 	"github.com/flotilla-dev/flotilla/internal/diff"
+	"github.com/flotilla-dev/flotilla/internal/health"
 	"github.com/flotilla-dev/flotilla/internal/hook"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 	"github.com/flotilla-dev/flotilla/internal/project"
@@ -44,6 +46,11 @@ type syncState struct {
 	plan   hook.Plan
 	differ *diff.Differ
 	result *Result
+	// checks are the Application's health checks, compiled once.
+	checks *health.Checks
+	// writes are the sync's writes the watch caches do not show yet: set
+	// by observe from the result, or by Observe from the last sync's record.
+	writes map[inventory.ObjMetadata]write
 }
 
 // newState starts the state of one sync or preview of req.
@@ -51,7 +58,7 @@ func newState(req Request) *syncState {
 	return &syncState{
 		req:    req,
 		app:    req.App,
-		apply:  req.Apply,
+		apply:  req.Write == WriteAlways,
 		owner:  apply.Owner{Namespace: req.App.Namespace, Name: req.App.Name, UID: string(req.App.UID)},
 		result: &Result{},
 	}
@@ -65,8 +72,22 @@ func (s *syncState) release() {
 	for _, a := range s.dependencies {
 		a.Release()
 	}
+	s.freeSlot()
+	if s.target != nil && s.target.slots != nil {
+		s.target.slots.pass()
+	}
+}
+
+// key names the Application synced.
+func (s *syncState) key() types.NamespacedName {
+	return types.NamespacedName{Namespace: s.app.Namespace, Name: s.app.Name}
+}
+
+// freeSlot gives back the sync's slot, if it holds one.
+func (s *syncState) freeSlot() {
 	if s.holdsSlot {
-		<-s.target.slots
+		s.target.slots.give()
+		s.holdsSlot = false
 	}
 }
 
@@ -79,37 +100,58 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 		s.release()
 		s.result.Duration = time.Since(start)
 	}()
-	steps := []func(context.Context, *syncState) error{
-		e.resolveCluster,
-		e.admit,
-		e.fetch,
-		e.render,
-		e.plan,
-		e.enforce,
-		e.compare,
-		e.apply,
-		e.prune,
-		e.observe,
+	steps := []struct {
+		name string
+		run  func(context.Context, *syncState) error
+	}{
+		{"cluster", e.resolveCluster},
+		{"admit", e.admit},
+		{"fetch", e.fetch},
+		{"render", e.render},
+		{"slot", e.takeSlot},
+		{"plan", e.plan},
+		{"enforce", e.enforce},
+		{"compare", e.compare},
+		{"apply", e.apply},
+		{"prune", e.prune},
+		{"observe", e.observe},
 	}
 	for _, step := range steps {
-		if err := step(ctx, s); err != nil {
+		began := time.Now()
+		err := step.run(ctx, s)
+		s.result.Steps = append(s.result.Steps, StepTime{Step: step.name, Duration: time.Since(began)})
+		if err != nil {
+			e.remember(s, err)
 			return s.result, err
 		}
 	}
+	e.remember(s, nil)
 	return s.result, nil
 }
 
+// resolveCluster finds the destination's clients and fails with
+// ErrClusterBusy, before any work, if none of its slots is free: a sync
+// that waits for one comes back through the queue, and does not fetch and
+// render each time it finds the cluster busy.
 func (e *Engine) resolveCluster(ctx context.Context, s *syncState) error {
 	if err := e.resolveTarget(ctx, s); err != nil {
 		return err
 	}
-	select {
-	case s.target.slots <- struct{}{}:
-		s.holdsSlot = true
-		return nil
-	default:
+	if s.target.slots.full(s.key()) {
 		return ErrClusterBusy
 	}
+	return nil
+}
+
+// takeSlot takes one of the destination's sync slots, or fails with
+// ErrClusterBusy. It comes after the fetch and the render, which send
+// nothing to the cluster: a slot is held only while the sync talks to it.
+func (e *Engine) takeSlot(_ context.Context, s *syncState) error {
+	if !s.target.slots.take(s.key()) {
+		return ErrClusterBusy
+	}
+	s.holdsSlot = true
+	return nil
 }
 
 func (e *Engine) fetch(ctx context.Context, s *syncState) error {
@@ -131,7 +173,7 @@ func (e *Engine) fetch(ctx context.Context, s *syncState) error {
 	}
 	s.artifact = a
 	s.result.Revision = a.ID()
-	if s.req.ApplyNewRevision && s.result.Revision != s.req.LastApplied {
+	if s.req.Write == WriteNewRevision && s.result.Revision != s.req.LastApplied {
 		s.apply = true
 	}
 	return nil

@@ -22,6 +22,22 @@ type verdict struct {
 
 func verdictOf(r health.Result) verdict { return verdict{r.Status, r.Message} }
 
+// progressiveDelivery are the objects of Argo Rollouts and Flagger, inside
+// a cluster, and their verdicts; TestProgressiveDeliveryOnRealCRDs reads
+// them on a control plane serving those projects' own CRDs.
+var progressiveDelivery = []struct {
+	file string
+	want verdict
+}{
+	{"rollout-healthy.yaml", verdict{flotillav1.HealthHealthy, "Rollout/shop/web: healthy"}},
+	{"rollout-paused.yaml", verdict{flotillav1.HealthSuspended, "Rollout/shop/web: paused: CanaryPauseStep"}},
+	{"rollout-aborted.yaml", verdict{flotillav1.HealthDegraded, `Rollout/shop/web: rollout aborted: RolloutAborted: Rollout aborted update to revision 5: Metric "success-rate" assessed Failed due to failed (3) > failureLimit (2)`}},
+	{"rollout-not-observed.yaml", verdict{flotillav1.HealthProgressing, "Rollout/shop/web: waiting for the rollout controller to observe the spec"}},
+	{"canary-progressing.yaml", verdict{flotillav1.HealthProgressing, "Canary/shop/web: Progressing: New revision detected, progressing canary analysis."}},
+	{"canary-succeeded.yaml", verdict{flotillav1.HealthHealthy, "Canary/shop/web: Succeeded: Canary analysis completed successfully, promotion finished."}},
+	{"canary-failed.yaml", verdict{flotillav1.HealthDegraded, "Canary/shop/web: canary failed: Canary analysis failed, Deployment scaled to zero."}},
+}
+
 func TestAssessBuiltinRules(t *testing.T) {
 	tests := []struct {
 		file string
@@ -70,18 +86,10 @@ func TestAssessBuiltinRules(t *testing.T) {
 		{"widget-stalled.yaml", verdict{flotillav1.HealthDegraded, `Widget/shop/blue: PartMissing: the part "axle" does not exist`}},
 		{"widget-no-status.yaml", verdict{flotillav1.HealthHealthy, "Widget/shop/plain: exists, no status to check"}},
 
-		// Progressive delivery inside a cluster: Argo Rollouts and Flagger.
-		{"rollout-healthy.yaml", verdict{flotillav1.HealthHealthy, "Rollout/shop/web: healthy"}},
-		{"rollout-paused.yaml", verdict{flotillav1.HealthSuspended, "Rollout/shop/web: paused: CanaryPauseStep"}},
-		{"rollout-aborted.yaml", verdict{flotillav1.HealthDegraded, `Rollout/shop/web: rollout aborted: RolloutAborted: Rollout aborted update to revision 5: Metric "success-rate" assessed Failed due to failed (3) > failureLimit (2)`}},
-		{"rollout-not-observed.yaml", verdict{flotillav1.HealthProgressing, "Rollout/shop/web: waiting for the rollout controller to observe the spec"}},
-		{"canary-progressing.yaml", verdict{flotillav1.HealthProgressing, "Canary/shop/web: Progressing: New revision detected, progressing canary analysis."}},
-		{"canary-succeeded.yaml", verdict{flotillav1.HealthHealthy, "Canary/shop/web: Succeeded: Canary analysis completed successfully, promotion finished."}},
-		{"canary-failed.yaml", verdict{flotillav1.HealthDegraded, "Canary/shop/web: canary failed: Canary analysis failed, Deployment scaled to zero."}},
-
 		// A status whose shape breaks kstatus costs one Unknown, not a panic.
 		{"pod-malformed.yaml", verdict{flotillav1.HealthUnknown, "Pod/shop/odd: cannot read status: malformed object: interface conversion: interface {} is string, not map[string]interface {}"}},
 	}
+	tests = append(tests, progressiveDelivery...)
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			obj := load(t, tt.file)

@@ -96,6 +96,9 @@ type check struct {
 // once per Application generation, not per object.
 func CompileChecks(specs []flotillav1.HealthCheck, opts CheckOptions) (*Checks, error) {
 	opts = opts.withDefaults()
+	if len(specs) == 0 {
+		return &Checks{byKind: map[schema.GroupKind]*check{}, opts: opts}, nil
+	}
 	env, err := newEnv(opts)
 	if err != nil {
 		return nil, fmt.Errorf("health checks: %w", err)

@@ -31,11 +31,35 @@ var (
 	repoSegment = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 )
 
+// repoSegments bounds how many parts a repository's path has on a
+// provider: owner/name, but GitLab's groups nest.
+func repoSegments(kind string) int {
+	if kind == flotillav1.ProviderGitLab {
+		return 20
+	}
+	return 2
+}
+
+// repoPathProblem says what is wrong with a repository's path ("org/app"),
+// or "" when it is 2 to maxSeg plain segments (no dot segments, nothing
+// that would change the API path it is put in).
+func repoPathProblem(p string, maxSeg int) string {
+	segs := strings.Split(p, "/")
+	if len(segs) < 2 || len(segs) > maxSeg {
+		return "names no repository of the form owner/name"
+	}
+	for _, s := range segs {
+		if !repoSegment.MatchString(s) || s == "." || s == ".." {
+			return "has an unusual repository path"
+		}
+	}
+	return ""
+}
+
 // repoOf cuts a git URL into the host a web API is served from (scheme and
 // host, https for ssh URLs) and the repository's path ("org/app"), without
-// ".git". segments bounds how many parts the path has (2 for GitHub and
-// Gitea; GitLab's groups nest).
-func repoOf(raw string, minSeg, maxSeg int) (host, path string, err error) {
+// ".git". maxSeg bounds how many parts the path has (repoSegments).
+func repoOf(raw string, maxSeg int) (host, path string, err error) {
 	u := repourl.Split(raw)
 	scheme := "https"
 	var h string
@@ -56,14 +80,8 @@ func repoOf(raw string, minSeg, maxSeg int) (host, path string, err error) {
 	}
 	p := strings.Trim(u.Path, "/")
 	p = strings.TrimSuffix(p, ".git")
-	segs := strings.Split(p, "/")
-	if len(segs) < minSeg || len(segs) > maxSeg {
-		return "", "", fmt.Errorf("%w: source %q names no repository of the form owner/name", ErrNotApplicable, cut(raw, 128))
-	}
-	for _, s := range segs {
-		if !repoSegment.MatchString(s) || s == "." || s == ".." {
-			return "", "", fmt.Errorf("%w: source %q has an unusual repository path", ErrNotApplicable, cut(raw, 128))
-		}
+	if why := repoPathProblem(p, maxSeg); why != "" {
+		return "", "", fmt.Errorf("%w: source %q %s", ErrNotApplicable, cut(raw, 128), why)
 	}
 	if h == "" {
 		return "", "", fmt.Errorf("%w: source %q has no host", ErrNotApplicable, cut(raw, 128))
@@ -79,18 +97,27 @@ func stripPort(h string) string {
 }
 
 // state is the commit state of the event for the provider: info succeeds,
-// error fails, warning is each provider's nearest word.
+// error fails, warning is each provider's nearest word (Gitea has one).
 func (c *commitStatus) state(severity string) string {
-	switch c.kind {
-	case flotillav1.ProviderGitLab:
-		if severity == flotillav1.SeverityInfo {
-			return "success"
+	switch severity {
+	case flotillav1.SeverityInfo:
+		return c.word(StateSuccess)
+	case flotillav1.SeverityWarning:
+		if c.kind == flotillav1.ProviderGitea {
+			return "warning"
 		}
-		return "failed"
-	case flotillav1.ProviderGitea:
-		return map[string]string{"info": "success", "warning": "warning", "error": "failure"}[severity]
+		return c.word(StateError)
 	}
-	return map[string]string{"info": "success", "warning": "error", "error": "failure"}[severity]
+	return c.word(StateFailure)
+}
+
+// word is the provider's word for a state: GitLab has one word, failed,
+// for every state but success.
+func (c *commitStatus) word(state string) string {
+	if c.kind == flotillav1.ProviderGitLab && state != StateSuccess {
+		return "failed"
+	}
+	return state
 }
 
 // statusContext names the status, so that each Application (or Fleet) has
@@ -111,32 +138,33 @@ func (c *commitStatus) send(ctx context.Context, client *http.Client, m Message)
 	if !commitSHA.MatchString(ev.Revision) {
 		return fmt.Errorf("%w: revision %q is not a git commit", ErrNotApplicable, cut(ev.Revision, 80))
 	}
-	minSeg, maxSeg := 2, 2
-	if c.kind == flotillav1.ProviderGitLab {
-		maxSeg = 20
-	}
-	host, repo, err := repoOf(ev.RepoURL, minSeg, maxSeg)
+	host, repo, err := repoOf(ev.RepoURL, repoSegments(c.kind))
 	if err != nil {
 		return err
 	}
-	target, err := c.endpoint(host, repo, ev.Revision)
+	return c.set(ctx, client, host, repo, ev.Revision, c.state(ev.Severity), statusContext(ev), m.Text)
+}
+
+// set posts one status on the commit sha of repo, served at host (used
+// only when c.base is nil), with the provider's bound on the description.
+func (c *commitStatus) set(ctx context.Context, client *http.Client, host, repo, sha, state, name, text string) error {
+	target, err := c.endpoint(host, repo, sha)
 	if err != nil {
 		return err
 	}
-	state := c.state(ev.Severity)
 	h := http.Header{}
 	var body any
 	switch c.kind {
 	case flotillav1.ProviderGitLab:
 		h.Set("PRIVATE-TOKEN", c.token)
-		body = map[string]string{"state": state, "name": statusContext(ev), "description": cut(m.Text, 255)}
+		body = map[string]string{"state": state, "name": name, "description": cut(text, 255)}
 	case flotillav1.ProviderGitea:
 		h.Set("Authorization", "token "+c.token)
-		body = map[string]string{"state": state, "context": statusContext(ev), "description": cut(m.Text, 140)}
+		body = map[string]string{"state": state, "context": name, "description": cut(text, 140)}
 	default:
 		h.Set("Authorization", "Bearer "+c.token)
 		h.Set("Accept", "application/vnd.github+json")
-		body = map[string]string{"state": state, "context": statusContext(ev), "description": cut(m.Text, 140)}
+		body = map[string]string{"state": state, "context": name, "description": cut(text, 140)}
 	}
 	b, err := json.Marshal(body)
 	if err != nil {

@@ -180,7 +180,7 @@ func TestCommitStatusEndpointDefaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		p := &commitStatus{kind: c.kind, token: "t"}
-		host, repo, err := repoOf(c.repo, 2, 20)
+		host, repo, err := repoOf(c.repo, 20)
 		if err != nil {
 			t.Fatalf("%s: %v", c.repo, err)
 		}
@@ -190,7 +190,7 @@ func TestCommitStatusEndpointDefaults(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"oci://registry.example/app", "https://github.com/org", "https://github.com/org/../x", "/local/path"} {
-		if _, _, err := repoOf(bad, 2, 2); err == nil {
+		if _, _, err := repoOf(bad, 2); err == nil {
 			t.Errorf("repoOf(%q) accepted", bad)
 		}
 	}

@@ -114,3 +114,16 @@ func WithoutDefaultPort(scheme, hostport string) string {
 	}
 	return strings.TrimSuffix(hostport, ":")
 }
+
+// SameOrigin says whether a and b, both of the Scheme form, have the same
+// scheme, host and port, a default port written or not, in any case:
+// whether a credential given for one may go with a request to the other.
+// Userinfo and paths do not count; an SCP or Plain URL is no origin.
+func SameOrigin(a, b string) bool {
+	x, y := Split(a), Split(b)
+	if x.Form != Scheme || y.Form != Scheme || !strings.EqualFold(x.Scheme, y.Scheme) {
+		return false
+	}
+	scheme := strings.ToLower(x.Scheme)
+	return strings.EqualFold(WithoutDefaultPort(scheme, x.Host), WithoutDefaultPort(scheme, y.Host))
+}

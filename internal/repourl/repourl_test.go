@@ -68,3 +68,30 @@ func TestDefaultPorts(t *testing.T) {
 		t.Errorf("DefaultPort(ftp) = %s", p)
 	}
 }
+
+func TestSameOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"https://charts.example.com/a", "https://charts.example.com/b/c.tgz", true},
+		{"https://charts.example.com/a", "HTTPS://Charts.Example.com:443/a", true},
+		{"http://charts.example.com", "http://charts.example.com:80/x", true},
+		{"https://u:p@charts.example.com/a", "https://charts.example.com/a", true},
+		{"https://[::1]:8443/a", "https://[::1]:8443/b", true},
+		{"https://charts.example.com/a", "http://charts.example.com/a", false},
+		{"https://charts.example.com/a", "https://charts.example.com:8443/a", false},
+		{"https://charts.example.com/a", "https://charts.example.com.evil.test/a", false},
+		{"https://charts.example.com/a", "https://evil.test@charts.example.com.evil.test/a", false},
+		{"https://[::1]:8443/a", "https://[::1]:9443/a", false},
+		{"git@charts.example.com:a", "git@charts.example.com:a", false},
+		{"charts/a", "charts/a", false},
+	} {
+		if got := SameOrigin(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameOrigin(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if got := SameOrigin(tc.b, tc.a); got != tc.want {
+			t.Errorf("SameOrigin(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.want)
+		}
+	}
+}

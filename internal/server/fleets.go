@@ -30,8 +30,6 @@ func (s *Server) fleetRoutes() []route {
 			query: append([]string{"project"}, metaFilters...), response: wire.List[flotillav1.Fleet]{}, handle: s.listFleets},
 		{method: "GET", path: fleetsPath + "/{namespace}/{name}", verb: verbFleetGet, summary: "Get a Fleet, with the status of each of its clusters",
 			response: fleetDetail{}, handle: s.getFleet},
-		{method: "POST", path: fleetsPath + "/{namespace}/{name}/preview", verb: verbFleetGet, summary: "What a revision would change on each cluster of a Fleet (a dry run; nothing is written)",
-			body: wire.PreviewRequest{}, response: wire.FleetPreview{}, handle: s.previewFleet},
 		{method: "POST", path: fleetsPath + "/{namespace}/{name}/pause", verb: verbFleetRollout, summary: "Pause a Fleet's rollout: no cluster moves to a new revision",
 			response: flotillav1.Fleet{}, handle: s.pauseFleet(true)},
 		{method: "POST", path: fleetsPath + "/{namespace}/{name}/resume", verb: verbFleetRollout, summary: "Resume a Fleet's rollout",

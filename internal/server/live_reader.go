@@ -59,6 +59,8 @@ func liveCode(err error) error {
 		return &apiError{Code: wire.CodeNotFound, Message: err.Error()}
 	case errors.Is(err, live.ErrBadRequest):
 		return &apiError{Code: wire.CodeBadRequest, Message: err.Error()}
+	case errors.Is(err, live.ErrAgentMode):
+		return &apiError{Code: wire.CodeUnavailable, Message: err.Error()}
 	case errors.Is(err, live.ErrUnavailable):
 		return &apiError{Code: wire.CodeUnavailable, Message: err.Error(), Err: err}
 	}

@@ -40,6 +40,7 @@ func (s *Server) routes() []route {
 	all = append(all, s.liveRoutes()...)
 	all = append(all, s.clusterRoutes()...)
 	all = append(all, s.fleetRoutes()...)
+	all = append(all, s.previewRoutes()...)
 	all = append(all, s.projectRoutes()...)
 	all = append(all, s.streamRoute(), s.openAPIRoute())
 	return all

@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-
-	"github.com/flotilla-dev/flotilla/internal/repourl"
 )
 
 // Index-based Helm repositories: an index.yaml that lists each chart's
@@ -252,16 +250,4 @@ func (p *chartPrep) chartURL(v indexVersion) (*url.URL, error) {
 		return nil, invalidIndex("version %s has a plain-http URL in an https repository", shortText(v.Version))
 	}
 	return u, nil
-}
-
-// sameOrigin reports whether a and b have the same scheme, host and port.
-func sameOrigin(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		p, _ := repourl.DefaultPort(u.Scheme)
-		return p
-	}
-	return a.Scheme == b.Scheme && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }

@@ -102,7 +102,7 @@ func (p *chartPrep) helmGet(ctx context.Context, client *http.Client, u *url.URL
 		return nil, &Error{Kind: ErrRegistry, Detail: "cannot make the request", cause: err}
 	}
 	req.Header.Set("User-Agent", "flotilla")
-	if p.authz != "" && sameOrigin(u, p.repo.base) {
+	if p.authz != "" && repourl.SameOrigin(u.String(), p.repo.base.String()) {
 		req.Header.Set("Authorization", p.authz)
 	}
 	resp, err := client.Do(req)

@@ -93,7 +93,19 @@ func checkRevision(rev string) error {
 }
 
 func (c *Client) resolve(ctx context.Context, p *prepared) (Revision, error) {
-	return c.resolved.do(ctx, p, c.listRefs)
+	if c.resolved.ttl <= 0 {
+		return c.listRefs(ctx, p)
+	}
+	return c.resolved.do(ctx, p, func(ctx context.Context) (Revision, error) {
+		// A listing shared by many callers runs with credentials of its
+		// own: the caller that started it may be gone, its own cleaned up.
+		q, err := c.prepare("resolve", p.req)
+		if err != nil {
+			return Revision{}, err
+		}
+		defer q.auth.cleanup()
+		return c.listRefs(ctx, q)
+	})
 }
 
 func (c *Client) listRefs(ctx context.Context, p *prepared) (Revision, error) {

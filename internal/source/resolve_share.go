@@ -34,32 +34,30 @@ func newResolveShare(ttl time.Duration) *resolveShare {
 
 // do answers from a listing made less than ttl ago, or joins the listing in
 // flight, or lists with list. Failures are never shared after the fact.
-func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Context, *prepared) (Revision, error)) (Revision, error) {
-	if s.ttl <= 0 {
-		return list(ctx, p)
-	}
+//
+// A listing older than half the ttl still answers, and a new one starts in
+// the background: callers that keep coming (a thousand Applications syncing
+// one after the other) find a listing ready and never wait for one, and
+// none is answered from a listing older than ttl (issue 13).
+//
+// list must bring credentials of its own (not borrow the caller's, cleaned
+// up when the caller returns): it serves every caller that joins it, and
+// may run after the one that started it is gone.
+func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Context) (Revision, error)) (Revision, error) {
 	key := shareKey(p)
 	if !p.req.Fresh {
 		s.mu.Lock()
 		e, ok := s.entries[key]
 		s.mu.Unlock()
-		if ok && time.Since(e.at) < s.ttl {
+		if age := time.Since(e.at); ok && age < s.ttl {
+			if age >= s.ttl/2 {
+				s.start(ctx, key, list)
+			}
 			return e.rev, nil
 		}
 	}
-	started := time.Now()
-	ch := s.group.DoChan(key, func() (any, error) {
-		// The listing serves every caller that joined it: one that gives
-		// up early does not cut it short for the others (it is bounded by
-		// ResolveTimeout all the same).
-		rev, err := list(context.WithoutCancel(ctx), p)
-		if err == nil {
-			s.remember(key, rev, started)
-		}
-		return rev, err
-	})
 	select {
-	case r := <-ch:
+	case r := <-s.start(ctx, key, list):
 		if r.Err != nil {
 			return Revision{}, r.Err
 		}
@@ -67,6 +65,20 @@ func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Co
 	case <-ctx.Done():
 		return Revision{}, ctx.Err()
 	}
+}
+
+// start joins the listing of key in flight, or starts one. The listing
+// serves every caller that joined it: one that gives up early does not cut
+// it short for the others (it is bounded by ResolveTimeout all the same).
+func (s *resolveShare) start(ctx context.Context, key string, list func(context.Context) (Revision, error)) <-chan singleflight.Result {
+	started := time.Now()
+	return s.group.DoChan(key, func() (any, error) {
+		rev, err := list(context.WithoutCancel(ctx))
+		if err == nil {
+			s.remember(key, rev, started)
+		}
+		return rev, err
+	})
 }
 
 func (s *resolveShare) remember(key string, rev Revision, at time.Time) {

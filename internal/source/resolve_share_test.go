@@ -57,3 +57,49 @@ func TestResolveShared(t *testing.T) {
 		t.Fatal("Resolve with wrong credentials answered from a listing made with the right ones")
 	}
 }
+
+// TestResolveShareRenewsAhead shows that a shared listing past half its
+// time still answers at once while a new listing starts in the background,
+// so that the callers that keep coming never wait for one, and that the
+// next caller gets the new listing's commit.
+func TestResolveShareRenewsAhead(t *testing.T) {
+	root := t.TempDir()
+	repo := gitserver.NewRepo(t, root, "renew")
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	first := repo.Commit("main", map[string]string{"a.yaml": "a: 1\n"})
+	const share = 4 * time.Second
+	c := newClient(t, func(o *source.Options) { o.ResolveShare = share })
+	req := source.GitRequest{URL: srv.URL("renew"), Revision: "main"}
+	if rev, err := c.Resolve(testContext(t), req); err != nil || rev.Commit != first {
+		t.Fatalf("Resolve = %v, %v; want %s", rev, err, first)
+	}
+	second := repo.Commit("main", map[string]string{"a.yaml": "a: 2\n"})
+	time.Sleep(share/2 + 200*time.Millisecond)
+	if rev, err := c.Resolve(testContext(t), req); err != nil || rev.Commit != first {
+		t.Fatalf("past half the share, Resolve = %v, %v; want the shared %s at once", rev, err, first)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for srv.Counts().LsRefs < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("no listing started in the background past half the share")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	deadline = time.Now().Add(time.Minute)
+	for {
+		rev, err := c.Resolve(testContext(t), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rev.Commit == second {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Resolve still answers %s after the background listing, want %s", rev.Commit, second)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := srv.Counts().LsRefs; got != 2 {
+		t.Fatalf("the server saw %d listings, want 2: the first and the one in the background", got)
+	}
+}

@@ -34,18 +34,22 @@ func configMapWith(value string) map[string]string {
 	return map[string]string{"app/cm.yaml": strings.Replace(configMap, "VALUE", value, 1)}
 }
 
-// theAgent is the agent of edge, started once by startAgent.
-var theAgent struct {
+// agentProcess is the agent of edge, run by startAgent.
+type agentProcess struct {
 	once       sync.Once
 	cmd        *exec.Cmd
+	dir        string
 	kubeconfig string // its hub credential
 	manifests  string // what cluster add printed
 	log        string
 	err        error
 }
 
-// startAgent registers dev-1 as Cluster edge in agent mode with the CLI,
-// installs Flotilla's CRDs there, and runs `flotilla agent` for it.
+var theAgent agentProcess
+
+// startAgent registers dev-1 as Cluster edge in agent mode with the CLI and
+// installs Flotilla's CRDs there, once, and runs `flotilla agent` for it
+// unless it runs already (TestAgentDisconnected stops it).
 func startAgent(t *testing.T) {
 	t.Helper()
 	a := &theAgent
@@ -55,38 +59,49 @@ func startAgent(t *testing.T) {
 			a.err = err
 			return
 		}
+		a.dir = dir
 		hub, work := env.Fleet.Clusters[0].Name, env.Fleet.Clusters[1].Name
 		a.kubeconfig = filepath.Join(dir, "hub.kubeconfig")
 		out, err := harness.Run(flotillaBin, "cluster", "add", work, "--mode", "agent", "--name", edge, "--label", "fleet=mixed",
 			"--kubeconfig", env.Fleet.Kubeconfig(), "--hub-context", hub, "--agent-kubeconfig-out", a.kubeconfig)
+		a.manifests = out
 		if err != nil {
 			a.err = err
-			a.manifests = out
 			return
 		}
-		a.manifests = out
 		if out, err := harness.Run(flotillaBin, "install", "--kubeconfig", env.Fleet.Kubeconfig(), "--context", work); err != nil {
 			a.err, a.manifests = err, out
 			return
 		}
 		a.log = filepath.Join(dir, "agent.log")
-		logFile, err := os.Create(a.log)
-		if err != nil {
-			a.err = err
-			return
-		}
-		defer func() { _ = logFile.Close() }()
-		a.cmd = exec.Command(flotillaBin, "agent", "--hub-kubeconfig", a.kubeconfig, "--cluster", edge,
-			"--kubeconfig", env.Fleet.Kubeconfig(), "--context", work,
-			"--allow-local-repos", "--metrics-addr", "0", "--health-addr", "0", "--cache-dir", filepath.Join(dir, "cache"),
-			"--hub-interval", "1s", "--heartbeat", "2s", "--poll-interval", "2s")
-		a.cmd.Stdout, a.cmd.Stderr = logFile, logFile
-		a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		a.err = a.cmd.Start()
 	})
+	if a.err == nil && a.cmd == nil {
+		a.err = runAgent(a)
+	}
 	if a.err != nil {
 		t.Fatalf("start the agent: %v\n%s", a.err, a.manifests)
 	}
+}
+
+// runAgent starts the agent's process, its log appended to a.log.
+func runAgent(a *agentProcess) error {
+	logFile, err := os.OpenFile(a.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	work := env.Fleet.Clusters[1].Name
+	cmd := exec.Command(flotillaBin, "agent", "--hub-kubeconfig", a.kubeconfig, "--cluster", edge,
+		"--kubeconfig", env.Fleet.Kubeconfig(), "--context", work,
+		"--allow-local-repos", "--metrics-addr", "0", "--health-addr", "0", "--cache-dir", filepath.Join(a.dir, "cache"),
+		"--hub-interval", "1s", "--heartbeat", "2s", "--poll-interval", "2s")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	a.cmd = cmd
+	return nil
 }
 
 func stopAgent() {
@@ -172,7 +187,7 @@ func greeting(ctx context.Context, ns string) string {
 // synced by its agent, which reports status and heartbeats to the hub.
 // With the hub's API server stopped, the agent heals a changed object and
 // applies a new commit on its own; once the hub is back, its status
-// catches up.
+// catches up and its watch of the hub resumes.
 func TestAgentSyncsThroughOutage(t *testing.T) {
 	startAgent(t)
 	if !strings.Contains(theAgent.manifests, "kind: Deployment") || strings.Contains(theAgent.manifests, "token:") {
@@ -236,6 +251,18 @@ func TestAgentSyncsThroughOutage(t *testing.T) {
 		t.Errorf("status.cluster %q (want %s), history %d entries (want both commits)", a.Status.Cluster, edge, len(a.Status.History))
 	}
 
+	// The agent follows the hub again: a change made on the hub now
+	// reaches it through its resumed watch.
+	third := repo.Commit("next", configMapWith("three"))
+	base := a.DeepCopy()
+	a.Spec.Source.TargetRevision = "next"
+	if err := env.Client.Patch(ctx, a, client.MergeFrom(base)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "a change on the hub after its return reaches the agent", func(ctx context.Context) bool {
+		return greeting(ctx, ns) == "three" && syncedAt(hubApp(ctx, "edge-app"), third)
+	})
+
 	if err := env.Client.Delete(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -245,15 +272,30 @@ func TestAgentSyncsThroughOutage(t *testing.T) {
 	})
 }
 
+// hubPush registers the hub itself as the push-mode Cluster hubpush, once.
+var hubPush struct {
+	once sync.Once
+	out  string
+	err  error
+}
+
+func registerHubPush(t *testing.T) {
+	t.Helper()
+	hubPush.once.Do(func() {
+		hub := env.Fleet.Clusters[0].Name
+		hubPush.out, hubPush.err = harness.Run(flotillaBin, "cluster", "add", hub, "--name", "hubpush", "--label", "fleet=mixed",
+			"--kubeconfig", env.Fleet.Kubeconfig(), "--hub-context", hub)
+	})
+	if hubPush.err != nil {
+		t.Fatalf("cluster add: %v\n%s", hubPush.err, hubPush.out)
+	}
+}
+
 // TestFleetOverPushAndAgent: one Fleet selects a push-mode Cluster (the hub
 // itself, registered) and the agent-mode one; both are synced.
 func TestFleetOverPushAndAgent(t *testing.T) {
 	startAgent(t)
-	hub := env.Fleet.Clusters[0].Name
-	if out, err := harness.Run(flotillaBin, "cluster", "add", hub, "--name", "hubpush", "--label", "fleet=mixed",
-		"--kubeconfig", env.Fleet.Kubeconfig(), "--hub-context", hub); err != nil {
-		t.Fatalf("cluster add: %v\n%s", err, out)
-	}
+	registerHubPush(t)
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "mixed")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
@@ -283,13 +325,17 @@ func TestFleetOverPushAndAgent(t *testing.T) {
 }
 
 // TestAgentCredential: the agent's hub credential reads its own
-// Applications and writes their status, and is refused everything else:
-// another cluster's Application, listing Applications, changing a spec,
-// and Secrets none of its Applications names.
+// Applications and the Secret one names, and writes their status, and is
+// refused everything else: another cluster's Application, listing
+// Applications, changing a spec, Secrets none of its Applications names,
+// and a list or watch of Secrets not narrowed to a granted name.
 func TestAgentCredential(t *testing.T) {
 	startAgent(t)
 	ctx := context.Background()
-	create(t, app("mine", "https://git.example.com/x.git", "x", edge))
+	env.CreateSecret(t, "mine-creds", map[string][]byte{"password": []byte("p")})
+	mineApp := app("mine", "https://git.example.com/x.git", "x", edge)
+	mineApp.Spec.Source.CredentialsRef = &flotillav1.LocalObjectReference{Name: "mine-creds"}
+	create(t, mineApp)
 	create(t, app("theirs", "https://git.example.com/x.git", "x", "elsewhere"))
 	create(t, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "unnamed", Namespace: flotillav1.DefaultNamespace},
@@ -314,14 +360,34 @@ func TestAgentCredential(t *testing.T) {
 	key := func(name string) client.ObjectKey {
 		return client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}
 	}
-	eventually(t, time.Minute, "the agent reads its own Application", func(ctx context.Context) bool {
-		return as.Get(ctx, key("mine"), &flotillav1.Application{}) == nil
+	eventually(t, time.Minute, "the agent reads its own Application and the Secret it names", func(ctx context.Context) bool {
+		return as.Get(ctx, key("mine"), &flotillav1.Application{}) == nil && as.Get(ctx, key("mine-creds"), &corev1.Secret{}) == nil
 	})
+	watcher, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	watchSecrets := func(opts ...client.ListOption) error {
+		w, err := watcher.Watch(ctx, &corev1.SecretList{}, opts...)
+		if err == nil {
+			w.Stop()
+		}
+		return err
+	}
+	inHub := client.InNamespace(flotillav1.DefaultNamespace)
 	refused := map[string]error{
-		"get another cluster's Application": as.Get(ctx, key("theirs"), &flotillav1.Application{}),
-		"list Applications":                 as.List(ctx, &flotillav1.ApplicationList{}, client.InNamespace(flotillav1.DefaultNamespace)),
-		"get a Secret no Application names": as.Get(ctx, key("unnamed"), &corev1.Secret{}),
-		"list Secrets":                      as.List(ctx, &corev1.SecretList{}, client.InNamespace(flotillav1.DefaultNamespace)),
+		"get another cluster's Application":    as.Get(ctx, key("theirs"), &flotillav1.Application{}),
+		"list Applications":                    as.List(ctx, &flotillav1.ApplicationList{}, inHub),
+		"get a Secret no Application names":    as.Get(ctx, key("unnamed"), &corev1.Secret{}),
+		"list Secrets":                         as.List(ctx, &corev1.SecretList{}, inHub),
+		"list Secrets by label":                as.List(ctx, &corev1.SecretList{}, inHub, client.MatchingLabels{"any": "thing"}),
+		"list the Secrets of every namespace":  as.List(ctx, &corev1.SecretList{}),
+		"watch Secrets":                        watchSecrets(inHub),
+		"list a Secret no Application names":   as.List(ctx, &corev1.SecretList{}, inHub, client.MatchingFields{"metadata.name": "unnamed"}),
+		"watch the Secrets of every namespace": watchSecrets(),
+	}
+	if err := as.List(ctx, &corev1.SecretList{}, inHub, client.MatchingFields{"metadata.name": "mine-creds"}); err != nil {
+		t.Errorf("list the Secret its Application names, by name: %v", err)
 	}
 	mine := &flotillav1.Application{}
 	if err := as.Get(ctx, key("mine"), mine); err != nil {

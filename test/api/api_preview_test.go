@@ -1,35 +1,17 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
-
-func previewRegions(version string) map[string]string {
-	files := map[string]string{}
-	for _, region := range []string{"eu", "us"} {
-		files["regions/"+region+"/cm.yaml"] = fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: region\ndata:\n  region: %s\n  version: %q\n", region, version)
-	}
-	return files
-}
 
 // TestFleetPreview: a preview of a revision shows, per cluster, exactly
 // what it would change, with each cluster's own rendering; an object of a
@@ -39,33 +21,14 @@ func TestFleetPreview(t *testing.T) {
 	root := t.TempDir()
 	repo := gitserver.NewRepo(t, root, "preview")
 	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
-	repo.Commit("main", previewRegions("1"))
-	env.RegisterCluster(t, "apiprev-1", "dev-1", map[string]string{"apiprev": "yes", "region": "eu"})
-	env.RegisterCluster(t, "apiprev-2", "dev-2", map[string]string{"apiprev": "yes", "region": "us"})
-	f := &flotillav1.Fleet{
-		ObjectMeta: metav1.ObjectMeta{Name: "apiprev", Namespace: flotillav1.DefaultNamespace},
-		Spec: flotillav1.FleetSpec{
-			ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"apiprev": "yes"}},
-			Template: flotillav1.FleetTemplate{
-				Source:      flotillav1.ApplicationSource{RepoURL: srv.URL("preview"), TargetRevision: "main", Path: `regions/{{ index .Cluster.Labels "region" }}`},
-				Destination: flotillav1.FleetDestination{Namespace: "apiprev"},
-				SyncPolicy: flotillav1.SyncPolicy{Automated: &flotillav1.AutomatedSync{Prune: true}, CreateNamespace: true,
-					Interval: harness.Interval(2 * time.Second)},
-			},
-		},
-	}
-	if err := env.Client.Create(context.Background(), f); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), f) })
-	env.WaitApp(t, "apiprev-apiprev-1", 2*time.Minute, "synced", harness.Synced)
-	env.WaitApp(t, "apiprev-apiprev-2", 2*time.Minute, "synced", harness.Synced)
-	dev1, dev2 := workload(t, "dev-1"), workload(t, "dev-2")
+	repo.Commit("main", harness.RegionFiles("1"))
+	env.RegionFleet(t, "apiprev", srv.URL("preview"))
+	dev1, dev2 := env.ClusterClient(t, "dev-1"), env.ClusterClient(t, "dev-2")
 	before1 := harness.LiveConfigMap(t, dev1, "apiprev", "region").ResourceVersion
 	before2 := harness.LiveConfigMap(t, dev2, "apiprev", "region").ResourceVersion
 
 	// A branch that changes one value.
-	next := repo.Commit("next", previewRegions("2"))
+	next := repo.Commit("next", harness.RegionFiles("2"))
 	var p wire.FleetPreview
 	eventually(t, "the preview lists both clusters", func() bool {
 		code, body := call(t, tok, http.MethodPost, "/api/v1/fleets/flotilla-system/apiprev/preview", wire.PreviewRequest{Revision: "next"})
@@ -86,9 +49,18 @@ func TestFleetPreview(t *testing.T) {
 		}
 	}
 
+	// One Application of the Fleet: the same preview of its one cluster,
+	// through the API and `app preview`.
+	var ap wire.FleetPreview
+	code, body := call(t, tok, http.MethodPost, "/api/v1/applications/flotilla-system/apiprev-apiprev-2/preview", wire.PreviewRequest{Revision: "next"})
+	if code != http.StatusOK || !jsonInto(body, &ap) || len(ap.Clusters) != 1 || ap.Clusters[0].Cluster != "apiprev-2" ||
+		ap.Clusters[0].Revision != next || len(changes(ap.Clusters[0])) != 1 {
+		t.Errorf("application preview: HTTP %d %s; want apiprev-2's one change at %s", code, body, next)
+	}
+
 	// A branch that adds an object of a kind only dev-1 has.
-	widgetCRD(t, dev1)
-	files := previewRegions("1")
+	harness.WidgetCRD(t, dev1)
+	files := harness.RegionFiles("1")
 	files["regions/eu/widget.yaml"] = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec: {}\n"
 	files["regions/us/widget.yaml"] = files["regions/eu/widget.yaml"]
 	repo.Commit("widget", files)
@@ -105,18 +77,22 @@ func TestFleetPreview(t *testing.T) {
 
 	// The CLI: exit 1 when something would change, a Markdown summary.
 	c := loggedInCLI(t)
-	cliExit := func(_ *testing.T, _ string, args ...string) (string, int) {
+	cliExit := func(args ...string) (string, int) {
 		out, errOut, code := c.run("", args...)
 		return out + errOut, code
 	}
-	out, code := cliExit(t, tok, "fleet", "preview", "apiprev", "--revision", "next", "-o", "markdown")
+	out, code := cliExit("fleet", "preview", "apiprev", "--revision", "next", "-o", "markdown")
 	if code != 1 || !strings.Contains(out, "| ` apiprev-1 ` | 0 | 1 | 0 | changes |") || !strings.Contains(out, "<details>") {
 		t.Errorf("fleet preview -o markdown: exit %d, output:\n%s", code, out)
 	}
-	if _, code := cliExit(t, tok, "fleet", "preview", "apiprev", "--revision", "widget"); code != 2 {
+	if _, code := cliExit("fleet", "preview", "apiprev", "--revision", "widget"); code != 2 {
 		t.Errorf("fleet preview with a cluster in error: exit %d, want 2", code)
 	}
-	if _, code := cliExit(t, tok, "fleet", "preview", "apiprev"); code != 0 {
+	if out, code := cliExit("app", "preview", "apiprev-apiprev-2", "--revision", "next"); code != 1 ||
+		!strings.Contains(out, "apiprev-2") || !strings.Contains(out, "0 to create, 1 to update, 0 to delete") {
+		t.Errorf("app preview: exit %d, output:\n%s", code, out)
+	}
+	if _, code := cliExit("fleet", "preview", "apiprev"); code != 0 {
 		t.Errorf("fleet preview of what runs: exit %d, want 0", code)
 	}
 
@@ -164,36 +140,3 @@ func hasAction(c wire.ClusterPreview, kind string, action wire.DiffAction) bool 
 	}
 	return false
 }
-
-func workload(t *testing.T, name string) client.Client {
-	t.Helper()
-	s := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(s)
-	_ = apiextensionsv1.AddToScheme(s)
-	c, err := client.New(env.Fleet.Cluster(name).RESTConfig(), client.Options{Scheme: s})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// widgetCRD installs example.com's Widget in c, until the test ends.
-func widgetCRD(t *testing.T, c client.Client) {
-	t.Helper()
-	crd := &apiextensionsv1.CustomResourceDefinition{
-		ObjectMeta: metav1.ObjectMeta{Name: "widgets.example.com"},
-		Spec: apiextensionsv1.CustomResourceDefinitionSpec{
-			Group: "example.com",
-			Names: apiextensionsv1.CustomResourceDefinitionNames{Plural: "widgets", Singular: "widget", Kind: "Widget", ListKind: "WidgetList"},
-			Scope: apiextensionsv1.NamespaceScoped,
-			Versions: []apiextensionsv1.CustomResourceDefinitionVersion{{Name: "v1", Served: true, Storage: true,
-				Schema: &apiextensionsv1.CustomResourceValidation{OpenAPIV3Schema: &apiextensionsv1.JSONSchemaProps{Type: "object", XPreserveUnknownFields: ptrTrue()}}}},
-		},
-	}
-	if err := c.Create(context.Background(), crd); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Delete(context.Background(), crd) })
-}
-
-func ptrTrue() *bool { v := true; return &v }

@@ -63,9 +63,12 @@ func TestCLISSOLogin(t *testing.T) {
 	}
 	c := &cli{t: t, config: filepath.Join(t.TempDir(), "flotilla", "config.yaml")}
 
-	out, errOut, code := ssoLogin(t, c, srv, ca, idp)
+	out, errOut, page, code := ssoLogin(t, c, srv, ca, idp)
 	if code != 0 || !strings.Contains(out, "Logged in to "+srv.URL+" as "+oidctest.Email) {
 		t.Fatalf("login --sso: exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(page, "You are logged in to Flotilla") || strings.Contains(page, "refused") {
+		t.Errorf("the browser's page after a login: %q; want it to say the login succeeded", page)
 	}
 	if got := c.ok("application/clisso-a1", "app", "list", "-o", "name"); got != "application/clisso-a1\n" {
 		t.Errorf("the SSO user lists %q, want the Application of its Project alone", got)
@@ -88,9 +91,12 @@ func TestCLISSOLogin(t *testing.T) {
 	// it and the CLI says why, without waiting for its own timeout.
 	idp.SetIDTokenTTL(-time.Hour)
 	t.Cleanup(func() { idp.SetIDTokenTTL(0) })
-	out, errOut, code = ssoLogin(t, c, srv, ca, idp)
+	out, errOut, page, code = ssoLogin(t, c, srv, ca, idp)
 	if code == 0 || !strings.Contains(errOut, "the login failed") || !strings.Contains(errOut, "expired") {
 		t.Errorf("login --sso with an expired ID token: exit %d, want a failure naming the expiry\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(page, "The login was refused") || !strings.Contains(page, "expired") || strings.Contains(page, "logged in") {
+		t.Errorf("the browser's page after a refused login: %q; want it to say it was refused and why", page)
 	}
 
 	if strings.Contains(c.seen.String(), ssoClientSecret) {
@@ -103,8 +109,8 @@ func TestCLISSOLogin(t *testing.T) {
 
 // ssoLogin runs `flotilla login --sso --no-browser` and, as its user would,
 // opens the address it prints in a browser and logs in at the provider. It
-// answers the CLI's output and exit code.
-func ssoLogin(t *testing.T, c *cli, srv *harness.Server, ca string, idp *oidctest.Provider) (string, string, int) {
+// answers the CLI's output, the page the browser shows and the exit code.
+func ssoLogin(t *testing.T, c *cli, srv *harness.Server, ca string, idp *oidctest.Provider) (string, string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -166,7 +172,7 @@ func ssoLogin(t *testing.T, c *cli, srv *harness.Server, ca string, idp *oidctes
 	c.seen.Write(errOut.Bytes())
 	c.seen.Write(page)
 	c.mu.Unlock()
-	return out.String(), errOut.String(), code
+	return out.String(), errOut.String(), string(page), code
 }
 
 // ssoBrowser is a browser: it keeps cookies, follows redirects and trusts

@@ -27,23 +27,28 @@ func floorResource(u *unstructured.Unstructured) schema.GroupVersionResource {
 	return gvk.GroupVersion().WithResource(strings.ToLower(gvk.Kind) + "s")
 }
 
-// ssaAll server-side-applies objs, floorWorkers at a time.
-func ssaAll(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Unstructured) {
+// ssaAll server-side-applies objs, floorWorkers at a time; with dryRunFirst
+// each object is dry-run before it is applied, as every object Flotilla
+// creates is.
+func ssaAll(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Unstructured, dryRunFirst bool) {
 	work := make(chan *unstructured.Unstructured)
 	errs := make(chan error, len(objs))
 	var wg sync.WaitGroup
 	for range floorWorkers {
 		wg.Go(func() {
 			for u := range work {
-				ri := dyn.Resource(floorResource(u))
-				var err error
-				opts := metav1.ApplyOptions{FieldManager: "floor", Force: true}
+				ri := dynamic.ResourceInterface(dyn.Resource(floorResource(u)))
 				if ns := u.GetNamespace(); ns != "" {
-					_, err = ri.Namespace(ns).Apply(context.Background(), u.GetName(), u, opts)
-				} else {
-					_, err = ri.Apply(context.Background(), u.GetName(), u, opts)
+					ri = dyn.Resource(floorResource(u)).Namespace(ns)
 				}
-				if err != nil {
+				if dryRunFirst {
+					dry := metav1.ApplyOptions{FieldManager: "floor", Force: true, DryRun: []string{metav1.DryRunAll}}
+					if _, err := ri.Apply(context.Background(), u.GetName(), u, dry); err != nil {
+						errs <- err
+						continue
+					}
+				}
+				if _, err := ri.Apply(context.Background(), u.GetName(), u, metav1.ApplyOptions{FieldManager: "floor", Force: true}); err != nil {
 					errs <- err
 				}
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,15 @@ import (
 // appsEnv sets how many Applications BenchmarkSync1000Apps creates
 // (default 1,000), so that the same benchmark also runs at 100 and 5,000.
 const appsEnv = "FLOTILLA_BENCH_APPS"
+
+// skipSteadyEnv, when set, leaves out the minute of steady state (and its
+// three figures): for weighing a knob quickly, never for a recorded figure.
+const skipSteadyEnv = "FLOTILLA_BENCH_SKIP_STEADY"
+
+// controllerArgsEnv adds flags to the controller of BenchmarkSync1000Apps,
+// split at spaces: "--pprof-addr localhost:6060" to profile it, or a knob
+// to weigh.
+const controllerArgsEnv = "FLOTILLA_BENCH_CONTROLLER_ARGS"
 
 // steadyInterval is the Applications' resync interval in
 // BenchmarkSync1000Apps: the minute of steady state holds one resync of each.
@@ -36,12 +47,15 @@ const steadyInterval = time.Minute
 // In the same run it measures the floor: a bare client-go loop with 16
 // workers and no client-side throttle server-side-applying the same
 // Namespaces and objects into a fresh set of namespaces of the same cluster,
-// and the ratio of Flotilla's time to the floor's.
+// and the ratio of Flotilla's time to the floor's; and the checked floor,
+// the same loop dry-running each object before applying it (what the
+// guarantee that a stage is validated before it is written costs at least),
+// and the ratio to that.
 func BenchmarkSync1000Apps(b *testing.B) {
 	apps := benchApps(b)
 	for b.Loop() {
 		b.StopTimer()
-		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1})
+		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1, ControllerArgs: strings.Fields(os.Getenv(controllerArgsEnv))})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -49,7 +63,8 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		repo := gitserver.NewRepo(b, root, "fleet")
 		srv := gitserver.NewHTTP(b, gitserver.HTTPOptions{Root: root})
 		commit := repo.Commit("main", harness.ManyApps(apps))
-		floor := applyFloor(b, h, apps)
+		floor := applyFloor(b, h, apps, false)
+		checked := applyFloor(b, h, apps, true)
 
 		b.StartTimer()
 		start := time.Now()
@@ -58,25 +73,48 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		waitObjects(b, h, apps)
 		toSynced := time.Since(start)
 		b.StopTimer()
+		logWhereTimeWent(b, h)
 
 		waitAllHealthy(b, h, apps)
-		writes, reads, git := steadyMinute(b, h, srv)
+		toHealthy := time.Since(start)
+		// Syncs and health refreshes up to all Healthy, before the steady
+		// minute's resyncs: a status change of an object (a Deployment's
+		// rollout) is a health refresh, not a sync (issue 13).
+		syncsToHealthy := metric(b, h, "flotilla_syncs_total")
+		refreshes := metric(b, h, "flotilla_health_refreshes_total")
 		b.ReportMetric(float64(apps), "apps")
 		b.ReportMetric(toSynced.Seconds(), "s-to-synced")
+		b.ReportMetric(toHealthy.Seconds(), "s-to-healthy")
+		b.ReportMetric(syncsToHealthy/float64(apps), "syncs/app-to-healthy")
+		b.ReportMetric(refreshes/float64(apps), "refreshes/app-to-healthy")
 		b.ReportMetric(floor.Seconds(), "floor-s")
 		b.ReportMetric(toSynced.Seconds()/floor.Seconds(), "ratio-to-floor")
+		b.ReportMetric(checked.Seconds(), "checked-floor-s")
+		b.ReportMetric(toSynced.Seconds()/checked.Seconds(), "ratio-to-checked-floor")
 		b.ReportMetric(float64(peakRSS(b, h.ControllerPID()))/(1<<20), "MiB-peak-rss")
-		b.ReportMetric(writes, "writes/min-steady")
-		b.ReportMetric(reads, "reads/min-steady")
-		b.ReportMetric(git, "git-requests/min-steady")
-		if syncs, err := h.Metric("flotilla_syncs_total"); err == nil {
-			b.ReportMetric(syncs, "syncs")
+		if os.Getenv(skipSteadyEnv) == "" {
+			writes, reads, git := steadyMinute(b, h, srv)
+			b.ReportMetric(writes, "writes/min-steady")
+			b.ReportMetric(reads, "reads/min-steady")
+			b.ReportMetric(git, "git-requests/min-steady")
 		}
+		b.ReportMetric(metric(b, h, "flotilla_syncs_total"), "syncs")
 		if err := h.Stop(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
 	}
+}
+
+// metric is the sum of a counter of the controller; a figure that cannot
+// be read ends the benchmark rather than reporting zero.
+func metric(b *testing.B, h *harness.Hub, name string) float64 {
+	b.Helper()
+	v, err := h.Metric(name)
+	if err != nil {
+		b.Fatalf("the controller's %s: %v", name, err)
+	}
+	return v
 }
 
 func benchApps(b *testing.B) int {
@@ -133,18 +171,25 @@ func steadyMinute(b *testing.B, h *harness.Hub, srv *gitserver.HTTP) (writes, re
 
 // applyFloor is the physical reference: 16 workers of a bare dynamic client,
 // without client-side throttling, server-side-apply n Namespaces and then
-// the same 4n objects into them (floor-NNNN), and the time that took.
-func applyFloor(b *testing.B, h *harness.Hub, n int) time.Duration {
+// the same 4n objects into them (floor-NNNN), and the time that took. With
+// dryRunFirst (into checked-NNNN) each object is dry-run before its apply:
+// the least any engine that validates what it writes before writing it
+// sends to the cluster.
+func applyFloor(b *testing.B, h *harness.Hub, n int, dryRunFirst bool) time.Duration {
 	cfg := *h.Config
 	cfg.QPS, cfg.Burst = -1, 0 // no client-side rate limiter
 	dyn, err := dynamic.NewForConfig(&cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
+	prefix := "floor"
+	if dryRunFirst {
+		prefix = "checked"
+	}
 	namespaces := make([]*unstructured.Unstructured, n)
 	var objects []*unstructured.Unstructured
 	for i := range n {
-		ns := fmt.Sprintf("floor-%04d", i)
+		ns := fmt.Sprintf("%s-%04d", prefix, i)
 		namespaces[i] = &unstructured.Unstructured{Object: map[string]any{
 			"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": ns},
 		}}
@@ -158,7 +203,69 @@ func applyFloor(b *testing.B, h *harness.Hub, n int) time.Duration {
 		}
 	}
 	start := time.Now()
-	ssaAll(b, dyn, namespaces)
-	ssaAll(b, dyn, objects)
+	ssaAll(b, dyn, namespaces, dryRunFirst)
+	ssaAll(b, dyn, objects, dryRunFirst)
 	return time.Since(start)
+}
+
+// logWhereTimeWent logs the mean time of each step of the syncs, of a
+// reconcile and of an Application's wait in the queue: where the time to
+// Synced went.
+func logWhereTimeWent(b *testing.B, h *harness.Hub) {
+	families, err := h.Scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var parts []string
+	mean := func(family, label, value string) {
+		f, ok := families[family]
+		if !ok {
+			return
+		}
+		var sum float64
+		var count uint64
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && (value == "" || l.GetValue() == value) {
+					sum += m.GetHistogram().GetSampleSum()
+					count += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		if count > 0 {
+			name := value
+			if name == "" {
+				name = family
+			}
+			parts = append(parts, fmt.Sprintf("%s %.0fms×%d", name, 1000*sum/float64(count), count))
+		}
+	}
+	for _, step := range []string{"cluster", "admit", "fetch", "render", "slot", "plan", "enforce", "compare", "apply", "prune", "observe"} {
+		mean("flotilla_sync_step_duration_seconds", "step", step)
+	}
+	mean("controller_runtime_reconcile_time_seconds", "controller", "application")
+	mean("workqueue_queue_duration_seconds", "name", "application")
+	b.Logf("mean time: %s", strings.Join(parts, ", "))
+	// The requests per Application until then, by method: those to the
+	// destination (Flotilla's own count) and every request of the
+	// controller's clients, the hub's Application writes included.
+	perMethod := func(family string) string {
+		counts := map[string]float64{}
+		if f, ok := families[family]; ok {
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "method" {
+						counts[l.GetValue()] += m.GetCounter().GetValue()
+					}
+				}
+			}
+		}
+		var out []string
+		for method, n := range counts {
+			out = append(out, fmt.Sprintf("%s %.0f", method, n))
+		}
+		slices.Sort(out)
+		return strings.Join(out, ", ")
+	}
+	b.Logf("requests to the destination: %s; of every client: %s", perMethod("flotilla_cluster_requests_total"), perMethod("rest_client_requests_total"))
 }

@@ -230,11 +230,7 @@ func markControlPlaneInitialized(t *testing.T, ns, name string) {
 
 func relabelCAPI(t *testing.T, ns, name string, labels map[string]string) {
 	t.Helper()
-	u := getCAPICluster(t, ns, name)
-	u.SetLabels(labels)
-	if err := env.Client.Update(context.Background(), u); err != nil {
-		t.Fatalf("CAPI Cluster %s: relabel: %v", name, err)
-	}
+	harness.Update(t, env.Client, getCAPICluster(t, ns, name), func(u *unstructured.Unstructured) { u.SetLabels(labels) })
 }
 
 func deleteCAPICluster(t *testing.T, ns, name string) {

@@ -77,6 +77,19 @@ func TestDevUpDown(t *testing.T) {
 		t.Errorf("the prod example should run 3 of 3 replicas on dev-2:\n%s", deployments)
 	}
 
+	// The shop Fleet rolled out in its two waves: canary dev-1, then dev-2.
+	for _, cl := range []string{"dev-1", "dev-2"} {
+		shop := harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", cl, "-n", "shop", "get", "deployment", "shop", "--no-headers")
+		if fields := strings.Fields(shop); len(fields) < 2 || fields[1] != "2/2" {
+			t.Errorf("the shop Fleet should run 2 of 2 replicas on %s:\n%s", cl, shop)
+		}
+	}
+	waves := harness.MustRun(t, harness.KubectlBin(), "--kubeconfig", kubeconfig, "--context", "hub", "-n", "flotilla-system",
+		"get", "fleet", "shop", "-o", "jsonpath={range .status.waves[*]}{.name}={.clusters}{\"\\n\"}{end}")
+	if want := "canary=[\"dev-1\"]\nrest=[\"dev-2\"]\n"; waves != want {
+		t.Errorf("the shop Fleet's status should show its waves canary (dev-1) then rest (dev-2):\n%s\nwant:\n%s", waves, want)
+	}
+
 	pids, addrs := fleetProcesses(t, state)
 	if len(pids) != 17 {
 		t.Fatalf("state lists %d processes, want 5 for each of 3 clusters, the controller and the server", len(pids))

@@ -9,10 +9,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -198,17 +198,10 @@ func waitSyncEvent(t *testing.T, app, want string) string {
 // returns its new generation.
 func setHelmValues(t *testing.T, name, values string) int64 {
 	t.Helper()
-	app := &flotillav1.Application{}
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: name}, app); err != nil {
-			return err
-		}
-		app.Spec.Source.Helm.Values = &apiextensionsv1.JSON{Raw: []byte(values)}
-		return env.Client.Update(context.Background(), app)
+	app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: flotillav1.DefaultNamespace, Name: name}}
+	harness.Update(t, env.Client, app, func(a *flotillav1.Application) {
+		a.Spec.Source.Helm.Values = &apiextensionsv1.JSON{Raw: []byte(values)}
 	})
-	if err != nil {
-		t.Fatalf("update Application %s: %v", name, err)
-	}
 	return app.Generation
 }
 

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
@@ -253,12 +254,8 @@ func TestMoveCluster(t *testing.T) {
 		t.Fatal("the ConfigMap is not in the first cluster")
 	}
 
-	app := getApp(t, "mover")
-	app.Spec.Destination.Cluster = "move-to"
-	if err := env.Client.Update(context.Background(), app); err != nil {
-		t.Fatal(err)
-	}
-	app = env.WaitApp(t, "mover", 2*time.Minute, "Synced in move-to", func(a *flotillav1.Application) bool {
+	harness.Update(t, env.Client, getApp(t, "mover"), func(a *flotillav1.Application) { a.Spec.Destination.Cluster = "move-to" })
+	app := env.WaitApp(t, "mover", 2*time.Minute, "Synced in move-to", func(a *flotillav1.Application) bool {
 		return harness.Synced(a) && a.Status.Cluster == "move-to"
 	})
 	if harness.LiveConfigMap(t, to, ns, "mover") == nil {
@@ -332,12 +329,10 @@ func TestFleetMassRemovalGuard(t *testing.T) {
 		env.WaitApp(t, name, 2*time.Minute, "Synced", harness.Synced)
 	}
 
-	// A typo in the selector picks nothing.
-	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(f), f); err != nil {
-		t.Fatal(err)
-	}
-	f.Spec.ClusterSelector.MatchLabels = map[string]string{"guard": "onn"}
-	if err := env.Client.Update(ctx, f); err != nil {
+	// A typo in the selector picks nothing. A merge patch: the controller
+	// writes the Fleet's status meanwhile.
+	typo := []byte(`{"spec":{"clusterSelector":{"matchLabels":{"guard":"onn"}}}}`)
+	if err := env.Client.Patch(ctx, f, client.RawPatch(types.MergePatchType, typo)); err != nil {
 		t.Fatal(err)
 	}
 	waitFleetNamed(t, "guard", "MassRemovalRefused", func(f *flotillav1.Fleet) bool {

@@ -34,10 +34,7 @@ func TestEmptyRenderPrunesNothing(t *testing.T) {
 	}
 	env.ConfigMapData(t, ns, "good") // still there
 
-	app.Spec.SyncPolicy.AllowEmpty = true
-	if err := env.Client.Update(context.Background(), app); err != nil {
-		t.Fatal(err)
-	}
+	harness.Update(t, env.Client, app, func(a *flotillav1.Application) { a.Spec.SyncPolicy.AllowEmpty = true })
 	env.WaitApp(t, "empty", time.Minute, "Synced with nothing", func(a *flotillav1.Application) bool {
 		return harness.Synced(a) && len(a.Status.Resources) <= 1 // at most the namespace it created
 	})

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
@@ -219,5 +220,37 @@ func TestClusterCredentialsOnlyForClusters(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if n := plainRequests.Load(); n != 0 {
 		t.Errorf("%d requests reached the plain-http server, want none", n)
+	}
+}
+
+// TestFailureBeforeTheEngineIsCounted: a sync that fails before the engine
+// starts (its Project does not exist) is a failed sync in
+// flotilla_syncs_total, under its cluster and reason, like any other.
+func TestFailureBeforeTheEngineIsCounted(t *testing.T) {
+	root := t.TempDir()
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	repo := gitserver.NewRepo(t, root, "counted")
+	repo.Commit("main", map[string]string{"app/cm.yaml": harness.GoodConfigMap})
+	env.RegisterCluster(t, "counted", "dev-2", nil)
+	spec := harness.PlainApp(srv.URL("counted"), "app", harness.TestNamespace(t))
+	spec.Destination.Cluster = "counted"
+	spec.Project = "no-such-project"
+	newApp(t, "counted", spec)
+	env.WaitApp(t, "counted", time.Minute, "ProjectViolation", harness.FailedWith(flotillav1.ReasonProjectViolation))
+	var failed float64
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		families, err := env.Scrape()
+		if err != nil {
+			return false, nil
+		}
+		for _, m := range families["flotilla_syncs_total"].GetMetric() {
+			if label(m, "cluster") == "counted" && label(m, "result") == flotillav1.ReasonProjectViolation {
+				failed = m.GetCounter().GetValue()
+			}
+		}
+		return failed >= 1, nil
+	})
+	if err != nil {
+		t.Errorf("flotilla_syncs_total{cluster=\"counted\",result=\"ProjectViolation\"} is %v: the failed sync was not counted", failed)
 	}
 }

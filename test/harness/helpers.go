@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -186,5 +187,22 @@ func WaitConfigMapGone(t testing.TB, c client.Client, ns, name string) {
 	})
 	if err != nil {
 		t.Errorf("ConfigMap %s/%s should be deleted", ns, name)
+	}
+}
+
+// Update reads obj anew, changes it with mutate and writes it back, again
+// while the write conflicts: the controller writes the status of the
+// objects tests change (each status write moves the resourceVersion).
+func Update[T client.Object](t testing.TB, c client.Client, obj T, mutate func(T)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate(obj)
+		return c.Update(context.Background(), obj)
+	})
+	if err != nil {
+		t.Fatalf("update %T %s: %v", obj, obj.GetName(), err)
 	}
 }

@@ -190,3 +190,68 @@ func TestChartDependencyFromRefusedRepository(t *testing.T) {
 		t.Errorf("the refused repository received requests: %v", repo.Requests())
 	}
 }
+
+// TestChartDependencyWithChartCredentials: the dependency's repository is
+// on another host than the Git server and asks for a password. The
+// Application names, in spec.source.chartCredentials, a Secret its Project
+// does not allow: the sync stops naming the Secret, and the repository
+// receives no request carrying it. Named a Secret the Project allows, the
+// dependency is fetched with it and synced.
+func TestChartDependencyWithChartCredentials(t *testing.T) {
+	ns := "helmdeps-creds"
+	repo := helmserver.New(t, helmserver.Options{Username: "charts", Password: "s3cret"})
+	repo.AddChart(t, "cache", "1.2.3", map[string]string{
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cache\ndata:\n  version: {{ .Chart.Version }}\n",
+	})
+	root := t.TempDir()
+	git := gitserver.NewRepo(t, root, "fleet")
+	srv := gitserver.NewHTTP(t, gitserver.HTTPOptions{Root: root})
+	files := shopChart(repo.URL(), "first", false)
+	files["chart/Chart.yaml"] = "apiVersion: v2\nname: shop\nversion: 0.1.0\ndependencies:\n" +
+		"  - name: cache\n    version: 1.2.3\n    repository: " + repo.URL() + "\n"
+	commit := git.Commit("main", files)
+	project(t, "helmdeps-creds", ns, srv.URL("fleet"), repo.URL())
+	ctx := context.Background()
+	p := &flotillav1.Project{ObjectMeta: metav1.ObjectMeta{Namespace: flotillav1.DefaultNamespace, Name: "helmdeps-creds"}}
+	harness.Update(t, env.Client, p, func(p *flotillav1.Project) { p.Spec.Secrets = []string{"charts-login"} })
+	for _, name := range []string{"charts-login", "other-login"} {
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: flotillav1.DefaultNamespace},
+			Data:       map[string][]byte{"username": []byte("charts"), "password": []byte("s3cret")},
+		}
+		if err := env.Client.Create(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), s) })
+	}
+
+	spec := harness.PlainApp(srv.URL("fleet"), "chart", ns)
+	spec.Project = "helmdeps-creds"
+	spec.Source.Helm = &flotillav1.HelmSource{ReleaseName: "shop"}
+	spec.Source.ChartCredentials = []flotillav1.ChartCredentials{{URL: repo.URL(), SecretRef: flotillav1.LocalObjectReference{Name: "other-login"}}}
+	app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Name: "helmdeps-creds", Namespace: flotillav1.DefaultNamespace}, Spec: spec}
+	if err := env.Client.Create(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), app) })
+
+	refused := env.WaitApp(t, "helmdeps-creds", 2*time.Minute, "ProjectViolation naming other-login", func(a *flotillav1.Application) bool {
+		c := harness.ReadyCondition(a)
+		return c != nil && c.Reason == flotillav1.ReasonProjectViolation && strings.Contains(c.Message, "other-login")
+	})
+	t.Log(harness.ReadyCondition(refused).Message)
+	if got := liveData(t, ns, "shop"); got != "" {
+		t.Errorf("the chart was applied (%q) although its credentials were refused", got)
+	}
+	if n := len(repo.Requests()); n != 0 {
+		t.Errorf("the chart repository received requests before the Secret was allowed: %v", repo.Requests())
+	}
+
+	harness.Update(t, env.Client, app, func(a *flotillav1.Application) { a.Spec.Source.ChartCredentials[0].SecretRef.Name = "charts-login" })
+	env.WaitApp(t, "helmdeps-creds", 2*time.Minute, "Synced with the dependency", func(a *flotillav1.Application) bool {
+		return harness.Synced(a) && a.Status.Sync.Revision == commit
+	})
+	if got := liveData(t, ns, "shop-cache"); got != "1.2.3" {
+		t.Errorf("shop-cache holds %q, want the dependency's 1.2.3", got)
+	}
+}

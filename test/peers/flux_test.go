@@ -96,14 +96,17 @@ func startFlux(dir, kubeconfig string, concurrency int) ([]*program, error) {
 		ports[i] = p
 	}
 	addr := func(i int) string { return "127.0.0.1:" + strconv.Itoa(ports[i]) }
-	tmp := filepath.Join(dir, "tmp")
-	if err := os.MkdirAll(tmp, 0o700); err != nil {
-		return nil, err
+	// source-controller refuses a storage folder that does not exist.
+	tmp, storage := filepath.Join(dir, "tmp"), filepath.Join(dir, "storage")
+	for _, d := range []string{tmp, storage} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	env := []string{"KUBECONFIG=" + kubeconfig, "TMPDIR=" + tmp, "RUNTIME_NAMESPACE=" + fluxNamespace}
 	source, err := start(dir, filepath.Join(peersBin, "source-controller"), []string{
 		"--metrics-addr=" + addr(0), "--health-addr=" + addr(1),
-		"--storage-path=" + filepath.Join(dir, "storage"),
+		"--storage-path=" + storage,
 		"--storage-addr=" + addr(2), "--storage-adv-addr=" + addr(2),
 		"--log-encoding=json",
 	}, env)

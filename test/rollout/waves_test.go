@@ -308,23 +308,7 @@ func observe(t *testing.T) *observer {
 	go func() {
 		defer close(o.done)
 		for ctx.Err() == nil {
-			s := sample{at: time.Now(), apps: map[string]flotillav1.Application{}}
-			f := &flotillav1.Fleet{}
-			var list flotillav1.ApplicationList
-			if env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "shop"}, f) == nil &&
-				env.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace), client.MatchingLabels{flotillav1.FleetLabel: "shop"}) == nil {
-				var parts []string
-				for _, w := range f.Status.Waves {
-					parts = append(parts, w.Name+"="+string(w.Phase))
-				}
-				s.waves = strings.Join(parts, " ")
-				for _, a := range list.Items {
-					s.apps[a.Labels[flotillav1.ClusterLabel]] = a
-				}
-				o.mu.Lock()
-				o.samples = append(o.samples, s)
-				o.mu.Unlock()
-			}
+			o.look(ctx)
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
@@ -332,9 +316,34 @@ func observe(t *testing.T) *observer {
 	return o
 }
 
+// look records one sample of the Fleet and its Applications.
+func (o *observer) look(ctx context.Context) {
+	s := sample{at: time.Now(), apps: map[string]flotillav1.Application{}}
+	f := &flotillav1.Fleet{}
+	var list flotillav1.ApplicationList
+	if env.Client.Get(ctx, client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "shop"}, f) != nil ||
+		env.Client.List(ctx, &list, client.InNamespace(flotillav1.DefaultNamespace), client.MatchingLabels{flotillav1.FleetLabel: "shop"}) != nil {
+		return
+	}
+	var parts []string
+	for _, w := range f.Status.Waves {
+		parts = append(parts, w.Name+"="+string(w.Phase))
+	}
+	s.waves = strings.Join(parts, " ")
+	for _, a := range list.Items {
+		s.apps[a.Labels[flotillav1.ClusterLabel]] = a
+	}
+	o.mu.Lock()
+	o.samples = append(o.samples, s)
+	o.mu.Unlock()
+}
+
+// stop ends the looking with one last look, so that the state the test
+// waited for is among the samples even when it came between two looks.
 func (o *observer) stop() *observer {
 	o.cancel()
 	<-o.done
+	o.look(context.Background())
 	return o
 }
 

@@ -43,11 +43,14 @@ export function useLocation() {
 }
 
 // onLinkClick turns a plain left click on a same-site link into a route
-// change; modified clicks (new tab) keep the browser's behaviour.
+// change; modified clicks (new tab) keep the browser's behaviour. On a
+// link it handles the link; on any other element, the links inside it (one
+// handler for many links).
 export function onLinkClick(ev) {
   if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
-  const a = ev.currentTarget;
-  if (a.target || a.origin !== location.origin) return;
+  const el = ev.currentTarget;
+  const a = el instanceof HTMLAnchorElement ? el : ev.target.closest?.('a[href]');
+  if (!a || !el.contains(a) || a.target || a.origin !== location.origin) return;
   ev.preventDefault();
   navigate(a.pathname + a.search);
 }

@@ -231,6 +231,14 @@ func (c *Client) FleetPreview(ctx context.Context, namespace, name, revision str
 	return &p, c.call(ctx, r, &p)
 }
 
+// AppPreview asks what revision ("" for its current one) would change on
+// an Application's cluster: a preview of one cluster.
+func (c *Client) AppPreview(ctx context.Context, namespace, name, revision string) (*wire.FleetPreview, error) {
+	var p wire.FleetPreview
+	r := request{method: http.MethodPost, path: objectPath("applications", namespace, name) + "/preview", body: wire.PreviewRequest{Revision: revision}}
+	return &p, c.call(ctx, r, &p)
+}
+
 // ListProjects lists the Projects.
 func (c *Client) ListProjects(ctx context.Context, opts ListOptions) ([]flotillav1.Project, error) {
 	return list[flotillav1.Project](ctx, c, "/api/v1/projects", opts)

@@ -25,6 +25,11 @@ import (
 // internal/diff: "++++++++" a desired value that differs, "--------" the
 // live one, "********" a value that is the same on both sides.
 func (r *Reader) Diff(ctx context.Context, app *flotillav1.Application, revision string) (*wire.Diff, error) {
+	// Before the source is fetched: an agent-mode cluster has no diff here.
+	// Other errors of the cluster are the preview's to report.
+	if _, err := r.resolve(ctx, app); errors.Is(err, ErrAgentMode) {
+		return nil, err
+	}
 	if r.opts.Previewer == nil {
 		return nil, fmt.Errorf("%w: this server does not compute diffs", ErrUnavailable)
 	}
@@ -69,7 +74,8 @@ func (r *Reader) previewRequest(ctx context.Context, app *flotillav1.Application
 	}
 	return engine.Request{
 		App: app, Project: proj, Revision: revision,
-		Credentials: secrets.Credentials, Verify: secrets.Verify, Decryption: secrets.Decryption,
+		Credentials: secrets.Credentials, ChartCredentials: secrets.Charts,
+		Verify: secrets.Verify, Decryption: secrets.Decryption,
 		Previous: inventory.FromResourceStatus(app.Status.Resources),
 	}, nil
 }

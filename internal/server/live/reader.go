@@ -32,6 +32,9 @@ var (
 	// ErrUnavailable: the workload cluster, or the source of a diff, cannot
 	// be read now.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrAgentMode: the cluster is in agent mode, which the hub cannot
+	// reach; only the tree is answered, from what its agent reports.
+	ErrAgentMode = errors.New("agent mode")
 )
 
 // Previewer previews a sync without writing: *engine.Engine.
@@ -149,11 +152,27 @@ func clusterOf(app *flotillav1.Application) string {
 	return app.Spec.Destination.Cluster
 }
 
-// target returns the clients of the Application's cluster.
-func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clients, error) {
-	t, err := r.opts.Clusters.Get(ctx, app.Namespace, clusterOf(app))
-	if err != nil {
+// resolve is the Target of the Application's cluster, as the registry
+// resolves it: ErrAgentMode for a cluster in agent mode, which the hub
+// cannot reach.
+func (r *Reader) resolve(ctx context.Context, app *flotillav1.Application) (*cluster.Target, error) {
+	name := clusterOf(app)
+	t, err := r.opts.Clusters.Get(ctx, app.Namespace, name)
+	switch {
+	case errors.Is(err, cluster.ErrAgentMode):
+		return nil, agentModeError(name)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return t, nil
+}
+
+// target returns the clients of the Application's cluster; none of a
+// cluster in agent mode (ErrAgentMode).
+func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clients, error) {
+	t, err := r.resolve(ctx, app)
+	if err != nil {
+		return nil, err
 	}
 	key := app.Namespace + "/" + t.Name
 	r.mu.Lock()

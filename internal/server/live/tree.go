@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,9 +23,13 @@ const maxDepth = 3
 
 // Tree returns the Application's managed objects (status.resources, in
 // their order) and, after them, their descendants found through owner
-// references, at most Limits.MaxNodes nodes.
+// references, at most Limits.MaxNodes nodes. Of a cluster in agent mode it
+// returns the managed objects as the agent reported them.
 func (r *Reader) Tree(ctx context.Context, app *flotillav1.Application) (*wire.Tree, error) {
 	c, err := r.target(ctx, app)
+	if errors.Is(err, ErrAgentMode) {
+		return r.reportedTree(app), nil
+	}
 	if err != nil {
 		return nil, err
 	}

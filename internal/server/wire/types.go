@@ -191,7 +191,8 @@ type PreviewRequest struct {
 	Revision string `json:"revision,omitempty"`
 }
 
-// FleetPreview is what a revision would change on each cluster of a Fleet.
+// FleetPreview is what a revision would change on each cluster of a Fleet;
+// an Application's preview is one with its one cluster.
 type FleetPreview struct {
 	Revision string           `json:"revision,omitempty"`
 	Clusters []ClusterPreview `json:"clusters"`
