@@ -2,8 +2,10 @@ package localfleet
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,30 +60,65 @@ type auditEvent struct {
 // well below it.
 const maxAuditLine = 1 << 20
 
+// AuditCounts are the requests of one client in an audit log: writes, and
+// dry-runs (which write nothing but prove the client reached the cluster).
+type AuditCounts struct{ Writes, DryRuns int }
+
 // CountWrites counts the write requests in the cluster's audit log that a
 // client sent whose user agent starts with userAgentPrefix (client-go's
 // default is the program's name and "/"); dry-runs are not writes and are
 // left out.
 func (c *Cluster) CountWrites(userAgentPrefix string) (int, error) {
+	n, err := c.CountRequests(userAgentPrefix)
+	return n.Writes, err
+}
+
+// CountRequests counts the writes and dry-runs in the cluster's audit log
+// of the clients whose user agent starts with userAgentPrefix. The API
+// server may be writing an event as the log is read: a last line without
+// its newline is not counted yet.
+func (c *Cluster) CountRequests(userAgentPrefix string) (AuditCounts, error) {
 	f, err := os.Open(c.AuditLog())
 	if err != nil {
-		return 0, fmt.Errorf("cluster %s: audit log (started without AuditWrites?): %w", c.Name, err)
+		return AuditCounts{}, fmt.Errorf("cluster %s: audit log (started without AuditWrites?): %w", c.Name, err)
 	}
 	defer func() { _ = f.Close() }()
-	sc := bufio.NewScanner(f)
+	n, err := countAudit(f, userAgentPrefix)
+	if err != nil {
+		return AuditCounts{}, fmt.Errorf("cluster %s: audit log: %w", c.Name, err)
+	}
+	return n, nil
+}
+
+func countAudit(r io.Reader, userAgentPrefix string) (AuditCounts, error) {
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxAuditLine)
-	n := 0
+	sc.Split(completeLines)
+	var n AuditCounts
 	for sc.Scan() {
 		var ev auditEvent
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return 0, fmt.Errorf("cluster %s: audit log: %w", c.Name, err)
+			return AuditCounts{}, err
 		}
-		if strings.HasPrefix(ev.UserAgent, userAgentPrefix) && !strings.Contains(ev.RequestURI, "dryRun=") {
-			n++
+		switch {
+		case !strings.HasPrefix(ev.UserAgent, userAgentPrefix):
+		case strings.Contains(ev.RequestURI, "dryRun="):
+			n.DryRuns++
+		default:
+			n.Writes++
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("cluster %s: audit log: %w", c.Name, err)
+	return n, sc.Err()
+}
+
+// completeLines splits at newlines, as bufio.ScanLines, but drops what
+// follows the last newline: an event the API server has not finished.
+func completeLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
 	}
-	return n, nil
+	if atEOF {
+		return len(data), nil, nil
+	}
+	return 0, nil, nil
 }

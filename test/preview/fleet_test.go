@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/internal/localfleet"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
@@ -26,7 +27,7 @@ func TestDirectFleetPreview(t *testing.T) {
 	before1 := harness.LiveConfigMap(t, dev1, "prev", "region").ResourceVersion
 	before2 := harness.LiveConfigMap(t, dev2, "prev", "region").ResourceVersion
 	clusters := env.Fleet.Clusters
-	auditBefore := map[string]auditCounts{}
+	auditBefore := map[string]localfleet.AuditCounts{}
 	for _, c := range clusters {
 		auditBefore[c.Name] = audited(t, c)
 	}
@@ -107,10 +108,10 @@ func TestDirectFleetPreview(t *testing.T) {
 	// Nothing was written, and the CLI did reach every workload cluster.
 	for _, cl := range clusters {
 		after := audited(t, cl)
-		if after.writes != auditBefore[cl.Name].writes {
-			t.Errorf("cluster %s audited %d writes of the CLI", cl.Name, after.writes-auditBefore[cl.Name].writes)
+		if after.Writes != auditBefore[cl.Name].Writes {
+			t.Errorf("cluster %s audited %d writes of the CLI", cl.Name, after.Writes-auditBefore[cl.Name].Writes)
 		}
-		if cl.Name != clusters[0].Name && after.dryRuns == auditBefore[cl.Name].dryRuns {
+		if cl.Name != clusters[0].Name && after.DryRuns == auditBefore[cl.Name].DryRuns {
 			t.Errorf("cluster %s audited no dry-run of the CLI: the count of its writes proves nothing", cl.Name)
 		}
 	}

@@ -1,7 +1,6 @@
 package preview
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -120,75 +119,28 @@ func (s *statusServer) requests() []statusRequest {
 	return append([]statusRequest(nil), s.got...)
 }
 
-// auditCounts are the CLI's requests a cluster's API server audited:
-// writes, and dry-runs (which prove the CLI reached it).
-type auditCounts struct{ writes, dryRuns int }
-
-// audited counts the requests of agentName in the audit log of the
-// cluster c. The API server may be writing a line as the log is read: a
-// last line without its newline is not counted yet, and the count is read
-// again until the fleet's own count (CountWrites) agrees with it.
-func audited(t *testing.T, c *localfleet.Cluster) auditCounts {
+// audited counts the CLI's requests (writes, and dry-runs, which prove it
+// reached the cluster) in the audit log of the cluster c. The API server
+// writes an event once the response is complete, so the count is read
+// again until two reads 200 ms apart agree.
+func audited(t *testing.T, c *localfleet.Cluster) localfleet.AuditCounts {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	last, err := c.CountRequests(agentName + "/")
 	for {
-		f, err := os.Open(c.AuditLog())
 		if err != nil {
 			t.Fatal(err)
 		}
-		n, err := countAudit(f)
-		_ = f.Close()
-		if err != nil {
-			t.Fatalf("cluster %s: audit log: %v", c.Name, err)
-		}
-		w, werr := c.CountWrites(agentName + "/")
-		if werr == nil && w == n.writes {
+		time.Sleep(200 * time.Millisecond)
+		n, nerr := c.CountRequests(agentName + "/")
+		if nerr == nil && n == last {
 			return n
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("cluster %s: CountWrites = %d, %v; the log has %d", c.Name, w, werr, n.writes)
+			t.Fatalf("cluster %s: the CLI's audited requests still change: %+v, then %+v", c.Name, last, n)
 		}
-		time.Sleep(200 * time.Millisecond)
+		last, err = n, nerr
 	}
-}
-
-// countAudit counts agentName's requests in an audit log: one JSON event a
-// line, every line but a partial last one whole.
-func countAudit(r io.Reader) (auditCounts, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	sc.Split(completeLines)
-	var n auditCounts
-	for sc.Scan() {
-		var ev struct {
-			RequestURI string `json:"requestURI"`
-			UserAgent  string `json:"userAgent"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
-			return n, err
-		}
-		if !strings.HasPrefix(ev.UserAgent, agentName+"/") {
-			continue
-		}
-		if strings.Contains(ev.RequestURI, "dryRun=") {
-			n.dryRuns++
-		} else {
-			n.writes++
-		}
-	}
-	return n, sc.Err()
-}
-
-// completeLines splits at newlines, as bufio.ScanLines, but drops what
-// follows the last newline: a line the writer has not finished.
-func completeLines(data []byte, atEOF bool) (int, []byte, error) {
-	if i := bytes.IndexByte(data, '\n'); i >= 0 {
-		return i + 1, data[:i], nil
-	}
-	if atEOF {
-		return len(data), nil, nil
-	}
-	return 0, nil, nil
 }
 
 // changes are the objects a preview would create, update or delete.
