@@ -23,16 +23,9 @@ import (
 // impersonates a ServiceAccount share one REST mapper, so that the
 // cluster's API list is read once for all of them, not once by each.
 func TestDestinationReadsItsAPIListOnce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local control plane")
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: 1})
-	if err != nil {
-		t.Fatalf("engine tests need a local control plane (make k8s): %v", err)
-	}
-	defer func() { _ = f.Stop() }()
+	f := startCluster(ctx, t)
 	lists := &apiListCounter{}
 	cfg := rest.CopyConfig(f.Clusters[0].RESTConfig())
 	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingLists{next: rt, c: lists} })
@@ -95,4 +88,19 @@ func (c *apiListCounter) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// startCluster starts a local control plane of one cluster for a test,
+// stopped when the test ends.
+func startCluster(ctx context.Context, t *testing.T) *localfleet.Fleet {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts a local control plane")
+	}
+	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: 1})
+	if err != nil {
+		t.Fatalf("engine tests need a local control plane (make k8s): %v", err)
+	}
+	t.Cleanup(func() { _ = f.Stop() })
+	return f
 }

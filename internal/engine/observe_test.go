@@ -18,7 +18,6 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/cluster"
 	"github.com/flotilla-dev/flotilla/internal/health"
 	"github.com/flotilla-dev/flotilla/internal/inventory"
-	"github.com/flotilla-dev/flotilla/internal/localfleet"
 )
 
 // TestAssessDoesNotTrustAStaleCache is the gate a rollout wave relies on: a
@@ -28,16 +27,9 @@ import (
 // revision; assess, told the generation the write returned, says
 // Progressing instead.
 func TestAssessDoesNotTrustAStaleCache(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a local control plane")
-	}
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	f, err := localfleet.Start(ctx, localfleet.Options{Clusters: 1})
-	if err != nil {
-		t.Fatalf("engine tests need a local control plane (make k8s): %v", err)
-	}
-	defer func() { _ = f.Stop() }()
+	f := startCluster(ctx, t)
 	cfg := f.Clusters[0].RESTConfig()
 	dyn, err := dynamic.NewForConfig(cfg)
 	if err != nil {
