@@ -139,7 +139,18 @@ func (r *ApplicationReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	}
 	defer done()
 	if r.Queue.behind(app) {
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
+		if r.Reader == nil {
+			return ctrl.Result{RequeueAfter: staleRetry}, nil
+		}
+		if err := r.Reader.Get(ctx, req.NamespacedName, app); err != nil {
+			if apierrors.IsNotFound(err) {
+				r.forget(req.NamespacedName)
+			}
+			return ctrl.Result{}, client.IgnoreNotFound(err)
+		}
+		// The copy read is the newest known: the cache showing it again is
+		// no reason for another read.
+		r.Queue.saw(app)
 	}
 	refresh := r.Queue.take(req.NamespacedName)
 	if !app.DeletionTimestamp.IsZero() {
@@ -307,7 +318,7 @@ func (r *ApplicationReconciler) report(ctx context.Context, s *syncRun) (ctrl.Re
 		}
 		return ctrl.Result{}, perr
 	}
-	r.Queue.wrote(app)
+	r.Queue.saw(app)
 	emit(ctx, r.Notify, applicationEvents(s.before, app, s.plan, res, err))
 	return r.requeue(app, err), nil
 }

@@ -40,15 +40,15 @@ type appQueue struct {
 	// due is when each Application's next sync is due: the interval or the
 	// retry its last sync asked for. A reconcile at or after it syncs.
 	due map[types.NamespacedName]time.Time
-	// written is, for each Application, the status.observedGeneration its
-	// last successful sync wrote, and of which object (its UID): a copy
-	// from the cache that shows less is older than that write.
-	written map[types.NamespacedName]writtenGeneration
+	// written is, for each Application, the resourceVersion of the newest
+	// copy this controller knows (see saw), and of which object (its UID):
+	// a copy from the cache that shows another may be older.
+	written map[types.NamespacedName]writtenVersion
 }
 
-type writtenGeneration struct {
-	uid        types.UID
-	generation int64
+type writtenVersion struct {
+	uid             types.UID
+	resourceVersion string
 }
 
 func newAppQueue() *appQueue {
@@ -56,7 +56,7 @@ func newAppQueue() *appQueue {
 		early:      map[types.NamespacedName]bool{},
 		healthOnly: map[types.NamespacedName]bool{},
 		due:        map[types.NamespacedName]time.Time{},
-		written:    map[types.NamespacedName]writtenGeneration{},
+		written:    map[types.NamespacedName]writtenVersion{},
 	}
 }
 
@@ -140,20 +140,25 @@ func (q *appQueue) synced(app types.NamespacedName, d time.Duration) {
 	q.due[app] = time.Now().Add(d)
 }
 
-// wrote records the status.observedGeneration a status write of app set.
-func (q *appQueue) wrote(app *flotillav1.Application) {
+// saw records the resourceVersion of the newest copy of app this
+// controller knows: the one its last status write left, or one it read
+// from the API server.
+func (q *appQueue) saw(app *flotillav1.Application) {
 	if q == nil {
 		return
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.written[client.ObjectKeyFromObject(app)] = writtenGeneration{uid: app.UID, generation: app.Status.ObservedGeneration}
+	q.written[client.ObjectKeyFromObject(app)] = writtenVersion{uid: app.UID, resourceVersion: app.ResourceVersion}
 }
 
-// behind says whether app, read from the cache, is older than the last
-// status write of it: its sync would redo the one just done (and fail to
-// write its status), its health refresh would not happen. The reconcile
-// comes back shortly instead, keeping why it was queued.
+// behind says whether app, read from the cache, may be older than the
+// last status write of it: it is not the newest version this controller
+// knows. Such a
+// copy can miss what the write recorded (a handled sync request, the
+// inventory, a retry count): a sync from it would handle a request again,
+// at whatever the branch's head is by then. The reconcile reads the
+// Application from the API server instead.
 func (q *appQueue) behind(app *flotillav1.Application) bool {
 	if q == nil {
 		return false
@@ -161,7 +166,7 @@ func (q *appQueue) behind(app *flotillav1.Application) bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	w, ok := q.written[client.ObjectKeyFromObject(app)]
-	return ok && w.uid == app.UID && app.Status.ObservedGeneration < w.generation
+	return ok && w.uid == app.UID && app.ResourceVersion != w.resourceVersion
 }
 
 // untilDue is how long until app's next sync is due.
@@ -247,6 +252,7 @@ func (r *ApplicationReconciler) refreshHealth(ctx context.Context, app *flotilla
 		r.Queue.mark(key, true)
 		return ctrl.Result{}, true, err
 	}
+	r.Queue.saw(app)
 	emit(ctx, r.Notify, applicationEvents(&base.Status, app, plan{}, res, nil))
 	return resyncAfter(r.Queue.untilDue(key)), true, nil
 }

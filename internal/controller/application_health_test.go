@@ -82,20 +82,21 @@ func TestAppQueueKeepsEveryEvent(t *testing.T) {
 	}
 }
 
-// TestAppQueueBehind: a copy of an Application older than the last status
-// write of it (the informer has not shown that write yet) is told apart,
-// and only for the same object: one created anew under its name is not.
+// TestAppQueueBehind: a copy of an Application that is not the version
+// the last status write of it left (the informer has not shown that write
+// yet, or shows one between two writes of a sync) is told apart, and only
+// for the same object: one created anew under its name is not.
 func TestAppQueueBehind(t *testing.T) {
 	q := newAppQueue()
-	app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "flotilla-system", Name: "web", UID: "u1", Generation: 1}}
+	app := &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "flotilla-system", Name: "web", UID: "u1", ResourceVersion: "10"}}
 	if q.behind(app) {
 		t.Error("behind before any write")
 	}
 	written := app.DeepCopy()
-	written.Status.ObservedGeneration = 1
-	q.wrote(written)
+	written.ResourceVersion = "12"
+	q.saw(written)
 	if !q.behind(app) {
-		t.Error("a copy without the written observedGeneration is not behind")
+		t.Error("a copy older than the write is not behind")
 	}
 	if q.behind(written) {
 		t.Error("the written copy is behind")
