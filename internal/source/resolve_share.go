@@ -51,13 +51,20 @@ func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Co
 		s.mu.Unlock()
 		if age := time.Since(e.at); ok && age < s.ttl {
 			if age >= s.ttl/2 {
-				s.start(ctx, key, list)
+				s.start(ctx, key, key, list)
 			}
 			return e.rev, nil
 		}
 	}
+	flight := key
+	if p.req.Fresh {
+		// A fresh answer asked for just after a push must not join a
+		// listing that started before it: fresh callers share only among
+		// themselves.
+		flight += "\x00fresh"
+	}
 	select {
-	case r := <-s.start(ctx, key, list):
+	case r := <-s.start(ctx, flight, key, list):
 		if r.Err != nil {
 			return Revision{}, r.Err
 		}
@@ -67,12 +74,13 @@ func (s *resolveShare) do(ctx context.Context, p *prepared, list func(context.Co
 	}
 }
 
-// start joins the listing of key in flight, or starts one. The listing
-// serves every caller that joined it: one that gives up early does not cut
-// it short for the others (it is bounded by ResolveTimeout all the same).
-func (s *resolveShare) start(ctx context.Context, key string, list func(context.Context) (Revision, error)) <-chan singleflight.Result {
+// start joins the listing in flight under flight, or starts one whose
+// answer is remembered under key. The listing serves every caller that
+// joined it: one that gives up early does not cut it short for the others
+// (it is bounded by ResolveTimeout all the same).
+func (s *resolveShare) start(ctx context.Context, flight, key string, list func(context.Context) (Revision, error)) <-chan singleflight.Result {
 	started := time.Now()
-	return s.group.DoChan(key, func() (any, error) {
+	return s.group.DoChan(flight, func() (any, error) {
 		rev, err := list(context.WithoutCancel(ctx))
 		if err == nil {
 			s.remember(key, rev, started)
@@ -88,6 +96,10 @@ func (s *resolveShare) remember(key string, rev Revision, at time.Time) {
 		if time.Since(e.at) >= s.ttl {
 			delete(s.entries, k)
 		}
+	}
+	if e, ok := s.entries[key]; ok && e.at.After(at) {
+		// A listing that started later answered first: keep its answer.
+		return
 	}
 	s.entries[key] = sharedRevision{rev: rev, at: at}
 }
