@@ -76,6 +76,11 @@ func (e *Engine) Forget(app types.NamespacedName) {
 	e.obsMu.Lock()
 	delete(e.observed, app)
 	e.obsMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, m := range e.managers {
+		m.slots.forget(app)
+	}
 }
 
 // forgetCluster drops the records of syncs through the clients of the

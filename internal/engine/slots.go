@@ -32,6 +32,9 @@ func (s *slots) take(app types.NamespacedName) bool {
 	defer s.mu.Unlock()
 	select {
 	case s.free <- struct{}{}:
+		// Woken or not, app is served: its place in line, if any, is
+		// given up (pass skips it), not left to use up another's wake-up.
+		delete(s.inLine, app)
 		return true
 	default:
 		s.wait(app)
@@ -72,15 +75,29 @@ func (s *slots) give() {
 // waits in line while a slot stays free.
 func (s *slots) pass() {
 	s.mu.Lock()
-	if len(s.line) == 0 || len(s.free) == cap(s.free) {
+	if len(s.free) == cap(s.free) {
 		s.mu.Unlock()
 		return
 	}
-	next := s.line[0]
-	s.line = s.line[1:]
-	delete(s.inLine, next)
+	for len(s.line) > 0 {
+		next := s.line[0]
+		s.line = s.line[1:]
+		if !s.inLine[next] {
+			continue // served meanwhile, or forgotten
+		}
+		delete(s.inLine, next)
+		s.mu.Unlock()
+		s.wake(next)
+		return
+	}
 	s.mu.Unlock()
-	s.wake(next)
+}
+
+// forget takes app out of line: it was deleted.
+func (s *slots) forget(app types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.inLine, app)
 }
 
 // wakeAll empties the line, waking everyone in it: the cluster's clients

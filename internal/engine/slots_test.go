@@ -1,12 +1,16 @@
 package engine
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
 
 // TestSlotsWakeInOrder: a sync that finds every slot taken is put in line
@@ -73,5 +77,53 @@ func TestSlotsPassTheTurn(t *testing.T) {
 	s.pass()
 	if want := []string{"b", "c"}; !slices.Equal(woken, want) {
 		t.Fatalf("woken %v after b ended without a slot, want %v", woken, want)
+	}
+}
+
+// TestSlotsServedLeaveTheLine: an Application that gets a slot by itself
+// (its own retry, a drift event) while in line gives its place up, and one
+// deleted while in line is forgotten: the wake-ups go to those still
+// waiting.
+func TestSlotsServedLeaveTheLine(t *testing.T) {
+	var woken []string
+	s := newSlots(1, func(app types.NamespacedName) { woken = append(woken, app.Name) })
+	app := func(name string) types.NamespacedName { return types.NamespacedName{Namespace: "ns", Name: name} }
+	if !s.take(app("a")) || s.take(app("b")) || s.take(app("c")) || s.take(app("d")) {
+		t.Fatal("one slot: only the first take succeeds")
+	}
+	s.give() // wakes b; before b comes, c takes the slot by itself
+	if !s.take(app("c")) {
+		t.Fatal("the slot given back is free")
+	}
+	if s.take(app("b")) {
+		t.Fatal("c holds the only slot")
+	}
+	s.forget(app("d"))
+	s.give() // c was served and d deleted: b, in line again, is next
+	if want := []string{"b", "b"}; !slices.Equal(woken, want) {
+		t.Fatalf("woken %v, want %v: c was served and d forgotten", woken, want)
+	}
+}
+
+// TestSyncEndWakesOnce: a sync that took a slot and ends wakes one
+// Application in line, not two (giving the slot back woke the next; the
+// end of the sync does not pass a turn it did not hold).
+func TestSyncEndWakesOnce(t *testing.T) {
+	var woken []string
+	entry := &managerEntry{slots: newSlots(1, func(app types.NamespacedName) { woken = append(woken, app.Name) })}
+	s := newState(Request{App: &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "a"}}})
+	s.target = entry
+	if err := (&Engine{}).takeSlot(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"b", "c"} {
+		if entry.slots.take(types.NamespacedName{Namespace: "ns", Name: name}) {
+			t.Fatalf("%s took the slot a holds", name)
+		}
+	}
+	s.release()
+	s.passTurn()
+	if want := []string{"b"}; !slices.Equal(woken, want) {
+		t.Fatalf("woken %v when a's sync ended, want %v", woken, want)
 	}
 }

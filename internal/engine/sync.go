@@ -33,11 +33,12 @@ type syncState struct {
 	owner  apply.Owner
 	apply  bool
 	target *managerEntry
-	// holdsSlot is true once the sync holds one of its cluster's slots.
-	holdsSlot bool
-	policy    *project.Policy
-	manager   *apply.Manager
-	artifact  *source.Artifact
+	// holdsSlot is true while the sync holds one of its cluster's slots;
+	// tookSlot once it took one (giving it back woke the next in line).
+	holdsSlot, tookSlot bool
+	policy              *project.Policy
+	manager             *apply.Manager
+	artifact            *source.Artifact
 	// dependencies are the Helm dependencies fetched for the render.
 	dependencies []*source.Artifact
 	objects      []*unstructured.Unstructured
@@ -73,7 +74,14 @@ func (s *syncState) release() {
 		a.Release()
 	}
 	s.freeSlot()
-	if s.target != nil && s.target.slots != nil {
+}
+
+// passTurn hands a woken sync's turn on when it ends without having taken
+// a slot (its fetch or render failed, or another took the slot first), so
+// that nobody waits in line while a slot stays free. A sync that took one
+// woke the next in line when it gave it back.
+func (s *syncState) passTurn() {
+	if !s.tookSlot && s.target != nil {
 		s.target.slots.pass()
 	}
 }
@@ -98,6 +106,7 @@ func (e *Engine) Sync(ctx context.Context, req Request) (*Result, error) {
 	s := newState(req)
 	defer func() {
 		s.release()
+		s.passTurn()
 		s.result.Duration = time.Since(start)
 	}()
 	steps := []struct {
@@ -150,7 +159,7 @@ func (e *Engine) takeSlot(_ context.Context, s *syncState) error {
 	if !s.target.slots.take(s.key()) {
 		return ErrClusterBusy
 	}
-	s.holdsSlot = true
+	s.holdsSlot, s.tookSlot = true, true
 	return nil
 }
 
