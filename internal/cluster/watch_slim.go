@@ -61,16 +61,19 @@ func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	out.Object["metadata"] = slimMD
-	applied := appliedFields(u)
-	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" {
-		kept := make(map[string]string, len(ann)+1)
+	applied, at := appliedFields(u)
+	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" || ann[appliedAnnotation] != "" || ann[appliedAtAnnotation] != "" {
+		kept := make(map[string]string, len(ann)+2)
 		for k, v := range ann {
-			if k != lastAppliedAnnotation && k != appliedAnnotation {
+			if k != lastAppliedAnnotation && k != appliedAnnotation && k != appliedAtAnnotation {
 				kept[k] = v
 			}
 		}
 		if applied != "" {
 			kept[appliedAnnotation] = applied
+		}
+		if applied != "" {
+			kept[appliedAtAnnotation] = at + " " + contentDigest(u)
 		}
 		out.SetAnnotations(kept)
 	}
