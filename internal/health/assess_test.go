@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
@@ -176,14 +177,44 @@ func TestAssessPodReasons(t *testing.T) {
 	}
 }
 
-func TestAssessHealthyLooksUpNoPods(t *testing.T) {
-	lister := health.PodListerFunc(func(context.Context, string, labels.Selector) ([]corev1.Pod, error) {
-		t.Error("pods looked up for a healthy Deployment")
-		return nil, nil
-	})
-	got := health.NewChecker(health.Options{Pods: lister}).Assess(t.Context(), load(t, "deployment-available.yaml"))
-	if got.Status != flotillav1.HealthHealthy {
-		t.Errorf("status = %s, want Healthy", got.Status)
+// TestAssessLooksUpPodsOnlyWhenTheyTell: the pods of a workload are not
+// listed when it is healthy, when its controller has not seen its spec yet
+// (the pods are an earlier spec's, or none) or when it asks for no pods;
+// they are when it rolls out.
+func TestAssessLooksUpPodsOnlyWhenTheyTell(t *testing.T) {
+	tests := []struct {
+		name   string
+		object string
+		change func(u *unstructured.Unstructured)
+		lookup bool
+	}{
+		{"healthy", "deployment-available.yaml", nil, false},
+		{"rolling out", "deployment-rolling-out.yaml", nil, true},
+		{"not seen by its controller", "deployment-rolling-out.yaml", func(u *unstructured.Unstructured) { u.SetGeneration(2) }, false},
+		{"just created", "deployment-rolling-out.yaml", func(u *unstructured.Unstructured) { delete(u.Object, "status") }, false},
+		{"scaled to zero", "deployment-rolling-out.yaml", func(u *unstructured.Unstructured) {
+			if err := unstructured.SetNestedField(u.Object, int64(0), "spec", "replicas"); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"a failed job", "job-failed.yaml", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			obj := load(t, tt.object)
+			if tt.change != nil {
+				tt.change(obj)
+			}
+			looked := false
+			lister := health.PodListerFunc(func(context.Context, string, labels.Selector) ([]corev1.Pod, error) {
+				looked = true
+				return nil, nil
+			})
+			health.NewChecker(health.Options{Pods: lister}).Assess(t.Context(), obj)
+			if looked != tt.lookup {
+				t.Errorf("pods looked up: %v, want %v", looked, tt.lookup)
+			}
+		})
 	}
 }
 

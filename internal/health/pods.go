@@ -66,6 +66,9 @@ func (c *Checker) podProblem(ctx context.Context, ref Ref, obj *unstructured.Uns
 	if !workloads[ref.GroupKind()] || ref.Namespace == "" {
 		return ""
 	}
+	if !podsTell(ref, obj) {
+		return ""
+	}
 	sel, ok := selectorOf(obj)
 	if !ok {
 		return ""
@@ -80,6 +83,22 @@ func (c *Checker) podProblem(ctx context.Context, ref Ref, obj *unstructured.Uns
 		return pr.String()
 	}
 	return ""
+}
+
+// podsTell says whether the pods of a workload can say why it is not
+// healthy: not while its controller has not seen its spec yet (its pods
+// are those of an earlier one, or none), nor when it asks for no pods
+// (issue 13: each of a thousand new Deployments at 0 replicas had its pods
+// listed, at each health refresh, before its controller had looked at it).
+func podsTell(ref Ref, obj *unstructured.Unstructured) bool {
+	if replicas, found, _ := unstructured.NestedInt64(obj.Object, "spec", "replicas"); found && replicas == 0 {
+		return false
+	}
+	if ref.GroupKind() == jobGK {
+		return true // a Job's status has no observedGeneration
+	}
+	observed, _, _ := unstructured.NestedInt64(obj.Object, "status", "observedGeneration")
+	return observed >= obj.GetGeneration()
 }
 
 // selectorOf returns the workload's spec.selector; false when it has none or
