@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
 
 // alertmanager posts each event as one alert to Alertmanager's API v2.
@@ -44,13 +46,16 @@ func (a *alertmanager) send(ctx context.Context, client *http.Client, m Message)
 	if err != nil {
 		return err
 	}
-	h := http.Header{}
-	if a.token != "" {
-		h.Set("Authorization", "Bearer "+a.token)
-	}
 	target := *a.url
 	target.Path = trimSlash(target.Path) + "/api/v2/alerts"
 	target.RawPath = ""
+	h := http.Header{}
+	if a.token != "" {
+		if err := refusePlainHTTP(flotillav1.ProviderAlertmanager, &target); err != nil {
+			return err
+		}
+		h.Set("Authorization", "Bearer "+a.token)
+	}
 	return post(ctx, client, &target, body, h)
 }
 

@@ -147,9 +147,14 @@ func (c *commitStatus) send(ctx context.Context, client *http.Client, m Message)
 
 // set posts one status on the commit sha of repo, served at host (used
 // only when c.base is nil), with the provider's bound on the description.
+// The token goes over https, or plain http to a loopback address only:
+// host may come from a source's http:// URL.
 func (c *commitStatus) set(ctx context.Context, client *http.Client, host, repo, sha, state, name, text string) error {
 	target, err := c.endpoint(host, repo, sha)
 	if err != nil {
+		return err
+	}
+	if err := refusePlainHTTP(c.kind, target); err != nil {
 		return err
 	}
 	h := http.Header{}

@@ -37,6 +37,8 @@
 //     link-local (cloud metadata) address ever, loopback only with
 //     --allow-local-repos, private ones refused with --deny-private-repos;
 //     no proxy from the environment, no redirect followed, 10s a request.
+//   - A token (commit statuses, Alertmanager) is never sent over plain http
+//     except to a loopback address: the request is refused where it is built.
 //   - Templates are text/template without range, define, template,
 //     variables, print or printf: their cost is bounded by their size; the
 //     output is cut at 4 KiB, and an execution stops after a second.

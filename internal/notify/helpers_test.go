@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +73,37 @@ func (r *recorder) wait(t *testing.T, n int) []request {
 		}
 	}
 	return r.requests()
+}
+
+// offline is a transport that sends nothing over the network: it records
+// each request's URL and answers 200, so that a test sees what a provider
+// would send, and that a refused one sends nothing.
+type offline struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (o *offline) RoundTrip(r *http.Request) (*http.Response, error) {
+	o.mu.Lock()
+	o.sent = append(o.sent, r.URL.String())
+	o.mu.Unlock()
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+}
+
+func (o *offline) client() *http.Client { return &http.Client{Transport: o} }
+
+func (o *offline) requests() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([]string(nil), o.sent...)
+}
+
+// errText is err's message, or "" for nil.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // deliveries records what the Dispatcher writes to status.

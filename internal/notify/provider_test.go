@@ -6,9 +6,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -171,28 +173,81 @@ func TestCommitStatuses(t *testing.T) {
 	}
 }
 
+// The API's URL is derived from the source's, and the token sent there over
+// https, or plain http to a loopback address only: a source served over
+// plain http elsewhere gets no token.
 func TestCommitStatusEndpointDefaults(t *testing.T) {
-	cases := []struct{ kind, repo, want string }{
-		{flotillav1.ProviderGitHub, "https://github.com/org/app", "https://api.github.com/repos/org/app/statuses/" + sha},
-		{flotillav1.ProviderGitHub, "https://ghe.example.com/org/app.git", "https://ghe.example.com/api/v3/repos/org/app/statuses/" + sha},
-		{flotillav1.ProviderGitLab, "https://gitlab.example.com/a/b/c.git", "https://gitlab.example.com/api/v4/projects/a%2Fb%2Fc/statuses/" + sha},
-		{flotillav1.ProviderGitea, "http://gitea.local:3000/org/app", "http://gitea.local:3000/api/v1/repos/org/app/statuses/" + sha},
+	const gitea = flotillav1.ProviderGitea
+	cases := []struct{ kind, repo, want, refused string }{
+		{kind: flotillav1.ProviderGitHub, repo: "https://github.com/org/app", want: "https://api.github.com/repos/org/app/statuses/" + sha},
+		{kind: flotillav1.ProviderGitHub, repo: "https://ghe.example.com/org/app.git", want: "https://ghe.example.com/api/v3/repos/org/app/statuses/" + sha},
+		{kind: flotillav1.ProviderGitLab, repo: "https://gitlab.example.com/a/b/c.git", want: "https://gitlab.example.com/api/v4/projects/a%2Fb%2Fc/statuses/" + sha},
+		{kind: gitea, repo: "http://gitea.local:3000/org/app",
+			refused: "provider gitea: invalid provider URL: refusing to send a token over plain http to http://gitea.local:3000; use https"},
+		{kind: flotillav1.ProviderGitHub, repo: "http://ghe.example.com/org/app",
+			refused: "provider github: invalid provider URL: refusing to send a token over plain http to http://ghe.example.com:80; use https"},
+		{kind: gitea, repo: "http://127.0.0.1:3000/org/app", want: "http://127.0.0.1:3000/api/v1/repos/org/app/statuses/" + sha},
+		{kind: gitea, repo: "http://[::1]:3000/org/app", want: "http://[::1]:3000/api/v1/repos/org/app/statuses/" + sha},
+		{kind: gitea, repo: "http://localhost:3000/org/app", want: "http://localhost:3000/api/v1/repos/org/app/statuses/" + sha},
 	}
 	for _, c := range cases {
-		p := &commitStatus{kind: c.kind, token: "t"}
+		p := &commitStatus{kind: c.kind, token: "tok-123"}
 		host, repo, err := repoOf(c.repo, 20)
 		if err != nil {
 			t.Fatalf("%s: %v", c.repo, err)
 		}
-		u, err := p.endpoint(host, repo, sha)
-		if err != nil || u.String() != c.want {
-			t.Errorf("%s %s: %v, %v; want %s", c.kind, c.repo, u, err, c.want)
+		wire := &offline{}
+		err = p.set(context.Background(), wire.client(), host, repo, sha, StateSuccess, "flotilla/app", "")
+		var want []string
+		if c.want != "" {
+			want = []string{c.want}
+		}
+		if diff := cmp.Diff(want, wire.requests()); diff != "" {
+			t.Errorf("%s %s: sent (-want +got):\n%s", c.kind, c.repo, diff)
+		}
+		if got := errText(err); got != c.refused {
+			t.Errorf("%s %s: error %q, want %q", c.kind, c.repo, got, c.refused)
 		}
 	}
 	for _, bad := range []string{"oci://registry.example/app", "https://github.com/org", "https://github.com/org/../x", "/local/path"} {
 		if _, _, err := repoOf(bad, 2); err == nil {
 			t.Errorf("repoOf(%q) accepted", bad)
 		}
+	}
+}
+
+// A commit-status provider whose url is plain http to an address off this
+// machine sends nothing: the refusal comes before any connection (the
+// address, in TEST-NET-1, is never dialled), names the provider and the
+// address, not the token, and is not tried again.
+func TestCommitStatusRefusesPlainHTTP(t *testing.T) {
+	for _, kind := range []string{flotillav1.ProviderGitHub, flotillav1.ProviderGitLab, flotillav1.ProviderGitea} {
+		p, err := newProvider(flotillav1Provider(kind, "http://192.0.2.1:9"), secrets{SecretToken: []byte("tok-123")})
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		wire := &offline{}
+		err = p.send(context.Background(), wire.client(), Message{Event: failed(), Text: "dry-run failed"})
+		want := "provider " + kind + ": invalid provider URL: refusing to send a token over plain http to http://192.0.2.1:9; use https"
+		if errText(err) != want || !errors.Is(err, ErrInvalidURL) || retryable(err) {
+			t.Errorf("%s: error %v, want %q, not retryable", kind, err, want)
+		}
+		if sent := wire.requests(); len(sent) != 0 {
+			t.Errorf("%s: sent %v", kind, sent)
+		}
+	}
+	// Through the Dispatcher, whose client dials: refused once, at once.
+	n := notification("gitea", flotillav1Provider(flotillav1.ProviderGitea, "http://192.0.2.1:9"), flotillav1.EventSyncFailed)
+	d, rec := start(t, Static{n}, secrets{SecretToken: []byte("tok-123")}, nil)
+	began := time.Now()
+	d.Emit(context.Background(), failed())
+	got := rec.next(t)
+	if got.Outcome != flotillav1.DeliveryFailed || got.Attempts != 1 || strings.Contains(got.Message, "tok-123") ||
+		!strings.Contains(got.Message, "refusing to send a token over plain http to http://192.0.2.1:9") {
+		t.Errorf("delivery = %+v, want refused once, naming the address", got)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("refused after %s: an address was dialled", took)
 	}
 }
 
@@ -235,5 +290,33 @@ func TestAlertmanager(t *testing.T) {
 	}
 	if a := alerts[0]; a.Annotations["description"] != failed().Message || !a.StartsAt.Equal(failed().Time) || !a.EndsAt.After(a.StartsAt) {
 		t.Errorf("alert %+v", a)
+	}
+}
+
+// Alertmanager's token, when there is one, goes over plain http to a
+// loopback address only; without a token plain http is the operator's call.
+func TestAlertmanagerTokenNotOverPlainHTTP(t *testing.T) {
+	spec := flotillav1Provider(flotillav1.ProviderAlertmanager, "http://192.0.2.1:9/am")
+	p, err := newProvider(spec, secrets{SecretToken: []byte("am-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire := &offline{}
+	err = p.send(context.Background(), wire.client(), Message{Event: failed(), Text: "x"})
+	const want = "provider alertmanager: invalid provider URL: refusing to send a token over plain http to http://192.0.2.1:9; use https"
+	if errText(err) != want || retryable(err) {
+		t.Errorf("error %v, want %q, not retryable", err, want)
+	}
+	if sent := wire.requests(); len(sent) != 0 {
+		t.Errorf("sent %v", sent)
+	}
+	if p, err = newProvider(spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.send(context.Background(), wire.client(), Message{Event: failed(), Text: "x"}); err != nil {
+		t.Errorf("without a token: %v", err)
+	}
+	if diff := cmp.Diff([]string{"http://192.0.2.1:9/am/api/v2/alerts"}, wire.requests()); diff != "" {
+		t.Errorf("sent without a token (-want +got):\n%s", diff)
 	}
 }

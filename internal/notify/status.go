@@ -3,8 +3,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"net"
-	"strings"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
@@ -88,10 +86,10 @@ func (st CommitStatus) provider() (*commitStatus, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	// The token would cross the network in the clear; a forwarded port on
-	// this machine is the one place plain http is fine.
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return nil, "", fmt.Errorf("%w: %s is plain http: the token is sent only over https (or http to a loopback address)", ErrInvalidURL, hostOf(u))
+	// Refused early, so that CheckTarget sees it; set refuses it again
+	// where the request is built.
+	if err := refusePlainHTTP(st.Provider, u); err != nil {
+		return nil, "", err
 	}
 	c.base = u
 	return c, "", nil
@@ -115,13 +113,4 @@ func (st CommitStatus) check() error {
 		return fmt.Errorf("%w: the status's context must be 1 to 255 printable characters", ErrInvalidProvider)
 	}
 	return nil
-}
-
-// isLoopbackHost says whether host is localhost or a loopback IP address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -80,6 +80,34 @@ func checkURL(raw string, allowQuery bool) (*url.URL, error) {
 	return u, nil
 }
 
+// refusePlainHTTP refuses to send provider's token to u over plain http,
+// where it would cross the network in the clear: a port forwarded to this
+// machine (a loopback address) is the one place it may go. Called where a
+// request that carries a token is built, whatever the URL came from (the
+// Notification, its Secret or a source's URL). The error names the provider
+// and the address it would dial, never the token nor u's path.
+func refusePlainHTTP(provider string, u *url.URL) error {
+	if u.Scheme != "http" || isLoopbackHost(u.Hostname()) {
+		return nil
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	return fmt.Errorf("provider %s: %w: refusing to send a token over plain http to http://%s; use https",
+		provider, ErrInvalidURL, net.JoinHostPort(u.Hostname(), port))
+}
+
+// isLoopbackHost says whether host is localhost or a loopback IP address
+// (127.0.0.0/8, ::1).
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // hostOf is a URL's host for messages: the address of a Slack or Teams
 // webhook is a secret, its host is not.
 func hostOf(u *url.URL) string { return u.Scheme + "://" + u.Host }
