@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -82,11 +81,11 @@ func (r *ApplicationReconciler) handOver(ctx context.Context, app *flotillav1.Ap
 	if err == nil {
 		err = r.move(ctx, app, base, proj)
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		return ctrl.Result{}, nil
-	case errors.Is(err, errStaleCopy):
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
+	if after, unreported := r.unreported(ctx, err); unreported {
+		return after, nil
 	}
 	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{
 		Type: flotillav1.ConditionReady, Status: metav1.ConditionFalse, ObservedGeneration: app.Generation,
@@ -96,18 +95,6 @@ func (r *ApplicationReconciler) handOver(ctx context.Context, app *flotillav1.Ap
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	return ctrl.Result{RequeueAfter: requeueAfter(app, err)}, nil
-}
-
-// agentReleases says whether cluster is in agent mode: its agent deletes
-// or releases an Application's objects there once its copy goes, and the
-// hub, which cannot reach it, has nothing to do.
-func (r *ApplicationReconciler) agentReleases(ctx context.Context, namespace, cluster string) bool {
-	if cluster == "" || cluster == flotillav1.InCluster {
-		return false
-	}
-	var c flotillav1.Cluster
-	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster}, &c)
-	return err == nil && c.Spec.Mode == flotillav1.ClusterModeAgent
 }
 
 // reconcileAgent is the hub's side of a Cluster in agent mode: keep its

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -54,7 +55,11 @@ func agentTransitions(before *flotillav1.ApplicationStatus, app *flotillav1.Appl
 		ev.Name, ev.Object, ev.Message = name, object, message
 		out = append(out, ev)
 	}
-	if op := st.Operation; op != nil && op.Phase == flotillav1.OperationFailed && newFailure(before.Operation, op) {
+	// Waiting for another Application is no failure: the hub's own syncs
+	// tell none either (applicationEvents), and the wait's message changes
+	// with each dependency's status.
+	if op := st.Operation; op != nil && op.Phase == flotillav1.OperationFailed && newFailure(before.Operation, op) &&
+		!waitsForDependency(st) {
 		add(flotillav1.EventSyncFailed, "", limitNote(op.Message))
 	}
 	if n, m := len(st.History), len(before.History); n > 0 && (m == 0 || st.History[n-1].ID > before.History[m-1].ID) {
@@ -64,9 +69,18 @@ func agentTransitions(before *flotillav1.ApplicationStatus, app *flotillav1.Appl
 		object, msg := degradedObject(st)
 		add(flotillav1.EventHealthDegraded, object, msg)
 	}
-	if before.Sync.Status == flotillav1.SyncStatusSynced && st.Sync.Status == flotillav1.SyncStatusOutOfSync &&
-		before.Sync.Revision == st.Sync.Revision && before.ObservedGeneration == app.Generation {
+	// Only drift seen: a correction by selfHeal is known from the sync's
+	// result, which the agent does not report.
+	if drift(before, app, plan{}, nil, false) {
 		add(flotillav1.EventDriftDetected, "", "the cluster differs from revision "+engine.ShortSHA(st.Sync.Revision))
 	}
 	return out
+}
+
+// waitsForDependency says whether the agent's last sync waits for another
+// Application: its copy's Ready condition tells why it failed, as the
+// hub's error does for its own syncs.
+func waitsForDependency(st *flotillav1.ApplicationStatus) bool {
+	ready := meta.FindStatusCondition(st.Conditions, flotillav1.ConditionReady)
+	return ready != nil && ready.Reason == flotillav1.ReasonDependencyNotReady
 }

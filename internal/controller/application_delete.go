@@ -130,10 +130,11 @@ func (r *ApplicationReconciler) release(ctx context.Context, app *flotillav1.App
 			flotillav1.AbandonDeletionAnnotation, inv.Len(), cluster)
 		return out, nil
 	}
-	if r.agentReleases(ctx, app.Namespace, cluster) {
+	agent, gone := r.registration(ctx, app.Namespace, cluster)
+	if agent {
 		return out, nil
 	}
-	if r.clusterGone(ctx, app.Namespace, cluster) {
+	if gone {
 		out.untouched = fmt.Sprintf("cluster %s is no longer registered: its %d objects are not reachable and were left as they are", cluster, inv.Len())
 		return out, nil
 	}
@@ -142,14 +143,18 @@ func (r *ApplicationReconciler) release(ctx context.Context, app *flotillav1.App
 	return out, err
 }
 
-// clusterGone says whether cluster is a Cluster the hub no longer has, read
-// without the cache. A failed read is not "gone".
-func (r *ApplicationReconciler) clusterGone(ctx context.Context, namespace, cluster string) bool {
+// registration is how the hub holds cluster, read once without the cache:
+// in agent mode (its agent deletes or releases an Application's objects
+// there once its copy goes, and the hub, which cannot reach it, has
+// nothing to do), or gone (the hub no longer has it). A failed read is
+// neither.
+func (r *ApplicationReconciler) registration(ctx context.Context, namespace, cluster string) (agent, gone bool) {
 	if cluster == "" || cluster == flotillav1.InCluster {
-		return false
+		return false, false
 	}
-	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster}, &flotillav1.Cluster{})
-	return apierrors.IsNotFound(err)
+	var c flotillav1.Cluster
+	err := r.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: cluster}, &c)
+	return err == nil && c.Spec.Mode == flotillav1.ClusterModeAgent, apierrors.IsNotFound(err)
 }
 
 // inventoryCluster is the cluster status.resources live in.

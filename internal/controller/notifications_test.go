@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -139,6 +140,49 @@ func TestApplicationEventsNameTheCause(t *testing.T) {
 	if evs := applicationEvents(app.Status.DeepCopy(), app, plan{}, &engine.Result{Revision: rev, InSync: true}, nil); len(evs) != 0 {
 		t.Errorf("still Degraded: events %+v", evs)
 	}
+}
+
+func TestAgentTransitions(t *testing.T) {
+	cases := []struct {
+		name string
+		// edit turns the status found into the one the agent wrote.
+		edit func(app *flotillav1.Application)
+		want []string
+	}{
+		{"steady", func(*flotillav1.Application) {}, nil},
+		{"sync fails", func(app *flotillav1.Application) {
+			app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationFailed, Message: "fetch failed"}
+			setReady(app, flotillav1.ReasonApplyFailed)
+		}, []string{flotillav1.EventSyncFailed}},
+		{"waiting on a dependency", func(app *flotillav1.Application) {
+			app.Status.Operation = &flotillav1.OperationState{Phase: flotillav1.OperationFailed, Message: "waiting for db (OutOfSync, Progressing)"}
+			setReady(app, flotillav1.ReasonDependencyNotReady)
+		}, nil},
+		{"new revision applied", func(app *flotillav1.Application) {
+			app.Status.History = append(app.Status.History, flotillav1.HistoryEntry{ID: 2, Revision: rev})
+		}, []string{flotillav1.EventSyncSucceeded}},
+		{"drift seen", func(app *flotillav1.Application) {
+			app.Status.Sync.Status = flotillav1.SyncStatusOutOfSync
+		}, []string{flotillav1.EventDriftDetected}},
+		{"spec changed, not drift", func(app *flotillav1.Application) {
+			app.Generation = 3
+			app.Status.Sync.Status = flotillav1.SyncStatusOutOfSync
+		}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			app := syncedApp()
+			before := app.Status.DeepCopy()
+			c.edit(app)
+			if diff := cmp.Diff(c.want, names(agentTransitions(before, app))); diff != "" {
+				t.Fatalf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func setReady(app *flotillav1.Application, reason string) {
+	meta.SetStatusCondition(&app.Status.Conditions, metav1.Condition{Type: flotillav1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: app.Status.Operation.Message})
 }
 
 func TestClusterDisconnected(t *testing.T) {
