@@ -191,6 +191,12 @@ func (c *Cluster) controllerManagerArgs() []string {
 		"--service-account-private-key-file=" + filepath.Join(c.Dir, fileSAKey),
 		"--root-ca-file=" + filepath.Join(c.Dir, fileCACert),
 		"--cluster-name=" + c.Name,
+		// The default budget of 20 requests a second made a thousand new
+		// Deployments wait minutes for their ReplicaSets and status
+		// (issue 13): the cluster's own controllers, not Flotilla, set
+		// how soon they were Healthy.
+		"--kube-api-qps=200",
+		"--kube-api-burst=400",
 		"--v=1",
 	}
 }
