@@ -153,8 +153,11 @@ func Run(ctx context.Context, opts Options) error {
 		Metrics:                metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress: opts.HealthAddr,
 		PprofBindAddress:       pprofAddr(opts.PprofAddr),
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}}},
-		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{}}},
+		// The cache keeps no managedFields: nothing of the controller
+		// reads them, and each Application's would be held as long as it.
+		Cache: cache.Options{DefaultNamespaces: map[string]cache.Config{opts.Namespace: {}},
+			DefaultTransform: cache.TransformStripManagedFields()},
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{}}},
 	})
 	if err != nil {
 		return fmt.Errorf("controller manager: %w", err)
