@@ -7,6 +7,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/internal/controller"
 	"github.com/flotilla-dev/flotilla/internal/engine"
+	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 func newControllerCommand() *cobra.Command {
@@ -46,6 +47,7 @@ func newControllerCommand() *cobra.Command {
 	f.DurationVar(&opts.PollInterval, "poll-interval", opts.PollInterval, "how often each git repository and revision the Applications follow is checked for a new commit, once for all of them (0 turns it off)")
 	f.DurationVar(&opts.SyncTimeout, "sync-timeout", opts.SyncTimeout, "how long one sync in phases and waves waits for its hooks to complete and its waves to become healthy (0: 10 minutes)")
 	f.DurationVar(&opts.ResolveShare, "resolve-share", opts.ResolveShare, "how long one git ref listing answers every Application of the same repository, revision and credentials (0: one listing per sync)")
+	f.IntVar(&opts.MaxCheckoutFiles, "max-checkout-files", source.DefaultOptions().MaxCheckoutFiles, "how many files one git commit may hold; a larger one fails its Applications' syncs with FetchFailed before anything is written to disk")
 	f.BoolVar(&opts.Shards, "shards", false, "share the clusters with the other replicas started with --shards, through Leases in the namespace")
 	f.StringVar(&opts.ShardID, "shard-id", "", "this replica's name among the shards, and of its Lease flotilla-shard-ID (default: hostname-pid)")
 	f.DurationVar(&opts.ShardLeaseDuration, "shard-lease-duration", opts.ShardLeaseDuration, "how long a replica's Lease lives unrenewed: about the longest a dead replica's clusters wait for a new owner")

@@ -68,6 +68,9 @@ type Options struct {
 	// answers every Application of the same repository, revision and
 	// credentials; zero lists for each sync.
 	ResolveShare time.Duration
+	// MaxCheckoutFiles bounds the files of one git checkout, checked
+	// before it is written; zero means source.DefaultOptions' 10,000.
+	MaxCheckoutFiles int
 	// SyncTimeout bounds how long one sync in phases and waves waits for
 	// its hooks to complete and its waves to become healthy; zero means 10
 	// minutes.
@@ -325,6 +328,9 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, queue *appQueue, opts 
 	srcOpts.DenyPrivate = opts.DenyPrivateRepos
 	srcOpts.CacheDir = opts.CacheDir
 	srcOpts.ResolveShare = opts.ResolveShare
+	if opts.MaxCheckoutFiles > 0 {
+		srcOpts.MaxCheckoutFiles = opts.MaxCheckoutFiles
+	}
 	if srcOpts.CacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

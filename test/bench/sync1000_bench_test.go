@@ -20,6 +20,7 @@ import (
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 	"github.com/flotilla-dev/flotilla/internal/gitserver"
+	"github.com/flotilla-dev/flotilla/internal/source"
 	"github.com/flotilla-dev/flotilla/test/harness"
 )
 
@@ -61,7 +62,12 @@ func BenchmarkSync1000Apps(b *testing.B) {
 	apps := benchApps(b)
 	for b.Loop() {
 		b.StopTimer()
-		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1, ControllerArgs: strings.Fields(os.Getenv(controllerArgsEnv))})
+		args := strings.Fields(os.Getenv(controllerArgsEnv))
+		if files := 5 * apps; files > source.DefaultOptions().MaxCheckoutFiles {
+			// One repository of four files and a folder per Application.
+			args = append(args, "--max-checkout-files", strconv.Itoa(files+100))
+		}
+		h, err := harness.Start(context.Background(), harness.Options{Bin: flotillaBin, Clusters: 1, ControllerArgs: args})
 		if err != nil {
 			b.Fatal(err)
 		}
