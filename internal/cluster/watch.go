@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -62,11 +61,7 @@ type Watcher struct {
 	informers map[schema.GroupVersionResource]*kindWatch
 	// missed are the objects a reader found absent: when one appears, its
 	// owner is told, so that its health is read again at once.
-	missed map[objectKey]appearance
-	// settled holds, for an object whose last changes all left what
-	// Flotilla applied as it was (news of health), the resourceVersions
-	// of that run, oldest first: the apply memo holds to any of them.
-	settled  map[objectKey][]string
+	missed   map[objectKey]appearance
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -114,7 +109,6 @@ func (c *Clients) NewWatcher(opts WatcherOptions) *Watcher {
 		opts:      opts,
 		informers: map[schema.GroupVersionResource]*kindWatch{},
 		missed:    map[objectKey]appearance{},
-		settled:   map[objectKey][]string{},
 		stop:      make(chan struct{}),
 	}
 }
@@ -138,8 +132,8 @@ func (w *Watcher) start(gvr schema.GroupVersionResource) (*kindWatch, error) {
 	}
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(obj any, initial bool) { w.added(gvr, obj, initial) },
-		UpdateFunc: func(oldObj, newObj any) { w.changed(gvr, oldObj, newObj) },
-		DeleteFunc: func(obj any) { w.changed(gvr, nil, obj) },
+		UpdateFunc: func(oldObj, newObj any) { w.changed(oldObj, newObj) },
+		DeleteFunc: func(obj any) { w.changed(nil, obj) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: watch %s: %w", w.cluster, gvr.String(), err)
@@ -253,56 +247,6 @@ func (w *Watcher) Get(gvr schema.GroupVersionResource, namespace, name string) (
 // of gvr; ok is false when gvr is not watched, its cache is not filled yet,
 // or the object is not there. Unlike Get, it remembers nothing.
 func (w *Watcher) ResourceVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool) {
-	return w.cachedVersion(gvr, namespace, name)
-}
-
-// AppliedAsAt says whether what Flotilla applied to an object of gvr is,
-// in the cache, as it was at resourceVersion rv: the cache holds rv, or
-// every change the watch showed since rv was news of health only (a
-// Deployment's status and revision annotation, another manager's fields).
-// A change the watch has not told yet, or one it could not tell, says no.
-func (w *Watcher) AppliedAsAt(gvr schema.GroupVersionResource, namespace, name, rv string) bool {
-	cur, ok := w.cachedVersion(gvr, namespace, name)
-	if !ok || rv == "" {
-		return false
-	}
-	if cur == rv {
-		return true
-	}
-	w.mu.Lock()
-	run := w.settled[objectKey{gvr: gvr, namespace: namespace, name: name}]
-	w.mu.Unlock()
-	return len(run) > 0 && run[len(run)-1] == cur && slices.Contains(run, rv)
-}
-
-// maxSettled bounds the resourceVersions kept of one object's run of
-// changes that were news of health.
-const maxSettled = 16
-
-// settle records a change of an object from old to cur: a run of changes
-// that left what Flotilla applied as it was goes on, any other ends it, an
-// apply of Flotilla's that changed values included (the apply memo of the
-// manager that applied knows of it; another's must not hold to an older
-// version).
-func (w *Watcher) settle(gvr schema.GroupVersionResource, old, cur *unstructured.Unstructured, healthOnly bool) {
-	key := objectKey{gvr: gvr, namespace: cur.GetNamespace(), name: cur.GetName()}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if !healthOnly {
-		delete(w.settled, key)
-		return
-	}
-	run := w.settled[key]
-	if len(run) == 0 || run[len(run)-1] != old.GetResourceVersion() {
-		run = []string{old.GetResourceVersion()}
-	}
-	if len(run) == maxSettled {
-		run = run[1:]
-	}
-	w.settled[key] = append(run, cur.GetResourceVersion())
-}
-
-func (w *Watcher) cachedVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool) {
 	w.mu.Lock()
 	kw, watched := w.informers[gvr]
 	w.mu.Unlock()
@@ -392,7 +336,7 @@ func (w *Watcher) added(gvr schema.GroupVersionResource, obj any, initial bool) 
 // resync or a relist that finds the same resourceVersion is not a change,
 // and a change that leaves what Flotilla applied as it was is only news of
 // health.
-func (w *Watcher) changed(gvr schema.GroupVersionResource, oldObj, newObj any) {
+func (w *Watcher) changed(oldObj, newObj any) {
 	u := asUnstructured(newObj)
 	if u == nil {
 		return
@@ -401,13 +345,11 @@ func (w *Watcher) changed(gvr schema.GroupVersionResource, oldObj, newObj any) {
 	if old != nil && old.GetResourceVersion() == u.GetResourceVersion() {
 		return // a resync, not a change
 	}
-	healthOnly := old != nil && statusOnly(old, u)
-	w.settle(gvr, old, u, healthOnly && sameApply(old, u))
 	app, ok := ownerOf(u)
 	if !ok {
 		return
 	}
-	if healthOnly {
+	if old != nil && statusOnly(old, u) {
 		w.opts.OnStatus(app)
 		return
 	}

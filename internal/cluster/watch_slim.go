@@ -61,19 +61,16 @@ func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	out.Object["metadata"] = slimMD
-	applied, at := appliedFields(u)
-	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" || ann[appliedAnnotation] != "" || ann[appliedAtAnnotation] != "" {
-		kept := make(map[string]string, len(ann)+2)
+	applied := appliedFields(u)
+	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" {
+		kept := make(map[string]string, len(ann)+1)
 		for k, v := range ann {
-			if k != lastAppliedAnnotation && k != appliedAnnotation && k != appliedAtAnnotation {
+			if k != lastAppliedAnnotation && k != appliedAnnotation {
 				kept[k] = v
 			}
 		}
 		if applied != "" {
 			kept[appliedAnnotation] = applied
-		}
-		if applied != "" {
-			kept[appliedAtAnnotation] = at + " " + contentDigest(u)
 		}
 		out.SetAnnotations(kept)
 	}
