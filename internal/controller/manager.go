@@ -328,9 +328,7 @@ func newEngine(mgr ctrl.Manager, metrics *engine.Metrics, queue *appQueue, opts 
 	srcOpts.DenyPrivate = opts.DenyPrivateRepos
 	srcOpts.CacheDir = opts.CacheDir
 	srcOpts.ResolveShare = opts.ResolveShare
-	if opts.MaxCheckoutFiles > 0 {
-		srcOpts.MaxCheckoutFiles = opts.MaxCheckoutFiles
-	}
+	srcOpts.MaxCheckoutFiles = opts.MaxCheckoutFiles // zero: the source's default
 	if srcOpts.CacheDir == "" {
 		dir, err := os.UserCacheDir()
 		if err != nil {

@@ -70,14 +70,8 @@ func TestStaleReadKeepsHistory(t *testing.T) {
 			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-%s\n  namespace: web\ndata:\n  v: %q\n", v, v)})
 	}
 	key := client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "web"}
-	app := &flotillav1.Application{
-		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
-		Spec: flotillav1.ApplicationSpec{
-			Source:      flotillav1.ApplicationSource{RepoURL: "file://" + repo.Dir, TargetRevision: "main"},
-			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster, Namespace: "web"},
-			SyncPolicy:  flotillav1.SyncPolicy{Automated: &flotillav1.AutomatedSync{Prune: true}},
-		},
-	}
+	app := fileApp(key, repo, "web")
+	app.Spec.SyncPolicy.Automated = &flotillav1.AutomatedSync{Prune: true}
 	if err := hub.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -183,13 +177,7 @@ func TestStaleReadHandlesASyncRequestOnce(t *testing.T) {
 			"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n  namespace: manual\ndata:\n  v: %q\n", v)})
 	}
 	key := client.ObjectKey{Namespace: flotillav1.DefaultNamespace, Name: "manual"}
-	app := &flotillav1.Application{
-		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
-		Spec: flotillav1.ApplicationSpec{
-			Source:      flotillav1.ApplicationSource{RepoURL: "file://" + repo.Dir, TargetRevision: "main"},
-			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster, Namespace: "manual"},
-		},
-	}
+	app := fileApp(key, repo, "manual")
 	if err := hub.Create(ctx, app); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +230,18 @@ func TestStaleReadHandlesASyncRequestOnce(t *testing.T) {
 
 // staleHub starts a local control plane with Flotilla's CRDs and the
 // namespace ns, and returns a client of it and its config.
+// fileApp is an Application key of the branch main of repo, served as a
+// file:// URL, to namespace ns of the hub itself.
+func fileApp(key client.ObjectKey, repo *gitserver.Repo, ns string) *flotillav1.Application {
+	return &flotillav1.Application{
+		ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name},
+		Spec: flotillav1.ApplicationSpec{
+			Source:      flotillav1.ApplicationSource{RepoURL: "file://" + repo.Dir, TargetRevision: "main"},
+			Destination: flotillav1.Destination{Cluster: flotillav1.InCluster, Namespace: ns},
+		},
+	}
+}
+
 func staleHub(ctx context.Context, t *testing.T, ns string) (client.Client, *rest.Config) {
 	t.Helper()
 	fleet, err := localfleet.Start(ctx, localfleet.Options{Clusters: 1, Lean: true})
