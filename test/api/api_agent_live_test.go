@@ -26,6 +26,10 @@ func TestAPILiveAgentMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), c) })
+	eventually(t, "the server sees cluster apiagent-1", func() bool {
+		code, _ := call(t, admin, http.MethodGet, "/api/v1/clusters/flotilla-system/apiagent-1", nil)
+		return code == http.StatusOK
+	})
 	apiProject(t, admin, "apiagent", nil)
 	spec := idleSpec("apiagent-app")
 	spec.Destination.Cluster = "apiagent-1"

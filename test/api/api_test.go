@@ -25,7 +25,9 @@ func apiApp(name, project string, labels map[string]string, spec flotillav1.Appl
 	}
 }
 
-// createAPIApp creates an Application through the API, deleted at the end.
+// createAPIApp creates an Application through the API, deleted at the end,
+// and returns once the server's informers see it, so that what a test asks
+// of it next is answered by the Application and not by its absence.
 func createAPIApp(t *testing.T, token string, app *flotillav1.Application) {
 	t.Helper()
 	var got flotillav1.Application
@@ -35,6 +37,10 @@ func createAPIApp(t *testing.T, token string, app *flotillav1.Application) {
 	}
 	t.Cleanup(func() {
 		_ = env.Client.Delete(context.Background(), &flotillav1.Application{ObjectMeta: metav1.ObjectMeta{Namespace: got.Namespace, Name: got.Name}})
+	})
+	eventually(t, "the server sees application "+got.Name, func() bool {
+		code, _ := call(t, token, http.MethodGet, "/api/v1/applications/"+got.Namespace+"/"+got.Name, nil)
+		return code == http.StatusOK
 	})
 }
 
