@@ -88,6 +88,9 @@ func (m *Manager) namespaceToCreate(ctx context.Context, objs []*unstructured.Un
 	ns.SetAPIVersion("v1")
 	ns.SetKind("Namespace")
 	ns.SetName(name)
+	if opts.NamespaceChecked {
+		return ns, nil
+	}
 	owned := ns.DeepCopy()
 	setOwner(owned, opts.Owner)
 	if m.memo.unchangedAt(inventory.Identity{Kind: "Namespace", Name: name}, namespaceGVR, owned, m.opts.Live) {

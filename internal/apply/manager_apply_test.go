@@ -424,6 +424,17 @@ func TestApplyCreateNamespace(t *testing.T) {
 	if diff := cmp.Diff([]string{"ConfigMap/" + existing + "/settings Created"}, changes(cs)); diff != "" {
 		t.Errorf("Apply into an existing namespace (-want +got):\n%s", diff)
 	}
+
+	// A sync whose Inventory decided to create the namespace does not read
+	// it again; if someone else made it since, it is a Conflict, not claimed.
+	cs, err = m.Apply(ctx, objs, apply.ApplyOptions{Owner: owner, DefaultNamespace: existing, CreateNamespace: true, NamespaceChecked: true})
+	if err == nil && !cs.Has(apply.ActionConflict) {
+		t.Fatalf("Apply creating a namespace another made: no conflict\n%s", cs)
+	}
+	live, err = kube(t).CoreV1().Namespaces().Get(ctx, existing, metav1.GetOptions{})
+	if err != nil || live.Annotations[flotillav1.OwnerAnnotation] != "" {
+		t.Fatalf("namespace %s taken over: %v, annotations %v", existing, err, live.GetAnnotations())
+	}
 }
 
 func TestApplyRefusesBadInput(t *testing.T) {

@@ -28,6 +28,11 @@ type ApplyOptions struct {
 	// and is reported in the ChangeSet; an existing namespace that is not the
 	// Application's is used as it is, neither reported nor claimed.
 	CreateNamespace bool
+	// NamespaceChecked says an earlier call of the same sync (Inventory)
+	// read DefaultNamespace and decided: CreateNamespace then stands for
+	// that decision, and the Namespace is not read again. Should it have
+	// appeared since as another's, its dry-run finds the Conflict.
+	NamespaceChecked bool
 	// AdoptUnowned takes over objects that exist without any owner
 	// annotation. Off by default: such an object is a Conflict. An object
 	// owned by another Application is a Conflict either way.

@@ -11,19 +11,22 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/inventory"
 )
 
-// LiveVersions tells the resourceVersion an object of the cluster has now,
-// from a watch cache: ok is false when the cache does not hold it (not
-// watched, not filled yet, or absent).
+// LiveVersions tells, from a watch cache, whether what Flotilla applied to
+// an object is as it was at a resourceVersion: false when the cache cannot
+// say (not watched, not filled yet, absent, or changed since in a way it
+// could not tell from news of health).
 type LiveVersions interface {
-	ResourceVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool)
+	AppliedAsAt(gvr schema.GroupVersionResource, namespace, name, rv string) bool
 }
 
 // memo remembers, per object, the desired state last found equal to the
 // live object and the resourceVersion the live object had then: after its
 // apply, or after a dry-run that found it unchanged. While the watch cache
-// still shows that resourceVersion and the desired state is the same, the
-// object cannot differ: its read and dry-run are skipped (issue 13: a resync
-// of an unchanged Application sends no request per object).
+// still shows that resourceVersion, or shows only changes since that left
+// what Flotilla applied as it was (a Deployment's status as it rolls out),
+// and the desired state is the same, the object cannot differ: its read
+// and dry-run are skipped (issue 13: a resync of an unchanged Application
+// sends no request per object).
 type memo struct {
 	mu      sync.Mutex
 	entries map[inventory.Identity]memoEntry
@@ -85,8 +88,7 @@ func (m *memo) unchangedAt(id inventory.Identity, gvr schema.GroupVersionResourc
 	if !ok {
 		return false
 	}
-	rv, found := live.ResourceVersion(gvr, id.Namespace, id.Name)
-	if !found || rv != e.rv {
+	if !live.AppliedAsAt(gvr, id.Namespace, id.Name, e.rv) {
 		return false
 	}
 	d, ok := digest(u)

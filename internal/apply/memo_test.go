@@ -13,16 +13,14 @@ import (
 	"github.com/flotilla-dev/flotilla/internal/apply"
 )
 
-// liveFromAPI tells resourceVersions by reading the cluster with a client
-// of its own, as a watch cache would tell them.
+// liveFromAPI tells whether an object is as it was at a resourceVersion
+// by reading the cluster with a client of its own: only the same
+// resourceVersion says so (a watch cache also tells news of health apart).
 type liveFromAPI struct{ dyn dynamic.Interface }
 
-func (l liveFromAPI) ResourceVersion(gvr schema.GroupVersionResource, namespace, name string) (string, bool) {
+func (l liveFromAPI) AppliedAsAt(gvr schema.GroupVersionResource, namespace, name, rv string) bool {
 	u, err := l.dyn.Resource(gvr).Namespace(namespace).Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		return "", false
-	}
-	return u.GetResourceVersion(), true
+	return err == nil && u.GetResourceVersion() == rv
 }
 
 // TestApplySkipsUnchangedSinceLastApply shows that an object whose desired

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,12 +58,18 @@ type Watcher struct {
 	factory dynamicinformer.DynamicSharedInformerFactory
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 	opts    WatcherOptions
+	// mark tells the objects this Watcher's transform slimmed already.
+	mark string
 
 	mu        sync.Mutex
 	informers map[schema.GroupVersionResource]*kindWatch
 	// missed are the objects a reader found absent: when one appears, its
 	// owner is told, so that its health is read again at once.
-	missed   map[objectKey]appearance
+	missed map[objectKey]appearance
+	// settled holds, for an object whose last changes all left what
+	// Flotilla applied as it was (news of health), the resourceVersions
+	// of that run, oldest first: the apply memo holds to any of them.
+	settled  map[objectKey][]string
 	stop     chan struct{}
 	stopOnce sync.Once
 }
@@ -109,7 +117,9 @@ func (c *Clients) NewWatcher(opts WatcherOptions) *Watcher {
 		opts:      opts,
 		informers: map[schema.GroupVersionResource]*kindWatch{},
 		missed:    map[objectKey]appearance{},
+		settled:   map[objectKey][]string{},
 		stop:      make(chan struct{}),
+		mark:      rand.Text(),
 	}
 }
 
@@ -132,8 +142,8 @@ func (w *Watcher) start(gvr schema.GroupVersionResource) (*kindWatch, error) {
 	}
 	_, err := inf.AddEventHandler(cache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    func(obj any, initial bool) { w.added(gvr, obj, initial) },
-		UpdateFunc: func(oldObj, newObj any) { w.changed(oldObj, newObj) },
-		DeleteFunc: func(obj any) { w.changed(nil, obj) },
+		UpdateFunc: func(oldObj, newObj any) { w.changed(gvr, oldObj, newObj) },
+		DeleteFunc: func(obj any) { w.changed(gvr, nil, obj) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: watch %s: %w", w.cluster, gvr.String(), err)
@@ -247,6 +257,56 @@ func (w *Watcher) Get(gvr schema.GroupVersionResource, namespace, name string) (
 // of gvr; ok is false when gvr is not watched, its cache is not filled yet,
 // or the object is not there. Unlike Get, it remembers nothing.
 func (w *Watcher) ResourceVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool) {
+	return w.cachedVersion(gvr, namespace, name)
+}
+
+// AppliedAsAt says whether what Flotilla applied to an object of gvr is,
+// in the cache, as it was at resourceVersion rv: the cache holds rv, or
+// every change the watch showed since rv was news of health only (a
+// Deployment's status and revision annotation, another manager's fields).
+// A change the watch has not told yet, or one it could not tell, says no.
+func (w *Watcher) AppliedAsAt(gvr schema.GroupVersionResource, namespace, name, rv string) bool {
+	cur, ok := w.cachedVersion(gvr, namespace, name)
+	if !ok || rv == "" {
+		return false
+	}
+	if cur == rv {
+		return true
+	}
+	w.mu.Lock()
+	run := w.settled[objectKey{gvr: gvr, namespace: namespace, name: name}]
+	w.mu.Unlock()
+	return len(run) > 0 && run[len(run)-1] == cur && slices.Contains(run, rv)
+}
+
+// maxSettled bounds the resourceVersions kept of one object's run of
+// changes that were news of health.
+const maxSettled = 16
+
+// settle records a change of an object from old to cur: a run of changes
+// that left what Flotilla applied as it was goes on, any other ends it, an
+// apply of Flotilla's that changed values included (the apply memo of the
+// manager that applied knows of it; another's must not hold to an older
+// version).
+func (w *Watcher) settle(gvr schema.GroupVersionResource, old, cur *unstructured.Unstructured, healthOnly bool) {
+	key := objectKey{gvr: gvr, namespace: cur.GetNamespace(), name: cur.GetName()}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !healthOnly {
+		delete(w.settled, key)
+		return
+	}
+	run := w.settled[key]
+	if len(run) == 0 || run[len(run)-1] != old.GetResourceVersion() {
+		run = []string{old.GetResourceVersion()}
+	}
+	if len(run) == maxSettled {
+		run = run[1:]
+	}
+	w.settled[key] = append(run, cur.GetResourceVersion())
+}
+
+func (w *Watcher) cachedVersion(gvr schema.GroupVersionResource, namespace, name string) (rv string, ok bool) {
 	w.mu.Lock()
 	kw, watched := w.informers[gvr]
 	w.mu.Unlock()
@@ -336,7 +396,7 @@ func (w *Watcher) added(gvr schema.GroupVersionResource, obj any, initial bool) 
 // resync or a relist that finds the same resourceVersion is not a change,
 // and a change that leaves what Flotilla applied as it was is only news of
 // health.
-func (w *Watcher) changed(oldObj, newObj any) {
+func (w *Watcher) changed(gvr schema.GroupVersionResource, oldObj, newObj any) {
 	u := asUnstructured(newObj)
 	if u == nil {
 		return
@@ -345,11 +405,13 @@ func (w *Watcher) changed(oldObj, newObj any) {
 	if old != nil && old.GetResourceVersion() == u.GetResourceVersion() {
 		return // a resync, not a change
 	}
+	healthOnly := old != nil && statusOnly(old, u)
+	w.settle(gvr, old, u, healthOnly && sameApply(old, u))
 	app, ok := ownerOf(u)
 	if !ok {
 		return
 	}
-	if old != nil && statusOnly(old, u) {
+	if healthOnly {
 		w.opts.OnStatus(app)
 		return
 	}

@@ -13,13 +13,38 @@ import (
 
 // appliedAnnotation holds, in the cache only, a digest of the set of fields
 // Flotilla's server-side apply owns in an object (its managedFields entry).
-const appliedAnnotation = "cache.flotilla.dev/applied"
+const appliedAnnotation = cacheAnnotationPrefix + "applied"
+
+// appliedAtAnnotation holds, in the cache only, the time of that entry
+// (the API server moves it whenever an apply of Flotilla's changes the
+// object) and a digest of the object's labels and every top-level field
+// but its metadata and status: what an apply changes, whatever the slim
+// cache keeps of it.
+const appliedAtAnnotation = cacheAnnotationPrefix + "applied-at"
+
+// contentDigest is the digest of u's labels and top-level fields but its
+// metadata and status.
+func contentDigest(u *unstructured.Unstructured) string {
+	content := make(map[string]any, len(u.Object))
+	for k, v := range u.Object {
+		if k != "metadata" && k != "status" {
+			content[k] = v
+		}
+	}
+	content["labels"] = u.GetLabels()
+	data, err := json.Marshal(content)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
+}
 
 // appliedFields is the digest of the fields Flotilla applied to u, from the
-// managedFields entry of its field manager's Apply on the main resource;
-// empty when it has none. The API server writes a field set in one
-// canonical order, so equal sets have equal digests.
-func appliedFields(u *unstructured.Unstructured) string {
+// managedFields entry of its field manager's Apply on the main resource,
+// and the entry's time; empty when it has none. The API server writes a
+// field set in one canonical order, so equal sets have equal digests.
+func appliedFields(u *unstructured.Unstructured) (digest, at string) {
 	entries, _, _ := unstructured.NestedSlice(u.Object, "metadata", "managedFields")
 	for _, e := range entries {
 		m, ok := e.(map[string]any)
@@ -31,12 +56,21 @@ func appliedFields(u *unstructured.Unstructured) string {
 		}
 		data, err := json.Marshal(m["fieldsV1"])
 		if err != nil {
-			return ""
+			return "", ""
 		}
 		sum := sha256.Sum256(data)
-		return hex.EncodeToString(sum[:16])
+		at, _ := m["time"].(string)
+		return hex.EncodeToString(sum[:16]), at
 	}
-	return ""
+	return "", ""
+}
+
+// sameApply says whether old and cur, the cached copies of an object
+// before and after a change, hold the same apply of Flotilla's: a change
+// of its values by Flotilla itself (another manager of the same
+// destination, another replica) moves the entry's time or the content.
+func sameApply(old, cur *unstructured.Unstructured) bool {
+	return old.GetAnnotations()[appliedAtAnnotation] == cur.GetAnnotations()[appliedAtAnnotation]
 }
 
 // statusOnly says whether cur, the cached copy of an object after a

@@ -74,16 +74,42 @@ func TestWatchTellsDriftFromStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// applied holds the resourceVersion of Flotilla's last apply of each
+	// object, which AppliedAsAt is asked about.
+	applied := map[string]string{}
 	apply := func(gvr schema.GroupVersionResource, text string) {
 		t.Helper()
 		var u unstructured.Unstructured
 		if err := yaml.Unmarshal([]byte(fmt.Sprintf(text, ns)), &u.Object); err != nil {
 			t.Fatal(err)
 		}
-		_, err := dyn.Resource(gvr).Namespace(ns).Apply(t.Context(), u.GetName(), &u, metav1.ApplyOptions{FieldManager: flotillav1.FieldManager, Force: true})
+		out, err := dyn.Resource(gvr).Namespace(ns).Apply(t.Context(), u.GetName(), &u, metav1.ApplyOptions{FieldManager: flotillav1.FieldManager, Force: true})
 		if err != nil {
 			t.Fatal(err)
 		}
+		applied[gvr.Resource] = out.GetResourceVersion()
+	}
+	// asAppliedAt waits until the cache holds the object's newest version
+	// and AppliedAsAt, asked about version rv, says want (the handler
+	// learns of a version just after the cache holds it).
+	asAppliedAt := func(gvr schema.GroupVersionResource, rv string, want bool) {
+		t.Helper()
+		live, err := dyn.Resource(gvr).Namespace(ns).Get(t.Context(), "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			cur, ok := w.ResourceVersion(gvr, ns, "web")
+			return ok && cur == live.GetResourceVersion() && w.AppliedAsAt(gvr, ns, "web", rv) == want, nil
+		})
+		if err != nil {
+			t.Fatalf("%s at %s: AppliedAsAt %s never said %v", gvr.Resource, live.GetResourceVersion(), rv, want)
+		}
+	}
+	// asApplied asks about Flotilla's last apply.
+	asApplied := func(gvr schema.GroupVersionResource, want bool) {
+		t.Helper()
+		asAppliedAt(gvr, applied[gvr.Resource], want)
 	}
 	// expect runs change and waits until the watcher tells of it as drift
 	// says; a change that is not drift must never be told as drift (one
@@ -120,6 +146,9 @@ func TestWatchTellsDriftFromStatus(t *testing.T) {
 	if d0 != 0 {
 		t.Errorf("a rollout told drift %d times", d0)
 	}
+	// The rollout moved the Deployment's resourceVersion, not what
+	// Flotilla applied: the apply memo holds (no read, no dry-run).
+	asApplied(deployments, true)
 
 	expect("another manager's own annotation", false, func() {
 		patch := []byte(`{"metadata":{"annotations":{"example.com/note":"hello"}}}`)
@@ -127,19 +156,26 @@ func TestWatchTellsDriftFromStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	asApplied(configMaps, true)
+	before := applied[configMaps.Resource]
 	expect("Flotilla's apply of a new value", false, func() { apply(configMaps, changeConfigMap("2")) })
+	// Not drift, but not as it was either: an apply memo that knows only
+	// of the earlier apply must read the object again.
+	asAppliedAt(configMaps, before, false)
 	expect("a scale of the Deployment", true, func() {
 		scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 3}}
 		if _, err := targetKube(t).AppsV1().Deployments(ns).UpdateScale(t.Context(), "web", scale, metav1.UpdateOptions{FieldManager: "kubectl-scale"}); err != nil {
 			t.Fatal(err)
 		}
 	})
+	asApplied(deployments, false)
 	expect("an edit of the data Flotilla applied", true, func() {
 		patch := []byte(`{"data":{"v":"edited"}}`)
 		if _, err := dyn.Resource(configMaps).Namespace(ns).Patch(t.Context(), "web", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "kubectl-edit"}); err != nil {
 			t.Fatal(err)
 		}
 	})
+	asApplied(configMaps, false)
 	expect("a delete", true, func() {
 		if err := dyn.Resource(configMaps).Namespace(ns).Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
 			t.Fatal(err)

@@ -1,15 +1,26 @@
 package cluster
 
 import (
+	"strings"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
 )
 
+// cacheAnnotationPrefix begins the annotations the cache adds to what it
+// keeps of an object.
+const cacheAnnotationPrefix = "cache.flotilla.dev/"
+
+// slimAnnotation marks, in the cache only, an object that went through
+// slim: its value is the Watcher's mark, a random token no object in a
+// cluster can carry.
+const slimAnnotation = cacheAnnotationPrefix + "slim"
+
 // stubAnnotation marks, in the cache only, an object kept as a name: its
 // owner annotation names no Application the controller knows.
-const stubAnnotation = "cache.flotilla.dev/stub"
+const stubAnnotation = cacheAnnotationPrefix + "stub"
 
 // lastAppliedAnnotation is kubectl's copy of a whole object: never needed
 // for health, often as large as the object.
@@ -42,14 +53,22 @@ func (w *Watcher) slim(obj any) (any, error) {
 	if !ok {
 		return obj, nil // a tombstone: its object went through slim already
 	}
+	if u.GetAnnotations()[slimAnnotation] == w.mark {
+		// The informer hands a cached object to its transform again on a
+		// resync or a relist: what slim derived from managedFields is kept.
+		return u, nil
+	}
 	app, owned := ownerOf(u)
 	if !owned || (w.opts.Known != nil && !w.opts.Known(app)) {
-		return stub(u), nil
+		return stub(u, w.mark), nil
 	}
-	return healthView(u), nil
+	return healthView(u, w.mark), nil
 }
 
-func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
+// healthView is what the cache keeps of an owned object. Annotations under
+// cache.flotilla.dev/ are the cache's own: any the object carries in the
+// cluster are dropped, so nobody who may write to it can forge them.
+func healthView(u *unstructured.Unstructured, mark string) *unstructured.Unstructured {
 	out := &unstructured.Unstructured{Object: map[string]any{}}
 	out.SetAPIVersion(u.GetAPIVersion())
 	out.SetKind(u.GetKind())
@@ -61,19 +80,19 @@ func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
 		}
 	}
 	out.Object["metadata"] = slimMD
-	applied := appliedFields(u)
-	if ann := u.GetAnnotations(); ann[lastAppliedAnnotation] != "" || applied != "" {
-		kept := make(map[string]string, len(ann)+1)
-		for k, v := range ann {
-			if k != lastAppliedAnnotation && k != appliedAnnotation {
-				kept[k] = v
-			}
+	ann := u.GetAnnotations()
+	kept := make(map[string]string, len(ann)+3)
+	for k, v := range ann {
+		if k != lastAppliedAnnotation && !strings.HasPrefix(k, cacheAnnotationPrefix) {
+			kept[k] = v
 		}
-		if applied != "" {
-			kept[appliedAnnotation] = applied
-		}
-		out.SetAnnotations(kept)
 	}
+	if applied, at := appliedFields(u); applied != "" {
+		kept[appliedAnnotation] = applied
+		kept[appliedAtAnnotation] = at + " " + contentDigest(u)
+	}
+	kept[slimAnnotation] = mark
+	out.SetAnnotations(kept)
 	if spec, ok := u.Object["spec"]; ok && !specless[u.GroupVersionKind().GroupKind()] {
 		out.Object["spec"] = spec
 	}
@@ -83,7 +102,7 @@ func healthView(u *unstructured.Unstructured) *unstructured.Unstructured {
 	return out
 }
 
-func stub(u *unstructured.Unstructured) *unstructured.Unstructured {
+func stub(u *unstructured.Unstructured, mark string) *unstructured.Unstructured {
 	out := &unstructured.Unstructured{Object: map[string]any{}}
 	out.SetAPIVersion(u.GetAPIVersion())
 	out.SetKind(u.GetKind())
@@ -91,7 +110,7 @@ func stub(u *unstructured.Unstructured) *unstructured.Unstructured {
 	out.SetName(u.GetName())
 	out.SetUID(u.GetUID())
 	out.SetResourceVersion(u.GetResourceVersion())
-	ann := map[string]string{stubAnnotation: "true"}
+	ann := map[string]string{stubAnnotation: "true", slimAnnotation: mark}
 	if owner, ok := u.GetAnnotations()[flotillav1.OwnerAnnotation]; ok && len(owner) <= maxOwnerAnnotation {
 		ann[flotillav1.OwnerAnnotation] = owner
 	}

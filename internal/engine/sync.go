@@ -49,6 +49,9 @@ type syncState struct {
 	result *Result
 	// checks are the Application's health checks, compiled once.
 	checks *health.Checks
+	// namespaceChecked is set once the plan decided whether the sync
+	// creates the destination namespace (createNamespace).
+	namespaceChecked, createNamespace bool
 	// writes are the sync's writes the watch caches do not show yet: set
 	// by observe from the result, or by Observe from the last sync's record.
 	writes map[inventory.ObjMetadata]write
@@ -283,6 +286,10 @@ func (e *Engine) plan(ctx context.Context, s *syncState) error {
 	}
 	s.result.Planned = true
 	s.result.Desired = desired
+	// Whether the destination namespace is created is decided: the
+	// compare or apply that follows does not read the Namespace again.
+	s.namespaceChecked = true
+	s.createNamespace = desired.Has(inventory.ObjMetadata{Version: "v1", Kind: "Namespace", Name: s.app.Spec.Destination.Namespace})
 	s.result.Stale = s.req.Previous.Difference(desired)
 	s.result.Inventory = s.req.Previous
 	return nil
@@ -361,7 +368,8 @@ func (s *syncState) applyOptions() apply.ApplyOptions {
 	return apply.ApplyOptions{
 		Owner:            s.owner,
 		DefaultNamespace: s.app.Spec.Destination.Namespace,
-		CreateNamespace:  s.app.Spec.SyncPolicy.CreateNamespace,
+		CreateNamespace:  s.app.Spec.SyncPolicy.CreateNamespace && (!s.namespaceChecked || s.createNamespace),
+		NamespaceChecked: s.namespaceChecked,
 		AdoptEarlier:     true,
 	}
 }
