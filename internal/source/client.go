@@ -136,6 +136,9 @@ type Client struct {
 	indexParses chan struct{}
 	// resolved shares git ref listings between callers for a short time.
 	resolved *resolveShare
+	// last remembers the last checkout of each repository, whose files the
+	// next one links.
+	last lastCheckouts
 	// verified remembers the OCI manifests whose signatures verified.
 	verified  verifiedSet
 	ownDir    bool // CacheDir was made by New and is removed by Close

@@ -150,11 +150,17 @@ func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, com
 	if err := c.runBounded(ctx, fetch, gitDir); err != nil {
 		return 0, err
 	}
-	if err := c.checkTree(ctx, gitDir, commit); err != nil {
+	listing, err := c.checkTree(ctx, gitDir, commit)
+	if err != nil {
 		return 0, err
 	}
-	if _, err := c.run(ctx, local("--git-dir="+gitDir, "--work-tree="+tree, "checkout", "--quiet", "--force", commit)); err != nil {
+	if err := c.writeTree(ctx, r.key, gitDir, tree, commit, listing); err != nil {
 		return 0, err
+	}
+	if listing != nil {
+		if err := os.WriteFile(filepath.Join(out, checkoutListing), listing, 0o400); err != nil {
+			return 0, &Error{Kind: ErrGit, Detail: "cannot keep the tree's listing", cause: err}
+		}
 	}
 	if err := c.keepCommitObject(ctx, gitDir, commit, filepath.Join(out, checkoutCommit)); err != nil {
 		return 0, err
@@ -166,8 +172,29 @@ func (c *Client) checkout(ctx context.Context, r remote, creds *Credentials, com
 	if err := os.Rename(out, dir); err != nil {
 		return 0, &Error{Kind: ErrGit, Detail: "cannot move the checkout into the cache", cause: err}
 	}
+	if listing != nil {
+		c.last.set(r.key, dir)
+	}
 	c.opts.Logger.Info("fetched", "url", r.raw, "commit", commit, "bytes", size, "duration", time.Since(start))
 	return size, nil
+}
+
+// writeTree checks commit out into tree: the files it shares with the
+// last checkout of the repository linked, the others written by git.
+func (c *Client) writeTree(ctx context.Context, repo, gitDir, tree, commit string, listing []byte) error {
+	if prev := c.last.get(repo); prev != "" && listing != nil {
+		if rest, linked := linkFromLast(prev, tree, listing); linked {
+			if len(rest) == 0 {
+				return nil
+			}
+			return c.checkoutPaths(ctx, gitDir, tree, commit, rest)
+		}
+	}
+	_, err := c.run(ctx, invocation{
+		args:    []string{"--git-dir=" + gitDir, "--work-tree=" + tree, "checkout", "--quiet", "--force", commit},
+		timeout: c.opts.FetchTimeout,
+	})
+	return err
 }
 
 // keepCommitObject writes the raw commit object to file, read-only. It is
@@ -248,8 +275,9 @@ func sealTree(tree string, max int64) (int64, error) {
 		if n += info.Size(); n > max {
 			return &Error{Kind: ErrTooLarge, Detail: fmt.Sprintf("the checkout passed %d bytes", max)}
 		}
-		if d.Type().IsRegular() {
-			return os.Chmod(p, info.Mode().Perm()&^0o222)
+		if perm := info.Mode().Perm(); d.Type().IsRegular() && perm&0o222 != 0 {
+			// A file linked from the last checkout is sealed already.
+			return os.Chmod(p, perm&^0o222)
 		}
 		return nil
 	})

@@ -24,6 +24,8 @@ type invocation struct {
 	// stdout, when set, receives the output instead, as git writes it; its
 	// error ends the command.
 	stdout io.Writer
+	// stdin, when set, is git's standard input.
+	stdin io.Reader
 }
 
 // errOutputTooLarge stops a command whose output passed its bound.
@@ -55,6 +57,7 @@ func (c *Client) run(ctx context.Context, inv invocation) ([]byte, error) {
 	if inv.stdout != nil {
 		cmd.Stdout = inv.stdout
 	}
+	cmd.Stdin = inv.stdin
 	err = cmd.Run()
 	if err == nil {
 		return stdout.buf.Bytes(), nil

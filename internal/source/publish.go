@@ -177,7 +177,7 @@ func (c *Client) checkoutBranch(ctx context.Context, pr *prepared, work string, 
 		if err := c.runBounded(ctx, fetch, filepath.Join(work, ".git")); err != nil {
 			return "", err
 		}
-		if err := c.checkTree(ctx, filepath.Join(work, ".git"), rev.Commit); err != nil {
+		if _, err := c.checkTree(ctx, filepath.Join(work, ".git"), rev.Commit); err != nil {
 			return "", err
 		}
 		_, err := c.run(ctx, local("checkout", "--quiet", "--force", "-B", "publish", rev.Commit))

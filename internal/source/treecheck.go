@@ -24,7 +24,11 @@ var errTreeLimit = errors.New("tree limit")
 // its own size, and a tree of empty files can hold millions of them: the
 // size poll of the fetch and the walk after the checkout both come too
 // late for those.
-func (c *Client) checkTree(ctx context.Context, gitDir, commit string) error {
+//
+// It returns the listing as git printed it, for the reuse of its files by
+// the next checkout of the repository; nil when larger than
+// maxListingBytes.
+func (c *Client) checkTree(ctx context.Context, gitDir, commit string) ([]byte, error) {
 	count := &treeCounter{maxBytes: c.opts.MaxCheckoutBytes, maxFiles: c.opts.MaxCheckoutFiles}
 	_, err := c.run(ctx, invocation{
 		args:    []string{"--git-dir=" + gitDir, "ls-tree", "-r", "-l", "-z", "--full-tree", commit},
@@ -33,11 +37,17 @@ func (c *Client) checkTree(ctx context.Context, gitDir, commit string) error {
 	})
 	switch {
 	case count.err != nil:
-		return count.err
+		return nil, count.err
 	case err != nil:
-		return err
+		return nil, err
 	}
-	return count.finish()
+	if err := count.finish(); err != nil {
+		return nil, err
+	}
+	if count.listingOver {
+		return nil, nil
+	}
+	return count.listing, nil
 }
 
 // treeCounter reads `git ls-tree -r -l -z` output as git writes it, one
@@ -51,10 +61,20 @@ type treeCounter struct {
 	files    int
 	partial  []byte
 	err      error
+	// listing is what git printed, up to maxListingBytes.
+	listing     []byte
+	listingOver bool
 }
 
 func (t *treeCounter) Write(p []byte) (int, error) {
 	n := len(p)
+	if !t.listingOver {
+		if len(t.listing)+n > maxListingBytes {
+			t.listing, t.listingOver = nil, true
+		} else {
+			t.listing = append(t.listing, p...)
+		}
+	}
 	for len(p) > 0 && t.err == nil {
 		i := bytes.IndexByte(p, 0)
 		if i < 0 {
