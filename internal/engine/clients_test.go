@@ -25,17 +25,8 @@ import (
 func TestDestinationReadsItsAPIListOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	f := startCluster(ctx, t)
 	lists := &apiListCounter{}
-	cfg := rest.CopyConfig(f.Clusters[0].RESTConfig())
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingLists{next: rt, c: lists} })
-
-	e := New(nil, nil, nil, DefaultOptions())
-	entry, err := e.newEntry(&cluster.Target{Name: "one", Config: cfg, Generation: "1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer entry.watcher.Stop()
+	entry := counted(ctx, t, func(rt http.RoundTripper) http.RoundTripper { return countingLists{next: rt, c: lists} })
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "deployer"}}
 	if _, err := entry.clients.Kube.CoreV1().ServiceAccounts("default").Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -88,6 +79,22 @@ func (c *apiListCounter) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+// counted starts a cluster and returns the engine's clients of it, every
+// request of theirs passing through wrap (a counter).
+func counted(ctx context.Context, t *testing.T, wrap func(http.RoundTripper) http.RoundTripper) *managerEntry {
+	t.Helper()
+	f := startCluster(ctx, t)
+	cfg := rest.CopyConfig(f.Clusters[0].RESTConfig())
+	cfg.Wrap(wrap)
+	e := New(nil, nil, nil, DefaultOptions())
+	entry, err := e.newEntry(&cluster.Target{Name: "one", Config: cfg, Generation: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(entry.watcher.Stop)
+	return entry
 }
 
 // startCluster starts a local control plane of one cluster for a test,

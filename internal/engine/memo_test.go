@@ -12,11 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/yaml"
 
 	"github.com/flotilla-dev/flotilla/internal/apply"
-	"github.com/flotilla-dev/flotilla/internal/cluster"
 )
 
 // TestResyncAfterRolloutSendsNoRequest: once a Deployment Flotilla applied
@@ -28,16 +26,8 @@ import (
 func TestResyncAfterRolloutSendsNoRequest(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	f := startCluster(ctx, t)
 	reqs := &objectRequests{}
-	cfg := rest.CopyConfig(f.Clusters[0].RESTConfig())
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingObjects{next: rt, c: reqs} })
-	e := New(nil, nil, nil, DefaultOptions())
-	entry, err := e.newEntry(&cluster.Target{Name: "one", Config: cfg, Generation: "1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer entry.watcher.Stop()
+	entry := counted(ctx, t, func(rt http.RoundTripper) http.RoundTripper { return countingObjects{next: rt, c: reqs} })
 
 	app := types.NamespacedName{Namespace: "apps", Name: "web"}
 	opts := apply.ApplyOptions{Owner: apply.Owner{Namespace: app.Namespace, Name: app.Name, UID: "5b1f0e2c"},
@@ -69,7 +59,7 @@ func TestResyncAfterRolloutSendsNoRequest(t *testing.T) {
 	}
 	// The Deployment rolls out: the cache holds its status, moved since
 	// the apply.
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 		d, ok, err := entry.watcher.Get(deployments, "web", "web")
 		if err != nil || !ok {
 			return false, err
