@@ -121,7 +121,7 @@ func (o *previewOptions) run(cmd *cobra.Command, g *globals, arg string) error {
 	if err != nil {
 		return &ExitError{Code: diffExitError, Err: err}
 	}
-	post, err := o.status.request(name)
+	post, err := o.status.request(name, o.revision)
 	if err != nil {
 		return &ExitError{Code: diffExitError, Err: err}
 	}

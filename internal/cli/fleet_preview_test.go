@@ -58,14 +58,18 @@ func TestPreviewCommitStatus(t *testing.T) {
 		err       error
 		wantState string
 		wantDesc  string
+		// revision, when set, is --revision and --sha is not given.
+		revision string
 	}{
 		{"changes", &wire.FleetPreview{Clusters: []wire.ClusterPreview{
 			{Cluster: "eu", Revision: sha, Resources: update}, {Cluster: "us", Revision: sha, Resources: same}}},
-			nil, "success", "2 clusters: 1 would change, 1 unchanged, 0 in error (0 to create, 1 to update, 0 to delete)"},
+			nil, "success", "2 clusters: 1 would change, 1 unchanged, 0 in error (0 to create, 1 to update, 0 to delete)", ""},
 		{"cluster error", &wire.FleetPreview{Clusters: []wire.ClusterPreview{
 			{Cluster: "eu", Revision: sha, Resources: update}, {Cluster: "us", Error: strings.Repeat("no matches for kind Widget\n", 20)}}},
-			nil, "failure", "2 clusters: 1 would change, 0 unchanged, 1 in error (0 to create, 1 to update, 0 to delete); us: no matches for kind Widget no matches fo…"},
-		{"failed", nil, errors.New("hub: connection refused"), "error", "preview failed: hub: connection refused"},
+			nil, "failure", "2 clusters: 1 would change, 0 unchanged, 1 in error (0 to create, 1 to update, 0 to delete); us: no matches for kind Widget no matches fo…", ""},
+		{"failed", nil, errors.New("hub: connection refused"), "error", "preview failed: hub: connection refused", ""},
+		// Nothing resolved, no --sha: the status goes to --revision.
+		{"failed at a SHA", nil, errors.New("hub: connection refused"), "error", "preview failed: hub: connection refused", strings.ToUpper(sha)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got struct {
@@ -80,7 +84,10 @@ func TestPreviewCommitStatus(t *testing.T) {
 			defer srv.Close()
 			t.Setenv(statusTokenEnv, "tok-123")
 			flags := statusFlags{provider: "github", url: srv.URL, repo: "org/config", sha: sha}
-			post, err := flags.request("shop")
+			if tc.revision != "" {
+				flags.sha = ""
+			}
+			post, err := flags.request("shop", tc.revision)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -126,13 +133,13 @@ func TestPreviewStatusFlags(t *testing.T) {
 		{statusFlags{provider: "gitlab", repo: "org/config"}, "s3cret", "needs the server's URL"},
 	} {
 		t.Setenv(statusTokenEnv, tc.token)
-		_, err := tc.f.request("shop")
+		_, err := tc.f.request("shop", "")
 		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 			t.Errorf("%+v with token %q: error %v, want one saying %q", tc.f, tc.token, err, tc.wantErr)
 		}
 	}
 	t.Setenv(statusTokenEnv, "s3cret")
-	if post, err := (&statusFlags{provider: "github", repo: "org/config"}).request("shop"); err != nil || post.st.Token != "s3cret" {
+	if post, err := (&statusFlags{provider: "github", repo: "org/config"}).request("shop", ""); err != nil || post.st.Token != "s3cret" {
 		t.Errorf("good flags: %v", err)
 	}
 	// The token never goes over plain http but to this machine.
@@ -144,7 +151,7 @@ func TestPreviewStatusFlags(t *testing.T) {
 		"http://localhost:3000":    true,
 		"http://[::1]:3000/gitlab": true,
 	} {
-		_, err := (&statusFlags{provider: "gitea", url: url, repo: "org/config"}).request("shop")
+		_, err := (&statusFlags{provider: "gitea", url: url, repo: "org/config"}).request("shop", "")
 		switch {
 		case ok && err != nil:
 			t.Errorf("--status-url %s: %v", url, err)

@@ -27,7 +27,7 @@ func (s *statusFlags) add(cmd *cobra.Command) {
 	f.StringVar(&s.provider, "post-status", "", "set a commit status with the summary: github, gitlab or gitea (token in $"+statusTokenEnv+")")
 	f.StringVar(&s.url, "status-url", "", "the API's base URL: for github https://api.github.com (the default) or https://HOST/api/v3, for gitlab and gitea the server's URL")
 	f.StringVar(&s.repo, "repo", "", "with --post-status: the repository, owner/name")
-	f.StringVar(&s.sha, "sha", "", "with --post-status: the commit (default: the commit the preview resolved --revision to)")
+	f.StringVar(&s.sha, "sha", "", "with --post-status: the commit (default: --revision when it is a full commit SHA, else the commit the preview resolved it to)")
 	_ = cmd.RegisterFlagCompletionFunc("post-status", cobra.FixedCompletions([]string{"github", "gitlab", "gitea"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
@@ -38,8 +38,10 @@ type statusPost struct {
 }
 
 // request checks the flags before any preview runs; nil when no status
-// is asked for.
-func (s *statusFlags) request(name string) (*statusPost, error) {
+// is asked for. A revision that is a full commit SHA is the commit the
+// status goes to when --sha is not given, so that a preview that fails
+// before it resolves anything still reports on it.
+func (s *statusFlags) request(name, revision string) (*statusPost, error) {
 	if s.provider == "" {
 		if s.url != "" || s.repo != "" || s.sha != "" {
 			return nil, errors.New("--status-url, --repo and --sha go with --post-status")
@@ -58,8 +60,12 @@ func (s *statusFlags) request(name string) (*statusPost, error) {
 	if token == "" {
 		return nil, fmt.Errorf("--post-status needs a token in $%s", statusTokenEnv)
 	}
+	sha := s.sha
+	if sha == "" && fullSHA(revision) {
+		sha = revision
+	}
 	st := notify.CommitStatus{
-		Provider: s.provider, BaseURL: s.url, Repo: s.repo, SHA: strings.ToLower(s.sha),
+		Provider: s.provider, BaseURL: s.url, Repo: s.repo, SHA: strings.ToLower(sha),
 		Context: "flotilla/preview/" + name, Token: token,
 	}
 	if err := st.CheckTarget(); err != nil {
@@ -130,6 +136,19 @@ func previewLine(p *wire.FleetPreview) string {
 		line += "; " + firstErr
 	}
 	return line
+}
+
+// fullSHA says whether rev is a whole commit name, SHA-1 or SHA-256.
+func fullSHA(rev string) bool {
+	if len(rev) != 40 && len(rev) != 64 {
+		return false
+	}
+	for _, c := range strings.ToLower(rev) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // resolvedCommit is the commit every previewed cluster resolved the
