@@ -11,6 +11,7 @@ import (
 
 	"github.com/flotilla-dev/flotilla/internal/notify"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
+	"github.com/flotilla-dev/flotilla/internal/source"
 )
 
 // statusTokenEnv holds the token of --post-status: a token in a flag would
@@ -61,7 +62,7 @@ func (s *statusFlags) request(name, revision string) (*statusPost, error) {
 		return nil, fmt.Errorf("--post-status needs a token in $%s", statusTokenEnv)
 	}
 	sha := s.sha
-	if sha == "" && fullSHA(revision) {
+	if sha == "" && source.IsCommitID(revision) {
 		sha = revision
 	}
 	st := notify.CommitStatus{
@@ -136,19 +137,6 @@ func previewLine(p *wire.FleetPreview) string {
 		line += "; " + firstErr
 	}
 	return line
-}
-
-// fullSHA says whether rev is a whole commit name, SHA-1 or SHA-256.
-func fullSHA(rev string) bool {
-	if len(rev) != 40 && len(rev) != 64 {
-		return false
-	}
-	for _, c := range strings.ToLower(rev) {
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // resolvedCommit is the commit every previewed cluster resolved the

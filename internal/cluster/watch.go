@@ -431,7 +431,7 @@ func asUnstructured(obj any) *unstructured.Unstructured {
 
 // ownerOf reads the owning Application from the owner annotation.
 func ownerOf(u *unstructured.Unstructured) (types.NamespacedName, bool) {
-	parts := strings.Split(u.GetAnnotations()[flotillav1.OwnerAnnotation], "/")
+	parts := strings.Split(annotation(u, flotillav1.OwnerAnnotation), "/")
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" {
 		return types.NamespacedName{}, false
 	}

@@ -70,7 +70,7 @@ func appliedFields(u *unstructured.Unstructured) (digest, at string) {
 // of its values by Flotilla itself (another manager of the same
 // destination, another replica) moves the entry's time or the content.
 func sameApply(old, cur *unstructured.Unstructured) bool {
-	return old.GetAnnotations()[appliedAtAnnotation] == cur.GetAnnotations()[appliedAtAnnotation]
+	return annotation(old, appliedAtAnnotation) == annotation(cur, appliedAtAnnotation)
 }
 
 // statusOnly says whether cur, the cached copy of an object after a
@@ -91,7 +91,7 @@ func statusOnly(old, cur *unstructured.Unstructured) bool {
 	if isStub(old) || isStub(cur) {
 		return false
 	}
-	a, b := old.GetAnnotations()[appliedAnnotation], cur.GetAnnotations()[appliedAnnotation]
+	a, b := annotation(old, appliedAnnotation), annotation(cur, appliedAnnotation)
 	if a != "" || b != "" {
 		return a == b
 	}

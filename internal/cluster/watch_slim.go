@@ -53,7 +53,7 @@ func (w *Watcher) slim(obj any) (any, error) {
 	if !ok {
 		return obj, nil // a tombstone: its object went through slim already
 	}
-	if u.GetAnnotations()[slimAnnotation] == w.mark {
+	if annotation(u, slimAnnotation) == w.mark {
 		// The informer hands a cached object to its transform again on a
 		// resync or a relist: what slim derived from managedFields is kept.
 		return u, nil
@@ -111,7 +111,7 @@ func stub(u *unstructured.Unstructured, mark string) *unstructured.Unstructured 
 	out.SetUID(u.GetUID())
 	out.SetResourceVersion(u.GetResourceVersion())
 	ann := map[string]string{stubAnnotation: "true", slimAnnotation: mark}
-	if owner, ok := u.GetAnnotations()[flotillav1.OwnerAnnotation]; ok && len(owner) <= maxOwnerAnnotation {
+	if owner := annotation(u, flotillav1.OwnerAnnotation); owner != "" && len(owner) <= maxOwnerAnnotation {
 		ann[flotillav1.OwnerAnnotation] = owner
 	}
 	out.SetAnnotations(ann)
@@ -120,5 +120,14 @@ func stub(u *unstructured.Unstructured, mark string) *unstructured.Unstructured 
 
 // isStub says whether a cached object was kept as a name only.
 func isStub(u *unstructured.Unstructured) bool {
-	return u.GetAnnotations()[stubAnnotation] != ""
+	return annotation(u, stubAnnotation) != ""
+}
+
+// annotation is one annotation of u, read in place: GetAnnotations copies
+// them all, and the watch handlers read a few of every object that changes.
+func annotation(u *unstructured.Unstructured, key string) string {
+	md, _ := u.Object["metadata"].(map[string]any)
+	ann, _ := md["annotations"].(map[string]any)
+	v, _ := ann[key].(string)
+	return v
 }

@@ -146,7 +146,7 @@ func parseRefs(out []byte) refList {
 			continue
 		}
 		sha, name, ok := strings.Cut(text, "\t")
-		if !ok || !isCommitID(sha) {
+		if !ok || !IsCommitID(sha) {
 			continue
 		}
 		sha = strings.ToLower(sha)
@@ -172,7 +172,7 @@ func (l refList) find(rev string) (Revision, error) {
 			return Revision{Ref: rev, Commit: sha}, nil
 		}
 		return Revision{}, revisionNotFound("the remote has no such ref")
-	case isCommitID(rev):
+	case IsCommitID(rev):
 		return Revision{Commit: strings.ToLower(rev)}, nil
 	}
 	for _, ref := range []string{"refs/tags/" + rev, "refs/heads/" + rev} {
@@ -235,8 +235,8 @@ func (l refList) findSemver(constraint *semver.Constraints) (Revision, error) {
 	return Revision{Ref: best.ref, Commit: l.commits[best.ref]}, nil
 }
 
-// isCommitID reports whether s is a full SHA-1 or SHA-256 object name.
-func isCommitID(s string) bool {
+// IsCommitID reports whether s is a full SHA-1 or SHA-256 object name.
+func IsCommitID(s string) bool {
 	return (len(s) == 40 || len(s) == 64) && isHex(s)
 }
 

@@ -55,19 +55,22 @@ func (l *lastCheckouts) set(repo, dir string) {
 	l.dirs[repo] = dir
 }
 
-// parseListing reads a listing into its regular files by path. Symbolic
-// links and submodules are left out: git writes those.
-func parseListing(listing []byte) map[string]treeFile {
-	files := map[string]treeFile{}
+// parseListing reads a listing into its regular files by path, and the
+// paths of its symbolic links, which git writes. Submodules are not
+// checked out.
+func parseListing(listing []byte) (files map[string]treeFile, links []string) {
+	files = map[string]treeFile{}
 	for record := range bytes.SplitSeq(listing, []byte{0}) {
-		meta, p, ok := bytes.Cut(record, []byte{'\t'})
-		fields := strings.Fields(string(meta))
-		if !ok || len(fields) != 4 || fields[1] != "blob" || (fields[0] != "100644" && fields[0] != "100755") {
-			continue
+		r, ok := parseTreeRecord(record)
+		switch {
+		case !ok || r.kind != "blob":
+		case r.mode == "100644" || r.mode == "100755":
+			files[r.path] = treeFile{mode: r.mode, object: r.object}
+		case r.mode == "120000":
+			links = append(links, r.path)
 		}
-		files[string(p)] = treeFile{mode: fields[0], object: fields[2]}
 	}
-	return files
+	return files, links
 }
 
 // attributesPath says whether p is a .gitattributes file: what git writes
@@ -101,7 +104,7 @@ func linkFromLast(prev, tree string, listing []byte) (rest []string, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	now := parseListing(listing)
+	now, links := parseListing(listing)
 	for p, f := range now {
 		if attributesPath(p) && old[p] != f {
 			return nil, false
@@ -120,13 +123,7 @@ func linkFromLast(prev, tree string, listing []byte) (rest []string, ok bool) {
 			rest = append(rest, p)
 		}
 	}
-	// Symbolic links are not in the map: git writes them.
-	for record := range bytes.SplitSeq(listing, []byte{0}) {
-		if meta, p, ok := bytes.Cut(record, []byte{'\t'}); ok && bytes.HasPrefix(meta, []byte("120000 blob ")) {
-			rest = append(rest, string(p))
-		}
-	}
-	return rest, true
+	return append(rest, links...), true
 }
 
 // linkFile links dst to src, a regular file, making dst's folders.
@@ -158,7 +155,8 @@ func readListing(file string) (map[string]treeFile, error) {
 	if len(data) > maxListingBytes {
 		return nil, errors.New("listing too large")
 	}
-	return parseListing(data), nil
+	files, _ := parseListing(data)
+	return files, nil
 }
 
 // checkoutPaths has git write paths of commit into tree: literal paths, fed

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // maxTreeRecordBytes bounds one line of `git ls-tree`: the mode, type,
@@ -98,17 +99,31 @@ func (t *treeCounter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (t *treeCounter) add(record []byte) {
-	meta, _, ok := bytes.Cut(record, []byte{'\t'})
-	fields := bytes.Fields(meta)
+// treeRecord is one record of `git ls-tree -r -l -z`.
+type treeRecord struct {
+	mode, kind, object, size, path string
+}
+
+// parseTreeRecord splits "<mode> <type> <object> <size>\t<path>".
+func parseTreeRecord(record []byte) (treeRecord, bool) {
+	meta, path, ok := bytes.Cut(record, []byte{'\t'})
+	fields := strings.Fields(string(meta))
 	if !ok || len(fields) != 4 {
+		return treeRecord{}, false
+	}
+	return treeRecord{mode: fields[0], kind: fields[1], object: fields[2], size: fields[3], path: string(path)}, true
+}
+
+func (t *treeCounter) add(record []byte) {
+	r, ok := parseTreeRecord(record)
+	if !ok {
 		t.err = &Error{Kind: ErrGit, Detail: "cannot read the commit's tree listing"}
 		return
 	}
-	if string(fields[1]) != "blob" {
+	if r.kind != "blob" {
 		return
 	}
-	size, err := strconv.ParseInt(string(fields[3]), 10, 64)
+	size, err := strconv.ParseInt(r.size, 10, 64)
 	if err != nil || size < 0 {
 		t.err = &Error{Kind: ErrGit, Detail: "cannot read the commit's tree listing"}
 		return
