@@ -89,6 +89,7 @@ func BenchmarkSync1000Apps(b *testing.B) {
 		toSynced := time.Since(start)
 		b.StopTimer()
 		logWhereTimeWent(b, h)
+		logMemory(b, h)
 
 		waitAllHealthy(b, h, apps)
 		toHealthy := time.Since(start)
@@ -326,6 +327,33 @@ func waitControllersDone(b *testing.B, dyn dynamic.Interface) {
 	if err != nil {
 		b.Fatalf("the cluster's controllers never saw every Deployment: %v", err)
 	}
+}
+
+// logMemory logs what the controller's resident memory is made of: the
+// pages of its binary (RssFile) and its own (RssAnon), and of those the Go
+// heap in use, the heap the runtime holds and has not returned, and stacks.
+func logMemory(b *testing.B, h *harness.Hub) {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(h.ControllerPID()) + "/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var parts []string
+	for _, line := range strings.Split(string(status), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "VmRSS" || k == "RssAnon" || k == "RssFile") {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			parts = append(parts, fmt.Sprintf("%s %.0f MiB", k, kb/1024))
+		}
+	}
+	families, err := h.Scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range []string{"go_memstats_heap_inuse_bytes", "go_memstats_heap_idle_bytes", "go_memstats_heap_released_bytes", "go_memstats_stack_inuse_bytes", "go_memstats_next_gc_bytes"} {
+		if f, ok := families[name]; ok && len(f.GetMetric()) > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f MiB", strings.TrimPrefix(name, "go_memstats_"), f.GetMetric()[0].GetGauge().GetValue()/(1<<20)))
+		}
+	}
+	b.Logf("memory at all Synced: %s", strings.Join(parts, ", "))
 }
 
 // logWhereTimeWent logs the mean time of each step of the syncs, of a
