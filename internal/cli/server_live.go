@@ -109,7 +109,10 @@ func (l *liveFlags) reader(ls liveSetup) (*live.Reader, func(), error) {
 	projects.OwnNamespace = ls.namespace
 	engOpts := engine.DefaultOptions()
 	engOpts.Logger, engOpts.Project = ls.logger, projects
+	// The engine's clients of each cluster serve the live views too: one
+	// discovery client, REST mapper and request budget for each cluster.
+	engOpts.RequestTimeout = ls.limits.RequestTimeout
 	eng := engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts)
-	r := live.New(live.Options{Hub: ls.hub, Clusters: registry, Previewer: eng, Projects: projects, Limits: ls.limits})
+	r := live.New(live.Options{Hub: ls.hub, Clusters: registry, Clients: eng, Previewer: eng, Projects: projects, Limits: ls.limits})
 	return r, eng.Close, nil
 }

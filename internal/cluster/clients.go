@@ -30,6 +30,9 @@ type Clients struct {
 	// Dynamic and Kube send requests bounded by Config.Timeout.
 	Dynamic dynamic.Interface
 	Kube    kubernetes.Interface
+	// Stream is Kube without a timeout, for what streams (a followed
+	// log): its context bounds it.
+	Stream kubernetes.Interface
 	// Discovery is uncached: what it answers is what the cluster serves now.
 	Discovery discovery.DiscoveryInterface
 	// Mapper maps kinds to resources from one cached read of the cluster's
@@ -80,11 +83,16 @@ func NewClients(cfg *rest.Config, name string) (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: watch client: %w", name, err)
 	}
+	stream, err := kubernetes.NewForConfigAndClient(watchCfg, untimed)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %s: stream client: %w", name, err)
+	}
 	return &Clients{
 		Name:      name,
 		Config:    cfg,
 		Dynamic:   dyn,
 		Kube:      kube,
+		Stream:    stream,
 		Discovery: disco,
 		Mapper:    restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
 		watch:     watch,

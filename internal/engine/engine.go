@@ -126,6 +126,19 @@ func New(sources *source.Client, renderer *render.Renderer, clusters *cluster.Re
 // through, for the Cluster reconciler to share.
 func (e *Engine) Clusters() *cluster.Registry { return e.clusters }
 
+// Clients returns the clients of the destination cluster clusterName of
+// namespace: those the engine's syncs and watches use, made anew when the
+// cluster's credentials changed. What else reads the cluster in the same
+// process (the server's live views) shares them, with their one discovery
+// client, REST mapper and request budget.
+func (e *Engine) Clients(ctx context.Context, namespace, clusterName string) (*cluster.Clients, error) {
+	m, _, err := e.manager(ctx, namespace, clusterName)
+	if err != nil {
+		return nil, err
+	}
+	return m.clients, nil
+}
+
 // manager returns the apply manager of a destination cluster, made anew when
 // the cluster's credentials changed.
 func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*managerEntry, string, error) {

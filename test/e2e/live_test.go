@@ -27,7 +27,7 @@ import (
 )
 
 // newLiveReader reads through dev-1's registered credentials, and diffs
-// with an engine of its own, as the server does.
+// with an engine of its own whose clients it shares, as the server does.
 func newLiveReader(t *testing.T, limits live.Limits) *live.Reader {
 	t.Helper()
 	registry := cluster.NewRegistry(env.Client, env.Config, cluster.DefaultOptions())
@@ -40,10 +40,10 @@ func newLiveReader(t *testing.T, limits live.Limits) *live.Reader {
 	projects := project.DefaultOptions()
 	projects.OwnNamespace = flotillav1.DefaultNamespace
 	engOpts := engine.DefaultOptions()
-	engOpts.Project = projects
+	engOpts.Project, engOpts.RequestTimeout = projects, limits.RequestTimeout
 	eng := engine.New(sources, render.New(render.DefaultOptions()), registry, engOpts)
 	t.Cleanup(eng.Close)
-	return live.New(live.Options{Hub: env.Client, Clusters: registry, Previewer: eng, Projects: projects, Limits: limits})
+	return live.New(live.Options{Hub: env.Client, Clusters: registry, Clients: eng, Previewer: eng, Projects: projects, Limits: limits})
 }
 
 // TestLiveViews: the tree of an Application on a registered cluster holds

@@ -8,12 +8,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flotillav1 "github.com/flotilla-dev/flotilla/api/v1alpha1"
@@ -42,6 +39,12 @@ type Previewer interface {
 	Preview(ctx context.Context, req engine.Request) (*engine.Preview, error)
 }
 
+// ClientSource gives the shared clients of a destination cluster:
+// *engine.Engine.
+type ClientSource interface {
+	Clients(ctx context.Context, namespace, cluster string) (*cluster.Clients, error)
+}
+
 // Options configure a Reader.
 type Options struct {
 	// Hub reads Projects and Clusters (a cache is fine).
@@ -51,6 +54,13 @@ type Options struct {
 	Uncached client.Reader
 	// Clusters resolves a destination Cluster to its credentials.
 	Clusters *cluster.Registry
+	// Clients, if set, gives the clients of a destination cluster that the
+	// process shares (*engine.Engine: those of its syncs and previews), so
+	// that each cluster has one discovery client, one REST mapper and one
+	// request budget; their timeout then bounds each request. Nil: the
+	// Reader makes its own, one set for each cluster, each request bounded
+	// by Limits.RequestTimeout.
+	Clients ClientSource
 	// Previewer computes diffs; nil makes Diff ErrUnavailable.
 	Previewer Previewer
 	// Projects compiles Projects as the controller does (its OwnNamespace
@@ -73,7 +83,7 @@ type Limits struct {
 	// MaxTailLines is the largest tailLines accepted.
 	MaxTailLines int64
 	// RequestTimeout bounds each request to a workload cluster, but the
-	// log stream.
+	// log stream, when the Reader makes its clients (Options.Clients nil).
 	RequestTimeout time.Duration
 }
 
@@ -117,8 +127,8 @@ func (l Limits) withDefaults() Limits {
 type Reader struct {
 	opts Options
 
-	mu      sync.Mutex
-	clients map[string]*clients
+	mu  sync.Mutex
+	own map[string]*ownClients // by namespace/cluster, without Options.Clients
 }
 
 // New makes a Reader.
@@ -127,20 +137,29 @@ func New(opts Options) *Reader {
 	if opts.Uncached == nil {
 		opts.Uncached = opts.Hub
 	}
-	return &Reader{opts: opts, clients: map[string]*clients{}}
+	return &Reader{opts: opts, own: map[string]*ownClients{}}
 }
 
-// clients reach one workload cluster, made for one generation of its
-// Cluster and credentials.
+// clients reach one workload cluster.
 type clients struct {
-	name       string
-	generation string
-	dynamic    dynamic.Interface
-	mapper     meta.RESTMapper
-	core       kubernetes.Interface
+	name    string
+	dynamic dynamic.Interface
+	mapper  meta.RESTMapper
+	core    kubernetes.Interface
 	// stream has no client-side timeout: a followed log is bounded by its
 	// context.
 	stream kubernetes.Interface
+}
+
+func clientsOf(c *cluster.Clients) *clients {
+	return &clients{name: c.Name, dynamic: c.Dynamic, mapper: c.Mapper, core: c.Kube, stream: c.Stream}
+}
+
+// ownClients are the Reader's own clients of a cluster, made for one
+// generation of its Cluster and credentials.
+type ownClients struct {
+	generation string
+	clients    *clients
 }
 
 // clusterOf is the cluster the Application's inventory lives in:
@@ -174,43 +193,25 @@ func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clie
 	if err != nil {
 		return nil, err
 	}
+	if r.opts.Clients != nil {
+		c, err := r.opts.Clients.Clients(ctx, app.Namespace, clusterOf(app))
+		if err != nil {
+			return nil, fmt.Errorf("%w: cluster %s: %w", ErrUnavailable, t.Name, err)
+		}
+		return clientsOf(c), nil
+	}
 	key := app.Namespace + "/" + t.Name
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c, ok := r.clients[key]; ok && c.generation == t.Generation {
-		return c, nil
+	if c, ok := r.own[key]; ok && c.generation == t.Generation {
+		return c.clients, nil
 	}
-	c, err := r.newClients(t)
-	if err != nil {
-		return nil, fmt.Errorf("%w: cluster %s: %w", ErrUnavailable, t.Name, err)
-	}
-	r.clients[key] = c
-	return c, nil
-}
-
-func (r *Reader) newClients(t *cluster.Target) (*clients, error) {
 	cfg := rest.CopyConfig(t.Config)
 	cfg.Timeout = r.opts.Limits.RequestTimeout
-	dyn, err := dynamic.NewForConfig(cfg)
+	c, err := cluster.NewClients(cfg, t.Name)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	core, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	streamCfg := rest.CopyConfig(t.Config)
-	streamCfg.Timeout = 0
-	stream, err := kubernetes.NewForConfig(streamCfg)
-	if err != nil {
-		return nil, err
-	}
-	return &clients{
-		name: t.Name, generation: t.Generation, dynamic: dyn, core: core, stream: stream,
-		mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco)),
-	}, nil
+	r.own[key] = &ownClients{generation: t.Generation, clients: clientsOf(c)}
+	return r.own[key].clients, nil
 }
