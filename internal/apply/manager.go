@@ -80,9 +80,11 @@ type Manager struct {
 	memo   *memo
 }
 
-// NewManager returns a Manager for the cluster cfg points at. It does not contact
-// the cluster; discovery happens on first use and again whenever a kind is
-// not found (so a CRD applied in the same sync becomes usable).
+// NewManager returns a Manager for the cluster cfg points at, with clients
+// and a REST mapper of its own (the engine shares one set for each cluster:
+// NewSharedManager). It does not contact the cluster; discovery happens on
+// first use and again whenever a kind is not found (so a CRD applied in the
+// same sync becomes usable).
 func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	cfg = rest.CopyConfig(cfg)
 	dyn, err := dynamic.NewForConfig(cfg)
@@ -93,14 +95,8 @@ func NewManager(cfg *rest.Config, opts Options) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: discovery client: %w", err)
 	}
-	return NewManagerForClients(dyn, disco, opts), nil
-}
-
-// NewManagerForClients returns a Manager that uses the given clients, with
-// an in-memory discovery cache of its own on top of disco.
-func NewManagerForClients(dyn dynamic.Interface, disco discovery.DiscoveryInterface, opts Options) *Manager {
 	raw := discovery.ToDiscoveryInterfaceWithContext(disco)
-	return NewSharedManager(dyn, disco, restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(raw)), opts)
+	return NewSharedManager(dyn, disco, restmapper.NewDeferredDiscoveryRESTMapperWithContext(memory.NewMemCacheClientWithContext(raw)), opts), nil
 }
 
 // NewSharedManager returns a Manager that maps kinds through mapper, shared
