@@ -290,21 +290,28 @@ func deleteServices(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Un
 		namespaces[u.GetNamespace()] = true
 	}
 	endpointSlices := schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}
-	err := wait.PollUntilContextTimeout(context.Background(), time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := dyn.Resource(endpointSlices).List(ctx, metav1.ListOptions{})
+	err := waitEvery(dyn, endpointSlices, 5*time.Minute, func(s *unstructured.Unstructured) bool {
+		return !namespaces[s.GetNamespace()]
+	})
+	if err != nil {
+		b.Fatalf("the EndpointSlices of the floor's Services were never deleted: %v", err)
+	}
+}
+
+// waitEvery waits until every object of gvr in the cluster satisfies ok.
+func waitEvery(dyn dynamic.Interface, gvr schema.GroupVersionResource, timeout time.Duration, ok func(*unstructured.Unstructured) bool) error {
+	return wait.PollUntilContextTimeout(context.Background(), time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		list, err := dyn.Resource(gvr).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, nil
 		}
-		for _, s := range list.Items {
-			if namespaces[s.GetNamespace()] {
+		for i := range list.Items {
+			if !ok(&list.Items[i]) {
 				return false, nil
 			}
 		}
 		return true, nil
 	})
-	if err != nil {
-		b.Fatalf("the EndpointSlices of the floor's Services were never deleted: %v", err)
-	}
 }
 
 // waitControllersDone waits until the cluster's controllers have seen
@@ -312,17 +319,9 @@ func deleteServices(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Un
 // their work for one run of the benchmark does not load the next.
 func waitControllersDone(b *testing.B, dyn dynamic.Interface) {
 	deployments := schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "deployments"}
-	err := wait.PollUntilContextTimeout(context.Background(), time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
-		list, err := dyn.Resource(deployments).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, nil
-		}
-		for _, d := range list.Items {
-			if observed, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration"); observed < d.GetGeneration() {
-				return false, nil
-			}
-		}
-		return true, nil
+	err := waitEvery(dyn, deployments, 10*time.Minute, func(d *unstructured.Unstructured) bool {
+		observed, _, _ := unstructured.NestedInt64(d.Object, "status", "observedGeneration")
+		return observed >= d.GetGeneration()
 	})
 	if err != nil {
 		b.Fatalf("the cluster's controllers never saw every Deployment: %v", err)
