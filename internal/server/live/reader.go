@@ -196,7 +196,8 @@ func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clie
 	if r.opts.Clients != nil {
 		c, err := r.opts.Clients.Clients(ctx, app.Namespace, clusterOf(app))
 		if err != nil {
-			return nil, fmt.Errorf("%w: cluster %s: %w", ErrUnavailable, t.Name, err)
+			// The error names the cluster.
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		return clientsOf(c), nil
 	}
