@@ -21,7 +21,9 @@ type apiError struct {
 }
 
 func (e *apiError) Error() string {
-	if e.Err != nil {
+	// A Message that is its cause's own text (a live view's error passed
+	// on) is said once.
+	if e.Err != nil && e.Err.Error() != e.Message {
 		return e.Message + ": " + e.Err.Error()
 	}
 	return e.Message

@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/flotilla-dev/flotilla/internal/server/live"
 	"github.com/flotilla-dev/flotilla/internal/server/wire"
 )
 
@@ -48,5 +49,19 @@ func TestErrorBody(t *testing.T) {
 				t.Errorf("status %d is not the code's own %d", status, tt.code.Status())
 			}
 		})
+	}
+}
+
+// TestAPIErrorSaysItsCauseOnce: the log line of a live view's failure, whose
+// message is its cause's text, holds that text once; a message of its own
+// is followed by its cause.
+func TestAPIErrorSaysItsCauseOnce(t *testing.T) {
+	cause := fmt.Errorf("%w: cluster dev-2: read the log: EOF", live.ErrUnavailable)
+	if got := liveCode(cause).Error(); got != cause.Error() {
+		t.Errorf("got %q, want %q", got, cause.Error())
+	}
+	own := &apiError{Code: wire.CodeUnauthenticated, Message: "authentication required", Err: errors.New("bad sig")}
+	if got, want := own.Error(), "authentication required: bad sig"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
