@@ -91,19 +91,24 @@ func TestWatchTellsDriftFromStatus(t *testing.T) {
 	}
 	// asAppliedAt waits until the cache holds the object's newest version
 	// and AppliedAsAt, asked about version rv, says want (the handler
-	// learns of a version just after the cache holds it).
+	// learns of a version just after the cache holds it). The newest
+	// version is read again at each try: a Deployment just scaled keeps
+	// moving (its controller writes its status), and a version read once
+	// may be passed by the cache before it is seen there.
 	asAppliedAt := func(gvr schema.GroupVersionResource, rv string, want bool) {
 		t.Helper()
-		live, err := dyn.Resource(gvr).Namespace(ns).Get(t.Context(), "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		var newest string
+		err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+			live, err := dyn.Resource(gvr).Namespace(ns).Get(ctx, "web", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			newest = live.GetResourceVersion()
 			cur, ok := w.ResourceVersion(gvr, ns, "web")
-			return ok && cur == live.GetResourceVersion() && w.AppliedAsAt(gvr, ns, "web", rv) == want, nil
+			return ok && cur == newest && w.AppliedAsAt(gvr, ns, "web", rv) == want, nil
 		})
 		if err != nil {
-			t.Fatalf("%s at %s: AppliedAsAt %s never said %v", gvr.Resource, live.GetResourceVersion(), rv, want)
+			t.Fatalf("%s at %s: AppliedAsAt %s never said %v: %v", gvr.Resource, newest, rv, want, err)
 		}
 	}
 	// asApplied asks about Flotilla's last apply.
