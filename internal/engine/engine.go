@@ -126,13 +126,14 @@ func New(sources *source.Client, renderer *render.Renderer, clusters *cluster.Re
 // through, for the Cluster reconciler to share.
 func (e *Engine) Clusters() *cluster.Registry { return e.clusters }
 
-// Clients returns the clients of the destination cluster clusterName of
-// namespace: those the engine's syncs and watches use, made anew when the
-// cluster's credentials changed. What else reads the cluster in the same
-// process (the server's live views) shares them, with their one discovery
-// client, REST mapper and request budget.
-func (e *Engine) Clients(ctx context.Context, namespace, clusterName string) (*cluster.Clients, error) {
-	m, _, err := e.manager(ctx, namespace, clusterName)
+// Clients returns the clients of t, a destination cluster of namespace
+// the caller resolved through the engine's registry: those the engine's
+// syncs and watches use, made anew when the cluster's credentials changed.
+// What else reads the cluster in the same process (the server's live
+// views) shares them, with their one discovery client, REST mapper and
+// request budget.
+func (e *Engine) Clients(namespace string, t *cluster.Target) (*cluster.Clients, error) {
+	m, err := e.entry(namespace, t)
 	if err != nil {
 		return nil, err
 	}
@@ -146,11 +147,21 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*m
 	if err != nil {
 		return nil, "", failed(flotillav1.ReasonClusterUnavailable, err)
 	}
+	m, err := e.entry(namespace, t)
+	if err != nil {
+		return nil, "", err
+	}
+	return m, t.Name, nil
+}
+
+// entry returns the clients, apply manager and watcher of the resolved
+// cluster t of namespace, made anew when its generation changed.
+func (e *Engine) entry(namespace string, t *cluster.Target) (*managerEntry, error) {
 	key := namespace + "/" + t.Name
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if m, ok := e.managers[key]; ok && m.generation == t.Generation {
-		return m, t.Name, nil
+		return m, nil
 	}
 	if old, ok := e.managers[key]; ok {
 		old.watcher.Stop()
@@ -159,10 +170,10 @@ func (e *Engine) manager(ctx context.Context, namespace, clusterName string) (*m
 	}
 	entry, err := e.newEntry(t)
 	if err != nil {
-		return nil, "", failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s: %w", t.Name, err))
+		return nil, failed(flotillav1.ReasonClusterUnavailable, fmt.Errorf("cluster %s: %w", t.Name, err))
 	}
 	e.managers[key] = entry
-	return entry, t.Name, nil
+	return entry, nil
 }
 
 // newEntry makes the apply manager, the watcher and the pod reader of a

@@ -31,24 +31,35 @@ func floorResource(u *unstructured.Unstructured) schema.GroupVersionResource {
 // each object is dry-run before it is applied, as every object Flotilla
 // creates is.
 func ssaAll(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Unstructured, dryRunFirst bool) {
+	err := inParallel(objs, func(u *unstructured.Unstructured) error {
+		ri := dynamic.ResourceInterface(dyn.Resource(floorResource(u)))
+		if ns := u.GetNamespace(); ns != "" {
+			ri = dyn.Resource(floorResource(u)).Namespace(ns)
+		}
+		if dryRunFirst {
+			dry := metav1.ApplyOptions{FieldManager: "floor", Force: true, DryRun: []string{metav1.DryRunAll}}
+			if _, err := ri.Apply(context.Background(), u.GetName(), u, dry); err != nil {
+				return err
+			}
+		}
+		_, err := ri.Apply(context.Background(), u.GetName(), u, metav1.ApplyOptions{FieldManager: "floor", Force: true})
+		return err
+	})
+	if err != nil {
+		b.Fatalf("floor apply: %v", err)
+	}
+}
+
+// inParallel calls do for each of objs, floorWorkers at a time, and
+// returns the first error of any.
+func inParallel(objs []*unstructured.Unstructured, do func(*unstructured.Unstructured) error) error {
 	work := make(chan *unstructured.Unstructured)
 	errs := make(chan error, len(objs))
 	var wg sync.WaitGroup
 	for range floorWorkers {
 		wg.Go(func() {
 			for u := range work {
-				ri := dynamic.ResourceInterface(dyn.Resource(floorResource(u)))
-				if ns := u.GetNamespace(); ns != "" {
-					ri = dyn.Resource(floorResource(u)).Namespace(ns)
-				}
-				if dryRunFirst {
-					dry := metav1.ApplyOptions{FieldManager: "floor", Force: true, DryRun: []string{metav1.DryRunAll}}
-					if _, err := ri.Apply(context.Background(), u.GetName(), u, dry); err != nil {
-						errs <- err
-						continue
-					}
-				}
-				if _, err := ri.Apply(context.Background(), u.GetName(), u, metav1.ApplyOptions{FieldManager: "floor", Force: true}); err != nil {
+				if err := do(u); err != nil {
 					errs <- err
 				}
 			}
@@ -60,7 +71,5 @@ func ssaAll(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Unstructur
 	close(work)
 	wg.Wait()
 	close(errs)
-	for err := range errs {
-		b.Fatalf("floor apply: %v", err)
-	}
+	return <-errs
 }

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,28 +258,21 @@ func applyFloor(b *testing.B, h *harness.Hub, n int, dryRunFirst bool) time.Dura
 // thousand Services into a cluster that holds none of the others'.
 func deleteServices(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Unstructured) {
 	services := schema.GroupVersionResource{Version: "v1", Resource: "services"}
-	work := make(chan *unstructured.Unstructured)
-	var wg sync.WaitGroup
-	var failed atomic.Int64
-	for range floorWorkers {
-		wg.Go(func() {
-			for u := range work {
-				err := dyn.Resource(services).Namespace(u.GetNamespace()).Delete(context.Background(), u.GetName(), metav1.DeleteOptions{})
-				if err != nil && !apierrors.IsNotFound(err) {
-					failed.Add(1)
-				}
-			}
-		})
-	}
+	var floorServices []*unstructured.Unstructured
 	for _, u := range objs {
 		if u.GetKind() == "Service" {
-			work <- u
+			floorServices = append(floorServices, u)
 		}
 	}
-	close(work)
-	wg.Wait()
-	if n := failed.Load(); n > 0 {
-		b.Fatalf("%d of the floor's Services could not be deleted", n)
+	err := inParallel(floorServices, func(u *unstructured.Unstructured) error {
+		err := dyn.Resource(services).Namespace(u.GetNamespace()).Delete(context.Background(), u.GetName(), metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		b.Fatalf("delete the floor's Services: %v", err)
 	}
 	// The garbage collector then deletes their EndpointSlices: wait for it,
 	// so that this work does not load what is measured next.
@@ -290,7 +281,7 @@ func deleteServices(b *testing.B, dyn dynamic.Interface, objs []*unstructured.Un
 		namespaces[u.GetNamespace()] = true
 	}
 	endpointSlices := schema.GroupVersionResource{Group: "discovery.k8s.io", Version: "v1", Resource: "endpointslices"}
-	err := waitEvery(dyn, endpointSlices, 5*time.Minute, func(s *unstructured.Unstructured) bool {
+	err = waitEvery(dyn, endpointSlices, 5*time.Minute, func(s *unstructured.Unstructured) bool {
 		return !namespaces[s.GetNamespace()]
 	})
 	if err != nil {

@@ -89,7 +89,7 @@ func (c *clients) children(ctx context.Context, parent *unstructured.Unstructure
 	case byServiceName:
 		opts.LabelSelector = labels.Set{"kubernetes.io/service-name": parent.GetName()}.String()
 	}
-	ri := c.dynamic.Resource(ck.gvr).Namespace(parent.GetNamespace())
+	ri := c.Dynamic.Resource(ck.gvr).Namespace(parent.GetNamespace())
 	var out []*unstructured.Unstructured
 	for scanned := 0; scanned < maxScanned && len(out) < max; {
 		list, err := ri.List(ctx, opts)

@@ -118,7 +118,7 @@ func (r *Reader) staleDiffs(ctx context.Context, app *flotillav1.Application, st
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, c.name, refString(ref), err)
+			return nil, fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, c.Name, refString(ref), err)
 		case !ownedByApp(live, app):
 			continue
 		}

@@ -44,9 +44,9 @@ func (r *Reader) Events(ctx context.Context, app *flotillav1.Application, ref *w
 	var events []corev1.Event
 	opts := listOptions(listPage, sel)
 	for len(events) < maxScanned {
-		list, err := c.core.CoreV1().Events(ns).List(ctx, opts)
+		list, err := c.Kube.CoreV1().Events(ns).List(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%w: cluster %s: list events: %w", ErrUnavailable, c.name, err)
+			return nil, fmt.Errorf("%w: cluster %s: list events: %w", ErrUnavailable, c.Name, err)
 		}
 		events = append(events, list.Items...)
 		if opts.Continue = list.Continue; opts.Continue == "" {

@@ -69,12 +69,12 @@ func (r *Reader) Logs(ctx context.Context, app *flotillav1.Application, opts Log
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	stream, err := c.stream.CoreV1().Pods(opts.Namespace).GetLogs(opts.Pod, podOpts).Stream(ctx)
+	stream, err := c.Stream.CoreV1().Pods(opts.Namespace).GetLogs(opts.Pod, podOpts).Stream(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return fmt.Errorf("%w: cluster %s: pod %s/%s: read the log: %w", ErrUnavailable, c.name, opts.Namespace, opts.Pod, err)
+		return fmt.Errorf("%w: cluster %s: pod %s/%s: read the log: %w", ErrUnavailable, c.Name, opts.Namespace, opts.Pod, err)
 	}
 	defer func() { _ = stream.Close() }()
 	err = copyMasked(w, io.LimitReader(stream, limit), red, opts.Follow)

@@ -7,9 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -39,10 +36,10 @@ type Previewer interface {
 	Preview(ctx context.Context, req engine.Request) (*engine.Preview, error)
 }
 
-// ClientSource gives the shared clients of a destination cluster:
-// *engine.Engine.
+// ClientSource gives the shared clients of a destination cluster of
+// namespace, resolved through the same registry: *engine.Engine.
 type ClientSource interface {
-	Clients(ctx context.Context, namespace, cluster string) (*cluster.Clients, error)
+	Clients(namespace string, t *cluster.Target) (*cluster.Clients, error)
 }
 
 // Options configure a Reader.
@@ -54,8 +51,9 @@ type Options struct {
 	Uncached client.Reader
 	// Clusters resolves a destination Cluster to its credentials.
 	Clusters *cluster.Registry
-	// Clients, if set, gives the clients of a destination cluster that the
-	// process shares (*engine.Engine: those of its syncs and previews), so
+	// Clients, if set, gives the clients of a destination cluster, as
+	// Clusters resolved it, that the process shares (*engine.Engine, whose
+	// registry Clusters is: the clients of its syncs and previews), so
 	// that each cluster has one discovery client, one REST mapper and one
 	// request budget; their timeout then bounds each request. Nil: the
 	// Reader makes its own, one set for each cluster, each request bounded
@@ -141,19 +139,7 @@ func New(opts Options) *Reader {
 }
 
 // clients reach one workload cluster.
-type clients struct {
-	name    string
-	dynamic dynamic.Interface
-	mapper  meta.RESTMapper
-	core    kubernetes.Interface
-	// stream has no client-side timeout: a followed log is bounded by its
-	// context.
-	stream kubernetes.Interface
-}
-
-func clientsOf(c *cluster.Clients) *clients {
-	return &clients{name: c.Name, dynamic: c.Dynamic, mapper: c.Mapper, core: c.Kube, stream: c.Stream}
-}
+type clients struct{ *cluster.Clients }
 
 // ownClients are the Reader's own clients of a cluster, made for one
 // generation of its Cluster and credentials.
@@ -194,12 +180,12 @@ func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clie
 		return nil, err
 	}
 	if r.opts.Clients != nil {
-		c, err := r.opts.Clients.Clients(ctx, app.Namespace, clusterOf(app))
+		c, err := r.opts.Clients.Clients(app.Namespace, t)
 		if err != nil {
 			// The error names the cluster.
 			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		return clientsOf(c), nil
+		return &clients{c}, nil
 	}
 	key := app.Namespace + "/" + t.Name
 	r.mu.Lock()
@@ -213,6 +199,6 @@ func (r *Reader) target(ctx context.Context, app *flotillav1.Application) (*clie
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	r.own[key] = &ownClients{generation: t.Generation, clients: clientsOf(c)}
+	r.own[key] = &ownClients{generation: t.Generation, clients: &clients{c}}
 	return r.own[key].clients, nil
 }

@@ -48,7 +48,7 @@ func (r *Reader) node(ctx context.Context, c *clients, app *flotillav1.Applicati
 	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err) || apierrors.IsForbidden(err):
 		return nil, notFound
 	case err != nil:
-		return nil, fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, c.name, refString(ref), err)
+		return nil, fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, c.Name, refString(ref), err)
 	}
 	if ref.UID != "" && string(obj.GetUID()) != ref.UID {
 		return nil, notFound
@@ -95,7 +95,7 @@ func (c *clients) parent(ctx context.Context, obj *unstructured.Unstructured) (*
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("%w: cluster %s: read the owner of %s: %w", ErrUnavailable, c.name, refString(refOf(obj)), err)
+			return nil, fmt.Errorf("%w: cluster %s: read the owner of %s: %w", ErrUnavailable, c.Name, refString(refOf(obj)), err)
 		}
 		if p.GetUID() == ref.UID {
 			return p, nil

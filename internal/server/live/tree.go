@@ -51,7 +51,7 @@ func (r *Reader) Tree(ctx context.Context, app *flotillav1.Application) (*wire.T
 // health checks.
 func (r *Reader) checker(app *flotillav1.Application, c *clients) (*health.Checker, error) {
 	opts := health.DefaultOptions()
-	opts.Pods = health.PodsFromClient(c.core)
+	opts.Pods = health.PodsFromClient(c.Kube)
 	if len(app.Spec.HealthChecks) > 0 {
 		checks, err := health.CompileChecks(app.Spec.HealthChecks, health.DefaultCheckOptions())
 		if err != nil {
@@ -95,7 +95,7 @@ func (b *treeBuilder) managed(ctx context.Context) error {
 		case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 			node.Health = &wire.Health{Status: string(flotillav1.HealthMissing), Message: "not found"}
 		case err != nil:
-			return fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, b.c.name, refString(ref), err)
+			return fmt.Errorf("%w: cluster %s: read %s: %w", ErrUnavailable, b.c.Name, refString(ref), err)
 		case !ownedByApp(obj, b.app):
 			node.Health = &wire.Health{Status: string(flotillav1.HealthUnknown), Message: "the live object is not this Application's"}
 		default:
@@ -119,7 +119,7 @@ func (b *treeBuilder) descendants(ctx context.Context) error {
 				}
 				kids, err := b.c.children(ctx, parent, ck, b.r.opts.Limits.MaxNodes-len(b.tree.Nodes))
 				if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsForbidden(err) {
-					return fmt.Errorf("%w: cluster %s: list %s: %w", ErrUnavailable, b.c.name, ck.gvr.Resource, err)
+					return fmt.Errorf("%w: cluster %s: list %s: %w", ErrUnavailable, b.c.Name, ck.gvr.Resource, err)
 				}
 				for _, kid := range kids {
 					b.tree.Nodes = append(b.tree.Nodes, b.child(ctx, kid, parent))
@@ -159,9 +159,9 @@ func (c *clients) get(ctx context.Context, ref wire.ObjectRef) (*unstructured.Un
 	if ref.Version != "" {
 		versions = []string{ref.Version}
 	}
-	m, err := c.mapper.RESTMapping(gk, versions...)
+	m, err := c.Mapper.RESTMapping(gk, versions...)
 	if err != nil && ref.Version != "" {
-		m, err = c.mapper.RESTMapping(gk)
+		m, err = c.Mapper.RESTMapping(gk)
 	}
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func (c *clients) get(ctx context.Context, ref wire.ObjectRef) (*unstructured.Un
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
 		ns = ""
 	}
-	return c.dynamic.Resource(m.Resource).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
+	return c.Dynamic.Resource(m.Resource).Namespace(ns).Get(ctx, ref.Name, metav1.GetOptions{})
 }
 
 func refOf(obj *unstructured.Unstructured) wire.ObjectRef {
